@@ -1,0 +1,35 @@
+/* cli.h: one function per subcommand of the `servesim` program; each lives
+ * in its own file in sim/cli/ and is listed once in main.c's table. */
+#ifndef SERVESIM_CLI_H
+#define SERVESIM_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef struct CliCommand {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+} CliCommand;
+
+int cmd_version(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_trace(int argc, char **argv);      /* dispatches trace stats|fit|gen */
+int cmd_trace_stats(int argc, char **argv);
+int cmd_trace_fit(int argc, char **argv);
+int cmd_trace_gen(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_predict(int argc, char **argv);    /* dispatches predict train|eval */
+
+/* Print "servesim: <message>" to stderr and return the exit status 1. */
+int cli_fail(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+/* Print ss_error_get() as one line and return 1. */
+int cli_fail_lib(void);
+/* Does argv contain -h or --help? */
+bool cli_wants_help(int argc, char **argv);
+
+#endif

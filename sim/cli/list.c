@@ -1,0 +1,40 @@
+/* list.c: `servesim list`: every registered plug-in and its options. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cost/cost.h"
+#include "predict/predict.h"
+#include "sched/sched.h"
+
+int cmd_list(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        printf("usage: servesim list [schedulers|predictors|backends|formats]\n"
+               "Prints every registered plug-in with its options (name type default help).\n");
+        return 0;
+    }
+    const char *only = argc >= 2 ? argv[1] : NULL;
+    if (!only || !strcmp(only, "schedulers")) {
+        printf("schedulers (--sched NAME:key=value,...)\n");
+        for (const SchedOps *const *s = sched_registry; *s; s++) {
+            printf("  %-18s %s\n", (*s)->name, (*s)->help);
+            opts_print(stdout, (*s)->opts, "      ");
+        }
+    }
+    if (!only || !strcmp(only, "predictors")) {
+        printf("predictors (--predict NAME:key=value,...)\n");
+        for (const PredictorOps *const *p = predictor_registry; *p; p++) {
+            printf("  %-18s %s\n", (*p)->name, (*p)->help);
+            opts_print(stdout, (*p)->opts, "      ");
+        }
+    }
+    if (!only || !strcmp(only, "backends")) {
+        printf("cost models (--cost NAME:key=value,...)\n");
+        for (const BackendOps *const *b = cost_backend_registry; *b; b++) {
+            printf("  %-18s %s\n", (*b)->name, (*b)->help);
+            opts_print(stdout, (*b)->opts, "      ");
+        }
+    }
+    return 0;
+}

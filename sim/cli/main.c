@@ -1,0 +1,63 @@
+/* main.c: the `servesim` program: one table of subcommands. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "common.h"
+
+static const CliCommand commands[] = {
+    { "run", "simulate a trace or workload through a scheduler", cmd_run },
+    { "trace", "trace stats | fit | gen", cmd_trace },
+    { "predict", "length predictors: train | eval", cmd_predict },
+    { "list", "every registered plug-in with its options", cmd_list },
+    { "version", "print the version", cmd_version },
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: servesim <command> [options]\n\n"
+               "A trace-driven discrete-event simulator of LLM serving.\n\ncommands:\n");
+    for (size_t i = 0; i < SS_ARRAY_LEN(commands); i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n`servesim <command> --help` documents each command.\n");
+}
+
+int cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("servesim: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
+}
+
+int cli_fail_lib(void)
+{
+    const char *m = ss_error_get();
+    return cli_fail("%s", *m ? m : "unknown error");
+}
+
+bool cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return true;
+    return false;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) { usage(stderr); return 2; }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) return cmd_version(1, argv + 1);
+    for (size_t i = 0; i < SS_ARRAY_LEN(commands); i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "servesim: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

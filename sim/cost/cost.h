@@ -1,0 +1,138 @@
+/* cost.h: the execution model.
+ *
+ * ModelSpec and GpuSpec come from small text files in models/.  A Backend
+ * says how long a step takes: in the simulator a cost model (roofline,
+ * profile, synthetic), in replay the kernels themselves.  The scheduler never
+ * calls the ground-truth backend: it uses its own estimator (CostEstimator,
+ * built on the same formulas but owned by the scheduler). */
+#ifndef SERVESIM_COST_H
+#define SERVESIM_COST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "opts.h"
+
+typedef struct ModelSpec {
+    char name[64];
+    int32_t layers;
+    int32_t hidden;            /* model width */
+    int32_t heads;             /* query heads */
+    int32_t kv_heads;          /* key/value heads (GQA: fewer than heads) */
+    int32_t head_dim;          /* hidden / heads unless the file says otherwise */
+    int32_t intermediate;      /* MLP width */
+    int32_t vocab;
+    int32_t max_context;       /* tokens */
+    int32_t bytes_per_param;   /* 2 for fp16/bf16 */
+    bool gated_mlp;            /* SwiGLU (3 matrices) vs GeLU (2) */
+    double params;             /* parameter count, derived */
+    double weight_bytes;       /* bytes, derived */
+    double kv_bytes_per_token; /* bytes, derived: 2 x layers x kv_heads x head_dim x bytes */
+} ModelSpec;
+
+typedef struct GpuSpec {
+    char name[64];
+    double hbm_bytes;              /* bytes */
+    double hbm_bandwidth;          /* bytes/s, datasheet */
+    double flops_16bit;            /* dense fp16/bf16 FLOP/s, datasheet */
+    double achievable_bandwidth;   /* fraction of datasheet reached by real kernels */
+    double achievable_flops;       /* fraction of datasheet reached by real GEMMs */
+    double step_overhead_s;        /* fixed per-step cost: launches, sampling, scheduling */
+    double interconnect_bandwidth; /* bytes/s per GPU (tensor parallel all-reduce) */
+    double interconnect_latency_s;
+    double price_per_hour;         /* USD, for planning */
+} GpuSpec;
+
+/* Load "models/models/<name>.txt" / "models/gpus/<name>.txt", or a path.
+ * Return 0 or negative errno with a file:line message. */
+int model_spec_load(ModelSpec *m, const char *name_or_path);
+int gpu_spec_load(GpuSpec *g, const char *name_or_path);
+/* Fill derived fields (params, weight_bytes, kv_bytes_per_token) and check. */
+int model_spec_finish(ModelSpec *m);
+
+/* What one step computes, in the terms a cost model needs.  A step is one
+ * forward pass: some sequences compute prompt chunks (prefill), the others
+ * decode one token each.  Padded slots of static batches count as real work. */
+typedef struct StepShape {
+    int32_t prefill_seqs;         /* sequences computing a prompt chunk */
+    int64_t prefill_tokens;       /* tokens computed for prompts (padding included) */
+    double prefill_attn_pairs;    /* sum over chunks of c x (past + (c+1)/2): query-key pairs */
+    int64_t prefill_past_tokens;  /* KV tokens already cached that prefill chunks read */
+    int32_t decode_seqs;          /* sequences decoding one token */
+    int64_t decode_context;       /* sum of their context lengths before this token */
+} StepShape;
+
+static inline int64_t step_shape_tokens(const StepShape *s)
+{
+    return s->prefill_tokens + s->decode_seqs;
+}
+
+typedef struct BackendEnv {
+    const ModelSpec *model;
+    const GpuSpec *gpu;
+    int32_t tensor_parallel;      /* GPUs per instance */
+    gsl_rng *rng;                 /* the backend's own named stream */
+} BackendEnv;
+
+typedef struct BackendOps {
+    const char *name;
+    const char *help;
+    const OptSpec *opts;
+    size_t opts_size;
+    size_t priv_size;
+    int (*init)(void *priv, const void *opts, const BackendEnv *env);
+    /* Seconds one step takes. */
+    double (*step_time)(void *priv, const StepShape *shape);
+    /* Seconds that `iters` consecutive pure-decode iterations take, the first
+     * with `first` and each next one with decode_context grown by
+     * decode_seqs.  Must equal the sum of step_time over those iterations
+     * (to rounding) and be O(1) or O(log iters): it is what event skipping
+     * stands on.  The engine inverts it by bisection, so for a given
+     * (first, iters) it must return the same value on every call. */
+    double (*decode_span_time)(void *priv, const StepShape *first, int64_t iters);
+    void (*close)(void *priv);
+} BackendOps;
+
+/* NULL-terminated registry; `cost_backend_find` returns NULL if unknown. */
+extern const BackendOps *const cost_backend_registry[];
+const BackendOps *cost_backend_find(const char *name);
+
+/* A ready-to-call backend instance (ops + private state + parsed options). */
+typedef struct Backend {
+    const BackendOps *ops;
+    void *priv;
+    void *opts;
+    char spec[256];               /* as given, for manifests */
+} Backend;
+
+/* "roofline", "synthetic:dist=exponential,mean=0.01" ... */
+int backend_create(Backend **out, const char *spec, const BackendEnv *env);
+void backend_destroy(Backend **b);
+
+static inline double backend_step_time(Backend *b, const StepShape *s)
+{
+    return b->ops->step_time(b->priv, s);
+}
+static inline double backend_decode_span_time(Backend *b, const StepShape *s, int64_t iters)
+{
+    return iters <= 0 ? 0.0 : b->ops->decode_span_time(b->priv, s, iters);
+}
+
+/* The analytic roofline, usable directly by schedulers as their estimator. */
+typedef struct Roofline {
+    ModelSpec model;
+    GpuSpec gpu;
+    int32_t tensor_parallel;
+} Roofline;
+
+void roofline_init(Roofline *r, const ModelSpec *m, const GpuSpec *g, int32_t tp);
+double roofline_step_time(const Roofline *r, const StepShape *s);
+double roofline_decode_span_time(const Roofline *r, const StepShape *first, int64_t iters);
+
+/* KV memory an instance can hold: (hbm x utilisation - weights) / kv per token. */
+int64_t cost_kv_capacity_tokens(const ModelSpec *m, const GpuSpec *g, double gpu_mem_util,
+                                int32_t tensor_parallel);
+
+#endif

@@ -1,0 +1,15 @@
+/* registry.c: every cost model (simulator backend), NULL-terminated. */
+#include <string.h>
+
+#include "cost.h"
+
+const BackendOps *const cost_backend_registry[] = {
+    NULL,
+};
+
+const BackendOps *cost_backend_find(const char *name)
+{
+    for (const BackendOps *const *b = cost_backend_registry; *b; b++)
+        if (!strcmp((*b)->name, name)) return *b;
+    return NULL;
+}

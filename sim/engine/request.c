@@ -1,0 +1,44 @@
+/* request.c: request lifecycle names and step helpers. */
+#include <stdlib.h>
+
+#include "common.h"
+#include "request.h"
+#include "sched/sched.h"
+
+const char *request_state_name(ReqState s)
+{
+    static const char *names[] = { "arrived", "queued", "running", "preempted",
+                                   "done", "failed", "rejected" };
+    return (unsigned)s < SS_ARRAY_LEN(names) ? names[s] : "?";
+}
+
+const char *request_fail_reason_name(ReqFailReason r)
+{
+    static const char *names[] = { "", "trace_failed", "truncated", "too_long", "queue_full" };
+    return (unsigned)r < SS_ARRAY_LEN(names) ? names[r] : "?";
+}
+
+void step_reset(Step *s)
+{
+    s->n_members = 0;
+    s->static_batch = false;
+    s->padded_input = 0;
+    s->max_iters = 0;
+    s->interruptible = false;
+    s->iters_done = 0;
+    s->start_s = s->end_s = 0;
+    s->padding_tokens = 0;
+}
+
+void step_add(Step *s, Request *r, int32_t prefill_chunk)
+{
+    SS_GROW(s->members, s->cap_members, s->n_members + 1);
+    s->members[s->n_members++] = (StepMember){ .req = r, .prefill_chunk = prefill_chunk };
+}
+
+void step_free(Step *s)
+{
+    free(s->members);
+    s->members = NULL;
+    s->n_members = s->cap_members = 0;
+}

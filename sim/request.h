@@ -1,0 +1,79 @@
+/* request.h: one request's record and lifecycle.
+ *
+ * arrived -> queued -> running -> (preempted -> queued -> running ...) ->
+ * done | failed | rejected.  Every transition is timestamped in simulated
+ * seconds.  `output_tokens` is the ground truth from the trace: only the
+ * engine and the oracle predictors may read it, never a scheduler. */
+#ifndef SERVESIM_REQUEST_H
+#define SERVESIM_REQUEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum ReqState {
+    REQ_ARRIVED = 0,
+    REQ_QUEUED,
+    REQ_RUNNING,
+    REQ_PREEMPTED,
+    REQ_DONE,
+    REQ_FAILED,
+    REQ_REJECTED,
+} ReqState;
+
+typedef enum ReqFailReason {
+    REQ_FAIL_NONE = 0,
+    REQ_FAIL_TRACE,        /* the trace says it failed (BurstGPT zero-token row) */
+    REQ_FAIL_TRUNCATED,    /* stopped at a memory or length limit */
+    REQ_REJECT_TOO_LONG,   /* can never fit the model context or the GPU memory */
+    REQ_REJECT_QUEUE_FULL, /* admission control */
+} ReqFailReason;
+
+typedef struct Request {
+    int64_t id;                     /* arrival order, 0-based */
+    int32_t instance;               /* replica it was routed to */
+    int32_t input_tokens;           /* prompt tokens */
+    int32_t output_tokens;          /* ground truth (engine/oracle only) */
+    int32_t predicted_output_tokens;/* the predictor's point estimate */
+    int32_t predicted_output_p90;   /* the predictor's 90th percentile (= point if none) */
+    int32_t generated_tokens;       /* tokens emitted so far */
+    int32_t prefilled_tokens;       /* prompt+recompute tokens whose KV is in cache */
+    int32_t kv_blocks;              /* KV blocks held (paged policies) */
+    int32_t preemptions;
+    int16_t app_id;                 /* interned application, -1 when none */
+    ReqState state;
+    ReqFailReason fail_reason;
+    bool trace_failed;              /* replayed BurstGPT failure: fails after prefill */
+    double arrival_s;               /* simulated seconds */
+    double queued_s;
+    double first_scheduled_s;       /* first time it entered a running step; -1 before */
+    double first_token_s;           /* -1 before */
+    double last_token_s;            /* -1 before */
+    double finish_s;                /* done, failed or rejected; -1 before */
+    double itl_max_s;               /* largest gap between two of its tokens */
+    const char *text;               /* user text for text predictors; NULL when none */
+    void *sched_data;               /* owned by the scheduler that queued it */
+    int64_t sched_key;              /* free for the scheduler (heap index, batch id...) */
+} Request;
+
+static inline bool request_is_finished(const Request *r)
+{
+    return r->state == REQ_DONE || r->state == REQ_FAILED || r->state == REQ_REJECTED;
+}
+
+/* Tokens still to generate (ground truth; engine use). */
+static inline int32_t request_remaining_tokens(const Request *r)
+{
+    return r->output_tokens - r->generated_tokens;
+}
+
+/* Tokens a scheduler must (re)compute before the next token: the prompt plus
+ * any generated tokens lost to a recompute preemption. */
+static inline int32_t request_prefill_target(const Request *r)
+{
+    return r->input_tokens + r->generated_tokens;
+}
+
+const char *request_state_name(ReqState s);
+const char *request_fail_reason_name(ReqFailReason r);
+
+#endif

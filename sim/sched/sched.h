@@ -1,0 +1,98 @@
+/* sched.h: the scheduler interface.
+ *
+ * A scheduler owns its queues.  The engine tells it about arrivals and about
+ * finished steps, and asks it for the next step whenever the instance's GPU
+ * is free.  A static (request-level) policy returns a padded batch that runs
+ * until its longest member ends; a continuous (iteration-level) policy
+ * returns an iteration whose members may change at the next call.  The same
+ * object runs under the simulator and under replay: it cannot tell which. */
+#ifndef SERVESIM_SCHED_H
+#define SERVESIM_SCHED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "cost/cost.h"
+#include "opts.h"
+#include "request.h"
+
+typedef struct StepMember {
+    Request *req;
+    int32_t prefill_chunk;  /* prompt tokens computed in the first iteration; 0 = decode */
+    int32_t tokens_emitted; /* engine: tokens this member emitted in the step */
+} StepMember;
+
+typedef struct Step {
+    StepMember *members;
+    int32_t n_members, cap_members;
+    /* Request-level batch: every member's prompt is padded to padded_input
+     * tokens, all slots decode until the longest member is done (finished
+     * members keep their slot: the padding waste Magnus attacks). */
+    bool static_batch;
+    int32_t padded_input;   /* tokens; static batches only */
+    /* Iterations the scheduler allows before it must be asked again
+     * (memory planned, chunk boundary); 0 = no limit. */
+    int64_t max_iters;
+    /* Continuous policies: cut the step at the iteration boundary after an
+     * arrival so the newcomer can join. */
+    bool interruptible;
+    /* Filled by the engine. */
+    int64_t iters_done;     /* iterations executed */
+    double start_s, end_s;  /* simulated seconds */
+    int64_t padding_tokens; /* token slots computed for padding */
+    int64_t id;             /* step sequence number on this instance */
+} Step;
+
+void step_reset(Step *s);
+void step_add(Step *s, Request *r, int32_t prefill_chunk);
+void step_free(Step *s);
+
+struct Instance;
+
+typedef struct SchedEnv {
+    const ModelSpec *model;
+    const GpuSpec *gpu;
+    Roofline estimator;         /* the scheduler's own step-time estimate */
+    int64_t kv_capacity_tokens; /* KV cache the instance can hold */
+    int32_t kv_block_size;      /* tokens per block (paged policies) */
+    int32_t max_context;        /* tokens: prompt + output limit of the model */
+    gsl_rng *rng;               /* the scheduler's own named stream */
+    struct Instance *instance;  /* pass back to the engine_* calls below */
+} SchedEnv;
+
+typedef struct SchedOps {
+    const char *name;
+    const char *help;
+    const OptSpec *opts;
+    size_t opts_size;
+    size_t priv_size;
+    int (*init)(void *priv, const void *opts, const SchedEnv *env);
+    /* A request routed to this instance.  The predictor has already set
+     * predicted_output_tokens. */
+    void (*on_arrival)(void *priv, Request *r, double now_s);
+    /* Fill `step` (already reset) and return 1, or return 0 when there is
+     * nothing to run now; then, if *wake_s > now_s, the engine asks again at
+     * that time (batching windows) as well as at the next arrival. */
+    int (*next_step)(void *priv, double now_s, Step *step, double *wake_s);
+    /* The step ran; members' generated_tokens, states and times are updated
+     * and finished members already reported to metrics. */
+    void (*on_step_done)(void *priv, const Step *step, double now_s);
+    /* Requests waiting (for time series). */
+    int64_t (*queue_length)(void *priv);
+    /* KV tokens held right now (for time series). */
+    int64_t (*kv_tokens_used)(void *priv);
+    void (*close)(void *priv);
+} SchedOps;
+
+extern const SchedOps *const sched_registry[];
+const SchedOps *sched_find(const char *name);
+
+/* Engine services a scheduler may call. */
+void engine_reject(struct Instance *inst, Request *r, ReqFailReason why, double now_s);
+void engine_fail(struct Instance *inst, Request *r, ReqFailReason why, double now_s);
+/* Recompute preemption: KV dropped, prompt + generated tokens recomputed later. */
+void engine_preempt(struct Instance *inst, Request *r, double now_s);
+
+#endif

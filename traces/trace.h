@@ -1,0 +1,78 @@
+/* trace.h: streamed request traces.
+ *
+ * A trace is read row by row: memory stays bounded whatever its length.
+ * Formats (BurstGPT, Azure, generic CSV, JSONL) each live in one file behind
+ * TraceFormat; the reader wraps a format with decompression (gzip detected by
+ * magic bytes), transforms (speed-up, time window, filters, cap) and the
+ * bad-row and failed-row policies.  Anything that yields TraceRows (a file,
+ * the synthetic generator) is a RowSource, which is what the engine consumes. */
+#ifndef SERVESIM_TRACE_H
+#define SERVESIM_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "opts.h"
+
+typedef struct TraceRow {
+    double arrival_s;       /* seconds since the first kept row, after speed-up */
+    int64_t input_tokens;   /* prompt tokens */
+    int64_t output_tokens;  /* true generated tokens; 0 on a failed row */
+    bool failed;            /* replay as a failed request (BurstGPT Response tokens = 0) */
+    char model[32];         /* "" when the format has none */
+    char log_type[32];      /* BurstGPT "Conversation log" / "API log"; "" when absent */
+    char app[48];           /* application (JSONL workloads); "" when absent */
+    int64_t session_id;     /* BurstGPT_3; -1 when absent */
+    double elapsed_s;       /* BurstGPT_3 "Elapsed time"; -1 when absent */
+    const char *instruction;/* application instruction text, NULL when absent */
+    const char *text;       /* user text, NULL when absent; valid until the next row */
+    size_t line;            /* 1-based line of the row in its file (0 when synthetic) */
+} TraceRow;
+
+/* Producer of rows in arrival order.  next() returns 1 with a row, 0 at the
+ * end, or a negative errno with ss_error_get() naming file:line: field. */
+typedef struct RowSource {
+    void *ctx;
+    int (*next)(void *ctx, TraceRow *row);
+    const char *description; /* for manifests: a path, or "workload:default seed=1" */
+} RowSource;
+
+typedef enum TraceBadRows { TRACE_BAD_ABORT = 0, TRACE_BAD_SKIP } TraceBadRows;
+typedef enum TraceFailedRows { TRACE_FAILED_DROP = 0, TRACE_FAILED_REPLAY } TraceFailedRows;
+
+typedef struct TraceOpenOpts {
+    const char *format;          /* "auto" (by header) or a registered format name */
+    const char *map;             /* column mapping for csv/jsonl, see traces/README */
+    double speedup;              /* divide inter-arrival times by this; 1 = as recorded */
+    double window_start_s;       /* keep rows with trace time >= start (before speed-up) */
+    double window_end_s;         /* ... and < end; <= 0 means open-ended */
+    const char *model_filter;    /* keep only this model (exact), NULL = all */
+    const char *log_type_filter; /* keep only this log type (exact), NULL = all */
+    int64_t max_requests;        /* stop after this many rows; 0 = all */
+    TraceBadRows bad_rows;
+    TraceFailedRows failed_rows;
+} TraceOpenOpts;
+
+void trace_open_opts_default(TraceOpenOpts *o);
+
+typedef struct TraceReaderStats {
+    int64_t rows_returned;
+    int64_t rows_bad_skipped;     /* malformed rows skipped under --bad-rows skip */
+    int64_t rows_failed_dropped;  /* failed rows dropped under --failed drop */
+    int64_t rows_filtered;        /* outside the window or filters */
+    char first_bad[5][256];       /* the first few bad-row messages, for the user */
+} TraceReaderStats;
+
+typedef struct TraceReader TraceReader;
+
+int trace_reader_open(TraceReader **out, const char *path, const TraceOpenOpts *opts);
+/* 1 with a row, 0 at the end, negative errno on error (message set). */
+int trace_reader_next(TraceReader *r, TraceRow *row);
+const TraceReaderStats *trace_reader_stats(const TraceReader *r);
+const char *trace_reader_format_name(const TraceReader *r);
+void trace_reader_destroy(TraceReader **r);
+/* Wrap an open reader as a RowSource. */
+RowSource trace_reader_source(TraceReader *r, const char *path);
+
+#endif
