@@ -1,0 +1,54 @@
+/* engine.h: the discrete-event run loop.
+ *
+ * Events: the next trace row's arrival (only one row is read ahead: traces
+ * stream), a step's end per instance, scheduler wake-ups (batching windows)
+ * and time-series samples.  A step is a span of iterations whose members do
+ * not change; its duration comes from the cost model in closed form, so the
+ * work per request is O(log n) (heap) plus O(1) per span, not O(tokens). */
+#ifndef SERVESIM_ENGINE_H
+#define SERVESIM_ENGINE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "metrics.h"
+#include "trace.h"
+
+typedef struct EngineConfig {
+    char model[128];          /* model spec name or path */
+    char gpu[128];            /* GPU spec name or path */
+    double gpu_mem_util;      /* fraction of HBM for weights + KV cache */
+    int32_t tensor_parallel;  /* GPUs per instance */
+    int32_t kv_block_size;    /* tokens per KV block */
+    int32_t instances;        /* replicas (1 until fleets land) */
+    char sched_spec[256];     /* "fcfs-static:batch=8,window=0.05" */
+    char predict_spec[256];   /* "oracle" */
+    char cost_spec[256];      /* "roofline" */
+    uint64_t seed;
+    double sample_interval_s; /* time-series period in simulated seconds; <= 0: none */
+    bool stepwise;            /* no event skipping: one iteration at a time (tests) */
+    bool progress;            /* progress lines on stderr for long runs */
+    SloSpec slo;
+} EngineConfig;
+
+void engine_config_default(EngineConfig *c);
+
+typedef struct EngineOutputs {
+    FILE *requests_csv;       /* one row per request, or NULL */
+    FILE *timeseries_csv;     /* samples, or NULL */
+    FILE *steps_csv;          /* one row per step, or NULL */
+} EngineOutputs;
+
+typedef struct Engine Engine;
+
+int engine_create(Engine **out, const EngineConfig *cfg, const EngineOutputs *outputs);
+/* Run the rows of `src` to the end and drain.  0 or negative errno. */
+int engine_run(Engine *e, RowSource *src);
+const Metrics *engine_metrics(const Engine *e);
+/* Figures that describe the run itself (capacity, wall time, events). */
+json_t *engine_run_info_json(const Engine *e);
+void engine_destroy(Engine **e);
+
+#endif

@@ -1,0 +1,42 @@
+/* engine_internal.h: what engine.c and span.c share; not for plug-ins. */
+#ifndef SERVESIM_ENGINE_INTERNAL_H
+#define SERVESIM_ENGINE_INTERNAL_H
+
+#include "engine.h"
+#include "event_queue.h"
+#include "instance.h"
+#include "predict/predict.h"
+
+struct Engine {
+    EngineConfig cfg;
+    EngineOutputs out;
+    Instance *instances;
+    int32_t n_instances;
+    EventQueue queue;
+    Predictor *predictor;
+    gsl_rng *predict_rng;
+    Metrics metrics;
+    RowSource *src;
+    TraceRow pending;          /* the next arrival, read ahead by one row */
+    bool have_pending;
+    int64_t next_id;
+    int64_t in_system;
+    int64_t finished;
+    int64_t length_capped;     /* outputs cut at the model's context limit */
+    int64_t events;
+    double now_s;              /* simulated seconds */
+    double start_wall_s, next_progress_wall_s;
+    Request *free_list;
+    Request **chunks;
+    size_t n_chunks, cap_chunks;
+};
+
+/* span.c */
+void span_begin(Engine *e, Instance *in);
+void span_on_arrival(Engine *e, Instance *in);
+void span_end(Engine *e, Instance *in);
+
+/* engine.c */
+void engine__finish(Engine *e, Instance *in, Request *r);
+
+#endif

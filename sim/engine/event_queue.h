@@ -1,0 +1,42 @@
+/* event_queue.h: the simulator's future event list.
+ *
+ * A binary min-heap ordered by (time, insertion sequence): events at the same
+ * simulated time fire in the order they were pushed (libuv's timer rule), so
+ * a run never depends on how the heap happens to break ties. */
+#ifndef SERVESIM_EVENT_QUEUE_H
+#define SERVESIM_EVENT_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum SimEventKind {
+    SIM_EV_ARRIVAL = 0, /* the next trace row arrives */
+    SIM_EV_STEP_END,    /* an instance's step (span of iterations) ends */
+    SIM_EV_WAKE,        /* an idle instance asked to be asked again (batching window) */
+    SIM_EV_SAMPLE,      /* time-series sampling tick */
+} SimEventKind;
+
+typedef struct SimEvent {
+    double time_s;        /* simulated seconds */
+    uint64_t seq;         /* insertion order: the tie-breaker */
+    int32_t kind;         /* SimEventKind */
+    int32_t instance;     /* target instance, -1 for none */
+    uint64_t generation;  /* stale when it differs from the target's current one */
+} SimEvent;
+
+typedef struct EventQueue {
+    SimEvent *heap;
+    size_t n, cap;
+    uint64_t next_seq;
+} EventQueue;
+
+void event_queue_init(EventQueue *q);
+void event_queue_free(EventQueue *q);
+void event_queue_push(EventQueue *q, double time_s, int32_t kind, int32_t instance,
+                      uint64_t generation);
+/* Pop the earliest event into *out; false when empty. */
+bool event_queue_pop(EventQueue *q, SimEvent *out);
+static inline size_t event_queue_size(const EventQueue *q) { return q->n; }
+
+#endif

@@ -1,0 +1,45 @@
+/* instance.h: one GPU replica: its scheduler, its memory, its backend, and
+ * the span it is running. */
+#ifndef SERVESIM_INSTANCE_H
+#define SERVESIM_INSTANCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "cost/cost.h"
+#include "sched/sched.h"
+
+struct Engine;
+
+typedef struct Instance {
+    int32_t index;
+    struct Engine *engine;
+    ModelSpec model;
+    GpuSpec gpu;
+    int64_t kv_capacity_tokens;
+    const SchedOps *sched_ops;
+    void *sched;               /* private state */
+    void *sched_opts;
+    Backend *backend;          /* ground truth step times */
+    gsl_rng *sched_rng, *backend_rng;
+
+    /* The running span (valid while busy). */
+    bool busy;
+    Step step;
+    bool *emits_first;         /* per member: emits a token in iteration 1 */
+    size_t emits_cap;
+    StepShape first_shape;     /* iteration 1 */
+    StepShape decode_shape;    /* iteration 2 (later ones grow decode_context) */
+    int64_t span_iters;        /* K */
+    double span_start_s;
+    double first_iter_s;       /* duration of iteration 1 */
+    double *stepwise_cum_s;    /* stepwise mode: T(k) for k = 1..K */
+    size_t stepwise_cap;
+    uint64_t generation;       /* invalidates stale STEP_END / WAKE events */
+    int64_t steps_done;
+    int64_t in_system;         /* routed here and not finished */
+} Instance;
+
+#endif

@@ -1,0 +1,186 @@
+#include "metrics.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "common.h"
+
+static void float_vec_push(FloatVec *v, double x)
+{
+    SS_GROW(v->v, v->cap, v->n + 1);
+    v->v[v->n++] = (float)x;
+}
+
+void metrics_init(Metrics *m, const SloSpec *slo, FILE *requests_csv)
+{
+    *m = (Metrics){ 0 };
+    if (slo) m->slo = *slo;
+    /* 0.1 us .. 1e5 s, 0.2 % wide buckets: percentiles within 0.1 %. */
+    log_histogram_init(&m->itl_s, 1e-7, 1e5, 1.002);
+    m->first_arrival_s = INFINITY;
+    m->last_finish_s = -INFINITY;
+    m->requests_csv = requests_csv;
+    if (requests_csv)
+        fputs("id,instance,arrival_s,input_tokens,output_tokens,predicted_output_tokens,"
+              "generated_tokens,state,reason,first_scheduled_s,first_token_s,finish_s,"
+              "ttft_s,tpot_s,e2e_s,itl_max_s,preemptions\n", requests_csv);
+}
+
+void metrics_free(Metrics *m)
+{
+    free(m->ttft_s.v);
+    free(m->tpot_s.v);
+    free(m->e2e_s.v);
+    log_histogram_free(&m->itl_s);
+}
+
+void metrics_on_arrival(Metrics *m, const Request *r)
+{
+    m->arrived++;
+    if (r->arrival_s < m->first_arrival_s) m->first_arrival_s = r->arrival_s;
+}
+
+static bool meets_slo(const SloSpec *s, double ttft, double tpot, double e2e, bool has_tpot)
+{
+    if (s->ttft_s > 0 && ttft > s->ttft_s) return false;
+    if (s->tpot_s > 0 && has_tpot && tpot > s->tpot_s) return false;
+    if (s->e2el_s > 0 && e2e > s->e2el_s) return false;
+    return true;
+}
+
+void metrics_on_finish(Metrics *m, const Request *r)
+{
+    m->preemptions += r->preemptions;
+    m->generated_tokens += r->generated_tokens;
+    if (r->finish_s > m->last_finish_s) m->last_finish_s = r->finish_s;
+    m->e2e_sum_all_s += r->finish_s - r->arrival_s;
+    if (r->first_scheduled_s >= 0 && r->first_scheduled_s - r->arrival_s > m->max_wait_s)
+        m->max_wait_s = r->first_scheduled_s - r->arrival_s;
+    double ttft = NAN, tpot = NAN, e2e = NAN;
+    bool has_tpot = false;
+    switch (r->state) {
+    case REQ_DONE:
+        m->completed++;
+        m->total_input_tokens += r->input_tokens;
+        m->total_output_tokens += r->generated_tokens;
+        ttft = r->first_token_s - r->arrival_s;
+        e2e = r->finish_s - r->arrival_s;
+        float_vec_push(&m->ttft_s, ttft);
+        float_vec_push(&m->e2e_s, e2e);
+        if (r->generated_tokens > 1) {
+            tpot = (e2e - ttft) / (r->generated_tokens - 1);
+            float_vec_push(&m->tpot_s, tpot);
+            has_tpot = true;
+        }
+        if (meets_slo(&m->slo, ttft, tpot, e2e, has_tpot)) m->good++;
+        break;
+    case REQ_FAILED:
+        m->failed++;
+        if (r->fail_reason == REQ_FAIL_TRUNCATED) m->truncated++;
+        break;
+    case REQ_REJECTED:
+        m->rejected++;
+        break;
+    default:
+        SS_ASSERT(!"metrics_on_finish: request not finished");
+    }
+    if (m->requests_csv)
+        fprintf(m->requests_csv,
+                "%lld,%d,%.9g,%d,%d,%d,%d,%s,%s,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d\n",
+                (long long)r->id, r->instance, r->arrival_s, r->input_tokens, r->output_tokens,
+                r->predicted_output_tokens, r->generated_tokens, request_state_name(r->state),
+                request_fail_reason_name(r->fail_reason), r->first_scheduled_s,
+                r->first_token_s, r->finish_s, ttft, tpot, e2e, r->itl_max_s, r->preemptions);
+}
+
+void metrics_add_itl(Metrics *m, double gap_s, double weight)
+{
+    log_histogram_add(&m->itl_s, gap_s, weight);
+}
+
+static int float_cmp(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+double float_vec_percentile_sorted(const FloatVec *v, double q)
+{
+    if (v->n == 0) return NAN;
+    double pos = q / 100.0 * (double)(v->n - 1);
+    size_t lo = (size_t)floor(pos);
+    double frac = pos - (double)lo;
+    double a = v->v[lo];
+    if (lo + 1 >= v->n || frac == 0) return a;
+    return a + ((double)v->v[lo + 1] - a) * frac;
+}
+
+static void put_number(json_t *o, const char *key, double x)
+{
+    json_object_set_new(o, key, isfinite(x) ? json_real(x) : json_null());
+}
+
+/* mean/median/std/p90/p99 in milliseconds, vLLM's key names. */
+static void put_float_stats(json_t *o, const char *metric, FloatVec *v)
+{
+    char key[64];
+    double sum = 0, sum_sq = 0;
+    for (size_t i = 0; i < v->n; i++) sum += v->v[i];
+    double mean = v->n ? sum / (double)v->n : NAN;
+    for (size_t i = 0; i < v->n; i++) sum_sq += (v->v[i] - mean) * (v->v[i] - mean);
+    double sd = v->n ? sqrt(sum_sq / (double)v->n) : NAN;
+    qsort(v->v, v->n, sizeof(float), float_cmp);
+    snprintf(key, sizeof(key), "mean_%s_ms", metric);   put_number(o, key, 1e3 * mean);
+    snprintf(key, sizeof(key), "median_%s_ms", metric); put_number(o, key, 1e3 * float_vec_percentile_sorted(v, 50));
+    snprintf(key, sizeof(key), "std_%s_ms", metric);    put_number(o, key, 1e3 * sd);
+    snprintf(key, sizeof(key), "p90_%s_ms", metric);    put_number(o, key, 1e3 * float_vec_percentile_sorted(v, 90));
+    snprintf(key, sizeof(key), "p99_%s_ms", metric);    put_number(o, key, 1e3 * float_vec_percentile_sorted(v, 99));
+}
+
+json_t *metrics_summary_json(const Metrics *m_in)
+{
+    Metrics *m = (Metrics *)m_in; /* sorting the vectors is not a visible change */
+    json_t *o = json_object();
+    double duration = m->completed + m->failed > 0 ? m->last_finish_s - m->first_arrival_s : 0;
+    double inv_duration = duration > 0 ? 1.0 / duration : NAN;
+    put_number(o, "duration", duration);
+    json_object_set_new(o, "completed", json_integer(m->completed));
+    json_object_set_new(o, "total_input_tokens", json_integer(m->total_input_tokens));
+    json_object_set_new(o, "total_output_tokens", json_integer(m->total_output_tokens));
+    put_number(o, "request_throughput", m->completed * inv_duration);
+    if (m->slo.ttft_s > 0 || m->slo.tpot_s > 0 || m->slo.e2el_s > 0)
+        put_number(o, "request_goodput", m->good * inv_duration);
+    else
+        json_object_set_new(o, "request_goodput", json_null());
+    put_number(o, "output_throughput", m->total_output_tokens * inv_duration);
+    put_number(o, "total_token_throughput",
+               (m->total_input_tokens + m->total_output_tokens) * inv_duration);
+    put_float_stats(o, "ttft", &m->ttft_s);
+    put_float_stats(o, "tpot", &m->tpot_s);
+    const LogHistogram *h = &m->itl_s;
+    put_number(o, "mean_itl_ms", 1e3 * log_histogram_mean(h));
+    put_number(o, "median_itl_ms", 1e3 * log_histogram_percentile(h, 50));
+    put_number(o, "std_itl_ms", 1e3 * log_histogram_std(h));
+    put_number(o, "p90_itl_ms", 1e3 * log_histogram_percentile(h, 90));
+    put_number(o, "p99_itl_ms", 1e3 * log_histogram_percentile(h, 99));
+    put_float_stats(o, "e2el", &m->e2e_s);
+    /* servesim's own: Magnus's and BurstGPT's measures. */
+    json_object_set_new(o, "arrived", json_integer(m->arrived));
+    json_object_set_new(o, "failed", json_integer(m->failed));
+    json_object_set_new(o, "rejected", json_integer(m->rejected));
+    json_object_set_new(o, "truncated", json_integer(m->truncated));
+    json_object_set_new(o, "preemptions", json_integer(m->preemptions));
+    put_number(o, "failure_rate", m->arrived ? (double)(m->failed + m->rejected) / m->arrived : NAN);
+    put_number(o, "valid_token_throughput", m->total_output_tokens * inv_duration);
+    json_object_set_new(o, "padding_prefill_tokens", json_integer(m->padding_prefill_tokens));
+    json_object_set_new(o, "padding_decode_tokens", json_integer(m->padding_decode_tokens));
+    json_object_set_new(o, "computed_tokens", json_integer(m->computed_tokens));
+    put_number(o, "padding_share", m->computed_tokens
+               ? (double)(m->padding_prefill_tokens + m->padding_decode_tokens) / m->computed_tokens : NAN);
+    put_number(o, "mean_response_time_ms",
+               m->completed + m->failed ? 1e3 * m->e2e_sum_all_s / (m->completed + m->failed + m->rejected) : NAN);
+    put_number(o, "max_wait_ms", 1e3 * m->max_wait_s);
+    json_object_set_new(o, "steps", json_integer(m->steps));
+    json_object_set_new(o, "iterations", json_integer(m->iterations));
+    return o;
+}

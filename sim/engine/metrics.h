@@ -1,0 +1,60 @@
+/* metrics.h: per-request records -> `vllm bench serve` metrics.
+ *
+ * Definitions (background.md): TTFT = first token - arrival; E2E = last token
+ * - arrival; TPOT = (E2E - TTFT) / (output - 1) for output > 1, request-
+ * weighted; ITL = gaps between successive tokens pooled over all tokens
+ * (token-weighted, a 0.1 % log histogram).  Only completed requests enter the
+ * latency figures, as in vLLM.  Per completed request three floats are kept
+ * (12 bytes) so percentiles are exact to float precision; everything else is
+ * streamed to requests.csv. */
+#ifndef SERVESIM_METRICS_H
+#define SERVESIM_METRICS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "histogram.h"
+#include "request.h"
+
+typedef struct FloatVec {
+    float *v;
+    size_t n, cap;
+} FloatVec;
+
+typedef struct SloSpec {
+    double ttft_s, tpot_s, e2el_s; /* <= 0: not set */
+} SloSpec;
+
+typedef struct Metrics {
+    FloatVec ttft_s, tpot_s, e2e_s;
+    LogHistogram itl_s;
+    int64_t arrived, completed, failed, rejected, truncated, good;
+    int64_t preemptions;
+    int64_t total_input_tokens;      /* of completed requests */
+    int64_t total_output_tokens;     /* of completed requests */
+    int64_t generated_tokens;        /* all tokens emitted, failed requests included */
+    int64_t padding_prefill_tokens;  /* prompt slots computed for padding */
+    int64_t padding_decode_tokens;   /* decode slots of finished members in static batches */
+    int64_t computed_tokens;         /* every token slot computed, padding included */
+    int64_t steps, iterations;
+    double first_arrival_s, last_finish_s;
+    double e2e_sum_all_s;            /* response time of every finished request */
+    double max_wait_s;               /* longest arrival -> first scheduled */
+    SloSpec slo;
+    FILE *requests_csv;              /* optional */
+} Metrics;
+
+void metrics_init(Metrics *m, const SloSpec *slo, FILE *requests_csv);
+void metrics_free(Metrics *m);
+void metrics_on_arrival(Metrics *m, const Request *r);
+/* A request reached done, failed or rejected. */
+void metrics_on_finish(Metrics *m, const Request *r);
+void metrics_add_itl(Metrics *m, double gap_s, double weight);
+/* The summary with vllm bench serve's key names, plus servesim's own. */
+json_t *metrics_summary_json(const Metrics *m);
+/* numpy-style percentile of a float vector (sorts it in place). */
+double float_vec_percentile_sorted(const FloatVec *v, double q);
+
+#endif

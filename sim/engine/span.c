@@ -1,0 +1,255 @@
+/* span.c: running a step as one span of iterations (event skipping).
+ *
+ * Iteration 1 computes every member's prefill chunk or decode token; the
+ * iterations after it are pure decodes whose cost the backend sums in closed
+ * form (decode_span_time).  With T(k) the time from the span's start to the
+ * end of iteration k, member i's j-th token of the span is emitted at
+ * start + T(j).  A span's length K:
+ *   - static batch: until its longest member is done (finished members keep
+ *     their padded slot, as request-level batching does);
+ *   - iteration step: until the first member is done (membership changes),
+ *     and cut at the iteration boundary after an arrival when the scheduler
+ *     marked the step interruptible;
+ *   - at most the scheduler's max_iters;
+ *   - 1 when a prefill chunk leaves a prompt unfinished.
+ * Stepwise mode (tests) sums step_time per iteration instead, and gives
+ * continuous policies one iteration per step: the differential test holds the
+ * two modes to the same per-request times. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "engine_internal.h"
+
+/* Seconds from the span's start to the end of iteration k (1..K). */
+static double span_time_at(Instance *in, int64_t k)
+{
+    if (k <= 0) return 0.0;
+    if (in->engine->cfg.stepwise) return in->stepwise_cum_s[k - 1];
+    return in->first_iter_s + backend_decode_span_time(in->backend, &in->decode_shape, k - 1);
+}
+
+static void stepwise_fill(Instance *in, int64_t iters)
+{
+    SS_GROW(in->stepwise_cum_s, in->stepwise_cap, (size_t)iters);
+    double t = in->first_iter_s;
+    in->stepwise_cum_s[0] = t;
+    StepShape s = in->decode_shape;
+    for (int64_t k = 2; k <= iters; k++) {
+        t += backend_step_time(in->backend, &s);
+        in->stepwise_cum_s[k - 1] = t;
+        s.decode_context += s.decode_seqs;
+    }
+}
+
+/* Fill the shapes, emits_first[] and span_iters from the step's members. */
+static void span_shape(Engine *e, Instance *in)
+{
+    Step *s = &in->step;
+    StepShape first = { 0 }, next = { 0 };
+    int64_t min_rem = INT64_MAX, max_rem = 0;
+    bool unfinished_prompt = false, fails_now = false;
+    int32_t emitters = 0;
+    SS_GROW(in->emits_first, in->emits_cap, (size_t)s->n_members);
+    for (int32_t i = 0; i < s->n_members; i++) {
+        StepMember *m = &s->members[i];
+        Request *r = m->req;
+        int32_t target = request_prefill_target(r);
+        int32_t remaining = request_remaining_tokens(r);
+        bool emits;
+        SS_ASSERT(!request_is_finished(r));
+        if (s->static_batch) {
+            SS_ASSERT(target <= s->padded_input);
+            s->padding_tokens += s->padded_input - target;
+            r->prefilled_tokens = 0; /* request-level batches start from an empty cache */
+            m->prefill_chunk = target;
+            emits = !r->trace_failed && remaining > 0;
+            fails_now |= r->trace_failed;
+        } else if (m->prefill_chunk > 0) {
+            int32_t past = r->prefilled_tokens, chunk = m->prefill_chunk;
+            SS_ASSERT(past + chunk <= target);
+            first.prefill_seqs++;
+            first.prefill_tokens += chunk;
+            first.prefill_attn_pairs += chunk * (past + (chunk + 1) / 2.0);
+            first.prefill_past_tokens += past;
+            bool completes = past + chunk == target;
+            unfinished_prompt |= !completes;
+            fails_now |= completes && r->trace_failed;
+            emits = completes && !r->trace_failed && remaining > 0;
+        } else {
+            /* Decoding: the cache holds every token but the last one emitted. */
+            SS_ASSERT(r->generated_tokens > 0 && r->prefilled_tokens == target - 1);
+            SS_ASSERT(remaining > 0);
+            first.decode_seqs++;
+            first.decode_context += target;
+            emits = true;
+        }
+        in->emits_first[i] = emits;
+        if (emits) {
+            emitters++;
+            min_rem = SS_MIN(min_rem, remaining);
+            max_rem = SS_MAX(max_rem, remaining);
+            next.decode_seqs++;
+            next.decode_context += target + 1; /* iteration 2 feeds the first new token */
+        }
+    }
+    int64_t iters;
+    if (s->static_batch) {
+        int64_t n = s->n_members, L = s->padded_input;
+        first.prefill_seqs = (int32_t)n;
+        first.prefill_tokens = n * L;
+        first.prefill_attn_pairs = (double)n * (double)L * (L + 1) / 2.0;
+        next.decode_seqs = (int32_t)n;           /* every slot decodes, padding too */
+        next.decode_context = n * (L + 1);
+        iters = emitters ? max_rem : 1;
+    } else {
+        iters = (emitters && !unfinished_prompt && !fails_now) ? min_rem : 1;
+        if (e->cfg.stepwise) iters = 1;
+    }
+    if (s->max_iters > 0) iters = SS_MIN(iters, s->max_iters);
+    in->first_shape = first;
+    in->decode_shape = next;
+    in->span_iters = SS_MAX(iters, 1);
+}
+
+void span_begin(Engine *e, Instance *in)
+{
+    Step *s = &in->step;
+    double now = e->now_s;
+    span_shape(e, in);
+    in->first_iter_s = backend_step_time(in->backend, &in->first_shape);
+    if (e->cfg.stepwise) stepwise_fill(in, in->span_iters);
+    s->start_s = now;
+    s->id = in->steps_done;
+    for (int32_t i = 0; i < s->n_members; i++) {
+        Request *r = s->members[i].req;
+        if (r->first_scheduled_s < 0) r->first_scheduled_s = now;
+        r->state = REQ_RUNNING;
+    }
+    in->busy = true;
+    in->generation++;
+    event_queue_push(&e->queue, now + span_time_at(in, in->span_iters), SIM_EV_STEP_END,
+                     in->index, in->generation);
+}
+
+void span_on_arrival(Engine *e, Instance *in)
+{
+    if (!in->step.interruptible || in->span_iters <= 1) return;
+    double elapsed = e->now_s - in->step.start_s;
+    int64_t lo = 1, hi = in->span_iters; /* smallest k with T(k) >= elapsed */
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (span_time_at(in, mid) >= elapsed) hi = mid; else lo = mid + 1;
+    }
+    if (lo >= in->span_iters) return;
+    in->span_iters = lo;
+    in->generation++;
+    event_queue_push(&e->queue, in->step.start_s + span_time_at(in, lo), SIM_EV_STEP_END,
+                     in->index, in->generation);
+}
+
+typedef struct EmitOrder { int64_t tokens; int32_t member; } EmitOrder;
+
+static int emit_order_cmp(const void *a, const void *b)
+{
+    const EmitOrder *x = a, *y = b;
+    if (x->tokens != y->tokens) return x->tokens < y->tokens ? -1 : 1;
+    return x->member - y->member;
+}
+
+/* Pooled ITL for iterations 2..K: iteration j's duration is a gap for every
+ * member emitting at least j tokens.  Also records each member's largest
+ * in-span gap.  O(K + n log n). */
+static void span_itl(Engine *e, Instance *in, EmitOrder *order, int32_t n, double *max_gap)
+{
+    qsort(order, (size_t)n, sizeof(*order), emit_order_cmp);
+    int32_t p = 0;
+    while (p < n && order[p].tokens < 2) max_gap[order[p++].member] = 0;
+    double prev = span_time_at(in, 1), running_max = 0;
+    int64_t last = n ? order[n - 1].tokens : 0;
+    for (int64_t j = 2; j <= last; j++) {
+        double t = span_time_at(in, j), gap = t - prev;
+        prev = t;
+        running_max = SS_MAX(running_max, gap);
+        metrics_add_itl(&e->metrics, gap, (double)(n - p));
+        while (p < n && order[p].tokens == j) max_gap[order[p++].member] = running_max;
+    }
+}
+
+static void span_write_step(Engine *e, Instance *in, double duration_s)
+{
+    const Step *s = &in->step;
+    fprintf(e->out.steps_csv, "%d,%lld,%.9g,%.9g,%d,%lld,%lld,%d,%lld,%lld,%.9g\n", in->index,
+            (long long)s->id, s->start_s, duration_s, s->n_members, (long long)in->span_iters,
+            (long long)in->first_shape.prefill_tokens, in->first_shape.decode_seqs,
+            (long long)in->first_shape.decode_context, (long long)s->padding_tokens,
+            in->first_iter_s);
+}
+
+void span_end(Engine *e, Instance *in)
+{
+    Step *s = &in->step;
+    int32_t n = s->n_members;
+    int64_t K = in->span_iters;
+    double start = s->start_s, t1 = span_time_at(in, 1);
+    EmitOrder *order = ss_malloc((size_t)n * sizeof(*order));
+    double *max_gap = ss_malloc((size_t)n * sizeof(*max_gap));
+    int64_t useful_decode = 0;
+    for (int32_t i = 0; i < n; i++) {
+        Request *r = s->members[i].req;
+        int64_t tokens = in->emits_first[i] ? SS_MIN((int64_t)request_remaining_tokens(r), K) : 0;
+        order[i] = (EmitOrder){ tokens, i };
+        s->members[i].tokens_emitted = (int32_t)tokens;
+        useful_decode += tokens > 1 ? tokens - 1 : 0;
+    }
+    span_itl(e, in, order, n, max_gap);
+    for (int32_t i = 0; i < n; i++) {
+        StepMember *m = &s->members[i];
+        Request *r = m->req;
+        int32_t tokens = m->tokens_emitted;
+        if (m->prefill_chunk > 0) r->prefilled_tokens += m->prefill_chunk + (tokens ? tokens - 1 : 0);
+        else r->prefilled_tokens += tokens;
+        if (tokens > 0) {
+            double first_s = start + t1;
+            if (r->last_token_s >= 0) {
+                double gap = first_s - r->last_token_s;
+                metrics_add_itl(&e->metrics, gap, 1.0);
+                r->itl_max_s = SS_MAX(r->itl_max_s, gap);
+            }
+            if (r->generated_tokens == 0) r->first_token_s = first_s;
+            r->itl_max_s = SS_MAX(r->itl_max_s, max_gap[i]);
+            r->generated_tokens += tokens;
+            r->last_token_s = start + span_time_at(in, tokens);
+            if (r->generated_tokens == r->output_tokens) {
+                r->state = REQ_DONE;
+                r->finish_s = r->last_token_s;
+            }
+        } else if (r->trace_failed && r->prefilled_tokens >= request_prefill_target(r)) {
+            r->state = REQ_FAILED;
+            r->fail_reason = REQ_FAIL_TRACE;
+            r->finish_s = start + t1;
+        }
+    }
+    Metrics *mt = &e->metrics;
+    mt->steps++;
+    mt->iterations += K;
+    if (s->static_batch) {
+        mt->padding_prefill_tokens += s->padding_tokens;
+        mt->padding_decode_tokens += (int64_t)n * (K - 1) - useful_decode;
+        mt->computed_tokens += in->first_shape.prefill_tokens + (int64_t)n * (K - 1);
+    } else {
+        mt->computed_tokens += step_shape_tokens(&in->first_shape) +
+                               (K - 1) * (int64_t)in->decode_shape.decode_seqs;
+    }
+    s->iters_done = K;
+    s->end_s = e->now_s;
+    if (e->out.steps_csv) span_write_step(e, in, e->now_s - start);
+    in->busy = false;
+    in->steps_done++;
+    in->sched_ops->on_step_done(in->sched, s, e->now_s);
+    for (int32_t i = 0; i < n; i++)
+        if (request_is_finished(s->members[i].req)) engine__finish(e, in, s->members[i].req);
+    free(order);
+    free(max_gap);
+}
