@@ -30,6 +30,7 @@ typedef struct ModelSpec {
     double params;             /* parameter count, derived */
     double weight_bytes;       /* bytes, derived */
     double kv_bytes_per_token; /* bytes, derived: 2 x layers x kv_heads x head_dim x bytes */
+    bool tied_embeddings;      /* output layer shares the input embedding (params count it once) */
 } ModelSpec;
 
 typedef struct GpuSpec {
@@ -130,6 +131,11 @@ typedef struct Roofline {
 void roofline_init(Roofline *r, const ModelSpec *m, const GpuSpec *g, int32_t tp);
 double roofline_step_time(const Roofline *r, const StepShape *s);
 double roofline_decode_span_time(const Roofline *r, const StepShape *first, int64_t iters);
+
+/* sum_{k=0}^{n-1} max(a0 + a1 k, b0 + b1 k) in O(1): two lines cross at most
+ * once, so it is two arithmetic series.  For cost models whose step time is
+ * the max of two terms linear in the decode context. */
+double cost_sum_max_linear(double a0, double a1, double b0, double b1, int64_t n);
 
 /* KV memory an instance can hold: (hbm x utilisation - weights) / kv per token. */
 int64_t cost_kv_capacity_tokens(const ModelSpec *m, const GpuSpec *g, double gpu_mem_util,

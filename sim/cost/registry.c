@@ -3,7 +3,10 @@
 
 #include "cost.h"
 
+extern const BackendOps cost_backend_roofline;
+
 const BackendOps *const cost_backend_registry[] = {
+    &cost_backend_roofline,
     NULL,
 };
 

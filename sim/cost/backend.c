@@ -1,0 +1,45 @@
+/* backend.c: a Backend instance from a spec "name:key=value,...". */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "cost/cost.h"
+
+int backend_create(Backend **out, const char *spec, const BackendEnv *env)
+{
+    *out = NULL;
+    char name[64];
+    const char *kvs = NULL;
+    int r = opts_split_spec(spec, name, sizeof(name), &kvs);
+    if (r) return r;
+    const BackendOps *ops = cost_backend_find(name);
+    if (!ops) return ss_error_set(EINVAL, "unknown cost model '%s' (see `servesim list backends`)",
+                                  name);
+    Backend *b = ss_calloc(1, sizeof(*b));
+    b->ops = ops;
+    snprintf(b->spec, sizeof(b->spec), "%s", spec);
+    b->opts = ss_calloc(1, ops->opts_size ? ops->opts_size : 1);
+    b->priv = ss_calloc(1, ops->priv_size ? ops->priv_size : 1);
+    char owner[96];
+    snprintf(owner, sizeof(owner), "cost %s", name);
+    if ((r = opts_init(ops->opts, kvs, b->opts, owner))) goto fail;
+    if ((r = ops->init(b->priv, b->opts, env))) goto fail;
+    *out = b;
+    return 0;
+fail:
+    free(b->priv);
+    free(b->opts);
+    free(b);
+    return r;
+}
+
+void backend_destroy(Backend **pb)
+{
+    Backend *b = *pb;
+    if (!b) return;
+    if (b->ops->close) b->ops->close(b->priv);
+    free(b->priv);
+    free(b->opts);
+    free(b);
+    *pb = NULL;
+}

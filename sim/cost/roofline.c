@@ -1,0 +1,217 @@
+/* roofline.c: the analytic step-time model (docs/COST_MODEL.md).
+ *
+ * A step is one forward pass over T = prefill_tokens + decode_seqs tokens.
+ * It costs, in seconds,
+ *
+ *   step = overhead + dense + attention + all-reduce
+ *   dense     = max(dense FLOPs / (tp F), dense bytes / (tp B))
+ *   attention = max(attn FLOPs / (tp F), KV bytes / (s B))
+ *
+ * with F = flops_16bit x achievable_flops and B = hbm_bandwidth x
+ * achievable_bandwidth per GPU, tp GPUs and s = min(tp, kv_heads) KV shards.
+ * The roofline max is taken per layer group (dense layers, attention), not
+ * per step: the two run one after the other, and during decode the dense
+ * layers of a large batch can be compute-bound while attention, reading the
+ * KV cache, stays memory-bound.
+ *
+ *   dense FLOPs  = 2 x P_layers x T + 2 x vocab x hidden x logit_rows
+ *   dense bytes  = P_layers x bytes + (logit_rows ? vocab x hidden x bytes : 0)
+ *   attn FLOPs   = 4 x layers x heads x head_dim x pairs
+ *                  pairs = prefill_attn_pairs + decode_context + decode_seqs
+ *   KV bytes     = (prefill_past_tokens + decode_context + T) x kv_bytes_per_token
+ *                  (cached context read, the step's own keys/values written)
+ *   all-reduce   = 2 x layers x (2 (tp-1)/tp x T x hidden x bytes / link + latency)
+ *
+ * P_layers is the transformer blocks' weights; the input embedding is a row
+ * look-up (T rows: negligible); the LM head runs only for the rows that
+ * produce logits: one per sequence in the step (the last prompt token of each
+ * prefill chunk, as vLLM computes, and each decode token).  Activations
+ * (T x hidden per layer) are negligible against weights and KV and not
+ * counted. */
+#include <math.h>
+#include <stddef.h>
+
+#include "common.h"
+#include "cost/cost.h"
+
+/* Weights of the transformer blocks (matrices and norms), elements. */
+static double roofline__layer_params(const ModelSpec *m)
+{
+    double h = m->hidden, q = (double)m->heads * m->head_dim,
+           kv = (double)m->kv_heads * m->head_dim;
+    double mlp = (m->gated_mlp ? 3.0 : 2.0) * h * m->intermediate;
+    return m->layers * (2.0 * h * q + 2.0 * h * kv + mlp + 2.0 * h);
+}
+
+void roofline_init(Roofline *r, const ModelSpec *m, const GpuSpec *g, int32_t tp)
+{
+    SS_ASSERT(m && g && tp >= 1);
+    r->model = *m;
+    r->gpu = *g;
+    r->tensor_parallel = tp;
+}
+
+/* The per-step coefficients of one layer group: seconds = max(flop_s, byte_s). */
+typedef struct RooflineRates {
+    double flop_s;  /* seconds per FLOP on the instance (tp GPUs) */
+    double byte_s;  /* seconds per weight byte (split over tp) */
+    double kv_s;    /* seconds per KV byte (split over min(tp, kv_heads)) */
+} RooflineRates;
+
+static RooflineRates roofline__rates(const Roofline *r)
+{
+    const GpuSpec *g = &r->gpu;
+    double tp = r->tensor_parallel, shards = SS_MIN(r->tensor_parallel, r->model.kv_heads);
+    double flops = g->flops_16bit * g->achievable_flops;            /* FLOP/s per GPU */
+    double bw = g->hbm_bandwidth * g->achievable_bandwidth;         /* bytes/s per GPU */
+    return (RooflineRates){ 1.0 / (tp * flops), 1.0 / (tp * bw), 1.0 / (shards * bw) };
+}
+
+/* Seconds of the part of a step that depends only on its token count and its
+ * number of logit rows: overhead + dense layers + all-reduces. */
+static double roofline__fixed_time(const Roofline *r, const RooflineRates *k, double tokens,
+                                   double logit_rows)
+{
+    const ModelSpec *m = &r->model;
+    const GpuSpec *g = &r->gpu;
+    double p = roofline__layer_params(m), head = (double)m->vocab * m->hidden;
+    double flop = 2.0 * p * tokens + 2.0 * head * logit_rows;                 /* FLOPs */
+    double bytes = (p + (logit_rows > 0 ? head : 0.0)) * m->bytes_per_param;  /* bytes */
+    double dense = fmax(flop * k->flop_s, bytes * k->byte_s);
+    double comm = 0.0;
+    int32_t tp = r->tensor_parallel;
+    if (tp > 1) {
+        double volume = 2.0 * (tp - 1) / tp * tokens * m->hidden * m->bytes_per_param; /* bytes */
+        comm = 2.0 * m->layers * (volume / g->interconnect_bandwidth + g->interconnect_latency_s);
+    }
+    return g->step_overhead_s + dense + comm;
+}
+
+/* Attention FLOPs per query-key pair and KV bytes per token, as seconds. */
+static void roofline__attn_coeffs(const Roofline *r, const RooflineRates *k,
+                                  double *s_per_pair, double *s_per_kv_token)
+{
+    const ModelSpec *m = &r->model;
+    *s_per_pair = 4.0 * m->layers * m->heads * m->head_dim * k->flop_s;
+    *s_per_kv_token = m->kv_bytes_per_token * k->kv_s;
+}
+
+double roofline_step_time(const Roofline *r, const StepShape *s)
+{
+    double tokens = (double)step_shape_tokens(s);
+    if (tokens <= 0) return 0.0;  /* an empty step runs nothing */
+    RooflineRates k = roofline__rates(r);
+    double fixed = roofline__fixed_time(r, &k, tokens, (double)s->prefill_seqs + s->decode_seqs);
+    double per_pair, per_kv;
+    roofline__attn_coeffs(r, &k, &per_pair, &per_kv);
+    double pairs = s->prefill_attn_pairs + (double)s->decode_context + s->decode_seqs;
+    double kv_tokens = (double)s->prefill_past_tokens + (double)s->decode_context + tokens;
+    return fixed + fmax(pairs * per_pair, kv_tokens * per_kv);
+}
+
+/* sum_{k=k0}^{k1-1} (a + b k) */
+static double series(double a, double b, int64_t k0, int64_t k1)
+{
+    double n = (double)(k1 - k0);
+    return n * a + b * ((double)k0 + (double)k1 - 1.0) * n * 0.5;
+}
+
+/* sum_{k=0}^{n-1} max(a0 + a1 k, b0 + b1 k): two lines cross at most once,
+ * so the sum is two arithmetic series split at the crossing. */
+double cost_sum_max_linear(double a0, double a1, double b0, double b1, int64_t n)
+{
+    if (n <= 0) return 0.0;
+    if (a0 < b0 || (a0 == b0 && a1 < b1)) {  /* let line a be the larger at k = 0 */
+        double t0 = a0, t1 = a1;
+        a0 = b0, a1 = b1, b0 = t0, b1 = t1;
+    }
+    if (b1 <= a1) return series(a0, a1, 0, n);  /* a stays on top */
+    /* b overtakes a after k* = (a0 - b0) / (b1 - a1) >= 0; at k* they are
+     * equal, so which side the boundary falls on does not matter. */
+    double cross = (a0 - b0) / (b1 - a1);
+    int64_t split = cross >= (double)n ? n : (int64_t)floor(cross) + 1;
+    return series(a0, a1, 0, split) + series(b0, b1, split, n);
+}
+
+double roofline_decode_span_time(const Roofline *r, const StepShape *first, int64_t iters)
+{
+    if (iters <= 0 || first->decode_seqs <= 0) return 0.0;
+    SS_ASSERT(first->prefill_seqs == 0 && first->prefill_tokens == 0);
+    RooflineRates k = roofline__rates(r);
+    double seqs = first->decode_seqs, ctx = (double)first->decode_context;
+    double fixed = roofline__fixed_time(r, &k, seqs, seqs);
+    double per_pair, per_kv;
+    roofline__attn_coeffs(r, &k, &per_pair, &per_kv);
+    /* Iteration k: context ctx + k seqs; pairs = context + seqs, KV tokens read
+     * + written = context + seqs, the same count (prefill terms are zero). */
+    double x0 = ctx + seqs;
+    double attn = cost_sum_max_linear(x0 * per_pair, seqs * per_pair, x0 * per_kv, seqs * per_kv,
+                                 iters);
+    return (double)iters * fixed + attn;
+}
+
+int64_t cost_kv_capacity_tokens(const ModelSpec *m, const GpuSpec *g, double gpu_mem_util,
+                                int32_t tensor_parallel)
+{
+    SS_ASSERT(tensor_parallel >= 1 && m->kv_bytes_per_token > 0);
+    /* Per GPU: its share of the usable HBM minus its shard of the weights,
+     * divided by its shard of each token's KV (heads split over
+     * min(tp, kv_heads) GPUs; beyond that, KV heads are replicated).
+     * Activations and the CUDA context are inside the (1 - util) margin. */
+    double shards = SS_MIN(tensor_parallel, m->kv_heads);
+    double free_bytes = g->hbm_bytes * gpu_mem_util - m->weight_bytes / tensor_parallel;
+    double per_token = m->kv_bytes_per_token / shards;  /* bytes per GPU */
+    if (free_bytes <= 0) return 0;
+    return (int64_t)floor(free_bytes / per_token);
+}
+
+/* The `roofline` backend: the formulas above as the simulator's ground truth. */
+typedef struct RooflineOpts {
+    double step_overhead_s;  /* seconds; < 0: the GPU file's */
+    double efficiency;       /* multiplies both achievable fractions */
+} RooflineOpts;
+
+static const OptSpec roofline_opts[] = {
+    { "step_overhead_s", OPT_DOUBLE, offsetof(RooflineOpts, step_overhead_s), "-1",
+      "fixed seconds per step; -1 = the GPU spec's step_overhead_s", NULL, -1.0, 10.0 },
+    { "efficiency", OPT_DOUBLE, offsetof(RooflineOpts, efficiency), "1",
+      "factor on the GPU's achievable FLOP/s and bandwidth fractions", NULL, 0.01, 1.5 },
+    { NULL, OPT_INT, 0, NULL, NULL, NULL, OPT_NO_BOUNDS },
+};
+
+static int roofline_backend_init(void *priv, const void *opts, const BackendEnv *env)
+{
+    const RooflineOpts *o = opts;
+    if (!env->model || !env->gpu)
+        return ss_error_set(EINVAL, "cost roofline: needs a model and a GPU");
+    if (env->tensor_parallel < 1)
+        return ss_error_set(EINVAL, "cost roofline: tensor_parallel %d < 1", env->tensor_parallel);
+    GpuSpec g = *env->gpu;
+    if (o->step_overhead_s >= 0) g.step_overhead_s = o->step_overhead_s;
+    g.achievable_flops *= o->efficiency;
+    g.achievable_bandwidth *= o->efficiency;
+    roofline_init(priv, env->model, &g, env->tensor_parallel);
+    return 0;
+}
+
+static double roofline_backend_step_time(void *priv, const StepShape *shape)
+{
+    return roofline_step_time(priv, shape);
+}
+
+static double roofline_backend_decode_span_time(void *priv, const StepShape *first, int64_t iters)
+{
+    return roofline_decode_span_time(priv, first, iters);
+}
+
+const BackendOps cost_backend_roofline = {
+    .name = "roofline",
+    .help = "analytic roofline: max(FLOPs, bytes) per layer group + overhead + all-reduce",
+    .opts = roofline_opts,
+    .opts_size = sizeof(RooflineOpts),
+    .priv_size = sizeof(Roofline),
+    .init = roofline_backend_init,
+    .step_time = roofline_backend_step_time,
+    .decode_span_time = roofline_backend_decode_span_time,
+    .close = NULL,
+};

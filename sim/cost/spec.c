@@ -1,0 +1,300 @@
+/* spec.c: model shapes and GPU specs from small `key = value` text files.
+ *
+ * A spec is named ("llama-2-7b", found as <models dir>/models/llama-2-7b.txt)
+ * or given as a path (anything with a '/' or ending in ".txt").  The models
+ * directory is $SERVESIM_MODELS_DIR, else $SERVESIM_SOURCE_ROOT/models, else
+ * the source tree the binary was configured from.  '#' starts a comment;
+ * every key is known (a typo is an error, not a silently ignored line) and
+ * appears at most once; errors name file:line and the field. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "cost/cost.h"
+#include "servesim_config.h"
+
+typedef enum SpecKind {
+    SPEC_INT,      /* int32_t, > 0 */
+    SPEC_DOUBLE,   /* double, finite */
+    SPEC_DTYPE,    /* int32_t bytes per element from fp32|fp16|bf16|fp8|int8 */
+    SPEC_MLP,      /* bool gated: swiglu (true) | gelu (false) */
+    SPEC_BOOL,     /* bool: true|false */
+} SpecKind;
+
+typedef struct SpecField {
+    const char *key;
+    SpecKind kind;
+    size_t offset;
+    bool required;
+} SpecField;
+
+#define MF(key, kind, field, req) { key, kind, offsetof(ModelSpec, field), req }
+static const SpecField model_fields[] = {
+    MF("layers", SPEC_INT, layers, true),
+    MF("hidden", SPEC_INT, hidden, true),
+    MF("heads", SPEC_INT, heads, true),
+    MF("kv_heads", SPEC_INT, kv_heads, true),
+    MF("head_dim", SPEC_INT, head_dim, false),
+    MF("intermediate", SPEC_INT, intermediate, true),
+    MF("vocab", SPEC_INT, vocab, true),
+    MF("max_context", SPEC_INT, max_context, true),
+    MF("dtype", SPEC_DTYPE, bytes_per_param, false),
+    MF("bytes", SPEC_INT, bytes_per_param, false),
+    MF("mlp", SPEC_MLP, gated_mlp, true),
+    MF("tied_embeddings", SPEC_BOOL, tied_embeddings, false),
+    { NULL, SPEC_INT, 0, false },
+};
+#undef MF
+
+#define GF(key, field) { key, SPEC_DOUBLE, offsetof(GpuSpec, field), true }
+static const SpecField gpu_fields[] = {
+    GF("hbm_bytes", hbm_bytes),
+    GF("hbm_bandwidth", hbm_bandwidth),
+    GF("flops_16bit", flops_16bit),
+    GF("achievable_bandwidth", achievable_bandwidth),
+    GF("achievable_flops", achievable_flops),
+    GF("step_overhead_s", step_overhead_s),
+    GF("interconnect_bandwidth", interconnect_bandwidth),
+    GF("interconnect_latency_s", interconnect_latency_s),
+    GF("price_per_hour", price_per_hour),
+    { NULL, SPEC_INT, 0, false },
+};
+#undef GF
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s)) s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1])) e--;
+    *e = '\0';
+    return s;
+}
+
+static const char *spec_models_dir(char *buf, size_t cap)
+{
+    const char *dir = getenv("SERVESIM_MODELS_DIR");
+    if (dir && *dir) return dir;
+    const char *root = getenv("SERVESIM_SOURCE_ROOT");
+    if (!root || !*root) root = SERVESIM_SOURCE_ROOT;
+    snprintf(buf, cap, "%s/models", root);
+    return buf;
+}
+
+/* `name_or_path` -> a file path and the spec's name (its basename without
+ * ".txt"). */
+static int spec_resolve(const char *what, const char *subdir, const char *name_or_path,
+                        char *path, size_t path_cap, char *name, size_t name_cap)
+{
+    if (!name_or_path || !*name_or_path)
+        return ss_error_set(EINVAL, "%s: empty name", what);
+    size_t n = strlen(name_or_path);
+    bool is_path = strchr(name_or_path, '/') || (n > 4 && !strcmp(name_or_path + n - 4, ".txt"));
+    if (is_path) {
+        if ((size_t)snprintf(path, path_cap, "%s", name_or_path) >= path_cap)
+            return ss_error_set(ENAMETOOLONG, "%s: path too long: %s", what, name_or_path);
+    } else {
+        for (const char *p = name_or_path; *p; p++)
+            if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+                return ss_error_set(EINVAL, "%s: bad name '%s' (letters, digits, '.', '_', '-')",
+                                    what, name_or_path);
+        char dir[1024];
+        const char *d = spec_models_dir(dir, sizeof(dir));
+        if ((size_t)snprintf(path, path_cap, "%s/%s/%s.txt", d, subdir, name_or_path) >= path_cap)
+            return ss_error_set(ENAMETOOLONG, "%s: path too long for '%s'", what, name_or_path);
+    }
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t len = strlen(base);
+    if (len > 4 && !strcmp(base + len - 4, ".txt")) len -= 4;
+    if (len >= name_cap) len = name_cap - 1;
+    memcpy(name, base, len);
+    name[len] = '\0';
+    return 0;
+}
+
+static int spec_set(const SpecField *f, void *out, const char *value, const char *path, int line)
+{
+    char *field = (char *)out + f->offset;
+    switch (f->kind) {
+    case SPEC_INT: {
+        int64_t v;
+        if (ss_parse_i64(value, &v) || v <= 0 || v > INT32_MAX)
+            return ss_error_set(EINVAL, "%s:%d: %s: '%s' is not a positive integer",
+                                path, line, f->key, value);
+        *(int32_t *)field = (int32_t)v;
+        return 0;
+    }
+    case SPEC_DOUBLE: {
+        double v;
+        if (ss_parse_double(value, &v))
+            return ss_error_set(EINVAL, "%s:%d: %s: '%s' is not a finite number",
+                                path, line, f->key, value);
+        *(double *)field = v;
+        return 0;
+    }
+    case SPEC_DTYPE: {
+        static const struct { const char *name; int32_t bytes; } dtypes[] = {
+            { "fp32", 4 }, { "fp16", 2 }, { "bf16", 2 }, { "fp8", 1 }, { "int8", 1 },
+        };
+        for (size_t i = 0; i < SS_ARRAY_LEN(dtypes); i++)
+            if (!strcmp(value, dtypes[i].name)) {
+                *(int32_t *)field = dtypes[i].bytes;
+                return 0;
+            }
+        return ss_error_set(EINVAL, "%s:%d: dtype: unknown '%s' (fp32|fp16|bf16|fp8|int8)",
+                            path, line, value);
+    }
+    case SPEC_MLP:
+        if (strcmp(value, "swiglu") && strcmp(value, "gelu"))
+            return ss_error_set(EINVAL, "%s:%d: mlp: unknown '%s' (swiglu|gelu)",
+                                path, line, value);
+        *(bool *)field = !strcmp(value, "swiglu");
+        return 0;
+    case SPEC_BOOL:
+        if (strcmp(value, "true") && strcmp(value, "false"))
+            return ss_error_set(EINVAL, "%s:%d: %s: '%s' is not true or false",
+                                path, line, f->key, value);
+        *(bool *)field = !strcmp(value, "true");
+        return 0;
+    }
+    return ss_error_set(EINVAL, "%s:%d: %s: bad field kind", path, line, f->key);
+}
+
+/* Parse `path` into `out` over `fields`; `seen` gets one flag per field. */
+static int spec_parse_file(const char *path, const char *what, const SpecField *fields,
+                           void *out, bool *seen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return ss_error_set(errno, "%s: cannot open %s: %s", what, path, strerror(errno));
+    char buf[1024];
+    int line = 0, r = 0;
+    while (fgets(buf, sizeof(buf), f)) {
+        line++;
+        size_t n = strlen(buf);
+        if (n == sizeof(buf) - 1 && buf[n - 1] != '\n') {
+            r = ss_error_set(EINVAL, "%s:%d: line too long", path, line);
+            goto fail;
+        }
+        char *hash = strchr(buf, '#');
+        if (hash) *hash = '\0';
+        char *s = trim(buf);
+        if (!*s) continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            r = ss_error_set(EINVAL, "%s:%d: expected 'key = value', got '%s'", path, line, s);
+            goto fail;
+        }
+        *eq = '\0';
+        char *key = trim(s), *value = trim(eq + 1);
+        const SpecField *fd = NULL;
+        for (const SpecField *p = fields; p->key; p++)
+            if (!strcmp(p->key, key)) fd = p;
+        if (!fd) {
+            r = ss_error_set(EINVAL, "%s:%d: unknown field '%s'", path, line, key);
+            goto fail;
+        }
+        if (seen[fd - fields]) {
+            r = ss_error_set(EINVAL, "%s:%d: field '%s' given twice", path, line, key);
+            goto fail;
+        }
+        seen[fd - fields] = true;
+        if ((r = spec_set(fd, out, value, path, line))) goto fail;
+    }
+    if (ferror(f)) {
+        r = ss_error_set(EIO, "%s: read error", path);
+        goto fail;
+    }
+    for (const SpecField *p = fields; p->key; p++)
+        if (p->required && !seen[p - fields]) {
+            r = ss_error_set(EINVAL, "%s: missing field '%s'", path, p->key);
+            goto fail;
+        }
+fail:
+    fclose(f);
+    return r;
+}
+
+int model_spec_load(ModelSpec *m, const char *name_or_path)
+{
+    char path[1280];
+    memset(m, 0, sizeof(*m));
+    int r = spec_resolve("model", "models", name_or_path, path, sizeof(path),
+                         m->name, sizeof(m->name));
+    if (r) return r;
+    bool seen[SS_ARRAY_LEN(model_fields)] = { false };
+    if ((r = spec_parse_file(path, "model", model_fields, m, seen))) return r;
+    /* dtype and bytes say the same thing: one of them, exactly. */
+    bool has_dtype = false, has_bytes = false;
+    for (size_t i = 0; model_fields[i].key; i++) {
+        if (!strcmp(model_fields[i].key, "dtype")) has_dtype = seen[i];
+        if (!strcmp(model_fields[i].key, "bytes")) has_bytes = seen[i];
+    }
+    if (has_dtype == has_bytes)
+        return ss_error_set(EINVAL, "%s: give exactly one of fields 'dtype' and 'bytes'", path);
+    if ((r = model_spec_finish(m))) {
+        char why[512];
+        snprintf(why, sizeof(why), "%s", ss_error_get());
+        return ss_error_set(r, "%s: %s", path, why);
+    }
+    return 0;
+}
+
+int model_spec_finish(ModelSpec *m)
+{
+    if (m->layers <= 0 || m->hidden <= 0 || m->heads <= 0 || m->kv_heads <= 0 ||
+        m->intermediate <= 0 || m->vocab <= 0 || m->max_context <= 0)
+        return ss_error_set(EINVAL, "model %s: layers, hidden, heads, kv_heads, intermediate, "
+                            "vocab and max_context must be positive", m->name);
+    if (m->head_dim <= 0) {
+        if (m->hidden % m->heads)
+            return ss_error_set(EINVAL, "model %s: hidden %d is not a multiple of heads %d: "
+                                "give head_dim", m->name, m->hidden, m->heads);
+        m->head_dim = m->hidden / m->heads;
+    }
+    if (m->heads % m->kv_heads)
+        return ss_error_set(EINVAL, "model %s: heads %d is not a multiple of kv_heads %d",
+                            m->name, m->heads, m->kv_heads);
+    if (m->bytes_per_param != 1 && m->bytes_per_param != 2 && m->bytes_per_param != 4)
+        return ss_error_set(EINVAL, "model %s: bytes %d per element (1, 2 or 4)",
+                            m->name, m->bytes_per_param);
+    double h = m->hidden, q = (double)m->heads * m->head_dim,
+           kv = (double)m->kv_heads * m->head_dim;
+    double attn = h * q + 2.0 * h * kv + q * h;                    /* Wq, Wk, Wv, Wo */
+    double mlp = (m->gated_mlp ? 3.0 : 2.0) * h * m->intermediate; /* gate/up/down or up/down */
+    double norms = 2.0 * h;
+    double embed = (double)m->vocab * h;
+    m->params = m->layers * (attn + mlp + norms) + h + embed + (m->tied_embeddings ? 0.0 : embed);
+    m->weight_bytes = m->params * m->bytes_per_param;
+    m->kv_bytes_per_token = 2.0 * m->layers * m->kv_heads * m->head_dim * m->bytes_per_param;
+    return 0;
+}
+
+int gpu_spec_load(GpuSpec *g, const char *name_or_path)
+{
+    char path[1280];
+    memset(g, 0, sizeof(*g));
+    int r = spec_resolve("gpu", "gpus", name_or_path, path, sizeof(path),
+                         g->name, sizeof(g->name));
+    if (r) return r;
+    bool seen[SS_ARRAY_LEN(gpu_fields)] = { false };
+    if ((r = spec_parse_file(path, "gpu", gpu_fields, g, seen))) return r;
+    static const struct { const char *key; size_t offset; double min, max; } checks[] = {
+        { "hbm_bytes", offsetof(GpuSpec, hbm_bytes), 1.0, 1e15 },
+        { "hbm_bandwidth", offsetof(GpuSpec, hbm_bandwidth), 1.0, 1e15 },
+        { "flops_16bit", offsetof(GpuSpec, flops_16bit), 1.0, 1e18 },
+        { "achievable_bandwidth", offsetof(GpuSpec, achievable_bandwidth), 1e-3, 1.0 },
+        { "achievable_flops", offsetof(GpuSpec, achievable_flops), 1e-3, 1.0 },
+        { "step_overhead_s", offsetof(GpuSpec, step_overhead_s), 0.0, 10.0 },
+        { "interconnect_bandwidth", offsetof(GpuSpec, interconnect_bandwidth), 1.0, 1e15 },
+        { "interconnect_latency_s", offsetof(GpuSpec, interconnect_latency_s), 0.0, 1.0 },
+        { "price_per_hour", offsetof(GpuSpec, price_per_hour), 0.0, 1e6 },
+    };
+    for (size_t i = 0; i < SS_ARRAY_LEN(checks); i++) {
+        double v = *(const double *)((const char *)g + checks[i].offset);
+        if (v < checks[i].min || v > checks[i].max)
+            return ss_error_set(ERANGE, "%s: %s: %g is out of range [%g, %g]", path,
+                                checks[i].key, v, checks[i].min, checks[i].max);
+    }
+    return 0;
+}
