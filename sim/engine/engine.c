@@ -315,6 +315,17 @@ static void progress(Engine *e, bool final)
             final ? "\n" : "");
 }
 
+/* Integrate queue and system sizes up to t (they are constant between events). */
+static void track_sizes(Engine *e, double t)
+{
+    int64_t queued = 0;
+    for (int32_t i = 0; i < e->n_instances; i++) {
+        Instance *in = &e->instances[i];
+        if (in->sched_ops->queue_length) queued += in->sched_ops->queue_length(in->sched);
+    }
+    metrics_advance(&e->metrics, t, queued, e->in_system);
+}
+
 int engine_run(Engine *e, RowSource *src)
 {
     int r;
@@ -327,6 +338,7 @@ int engine_run(Engine *e, RowSource *src)
     SimEvent ev;
     while (event_queue_pop(&e->queue, &ev)) {
         SS_ASSERT(ev.time_s >= e->now_s);
+        if (ev.time_s > e->now_s && e->metrics.arrived > 0) track_sizes(e, ev.time_s);
         e->now_s = ev.time_s;
         e->events++;
         Instance *in = ev.instance >= 0 ? &e->instances[ev.instance] : NULL;

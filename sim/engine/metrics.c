@@ -36,7 +36,7 @@ void metrics_free(Metrics *m)
 
 void metrics_on_arrival(Metrics *m, const Request *r)
 {
-    m->arrived++;
+    if (m->arrived++ == 0) m->area_last_s = r->arrival_s; /* integrals start here */
     if (r->arrival_s < m->first_arrival_s) m->first_arrival_s = r->arrival_s;
 }
 
@@ -62,6 +62,7 @@ void metrics_on_finish(Metrics *m, const Request *r)
     case REQ_DONE:
         m->completed++;
         m->total_input_tokens += r->input_tokens;
+        m->wait_sum_s += r->first_scheduled_s - r->arrival_s;
         m->total_output_tokens += r->generated_tokens;
         ttft = r->first_token_s - r->arrival_s;
         e2e = r->finish_s - r->arrival_s;
@@ -96,6 +97,16 @@ void metrics_on_finish(Metrics *m, const Request *r)
 void metrics_add_itl(Metrics *m, double gap_s, double weight)
 {
     log_histogram_add(&m->itl_s, gap_s, weight);
+}
+
+void metrics_advance(Metrics *m, double now_s, int64_t queued, int64_t in_system)
+{
+    double dt = now_s - m->area_last_s;
+    if (dt > 0) {
+        m->queue_area += dt * (double)queued;
+        m->system_area += dt * (double)in_system;
+    }
+    m->area_last_s = now_s;
 }
 
 static int float_cmp(const void *a, const void *b)
@@ -179,7 +190,11 @@ json_t *metrics_summary_json(const Metrics *m_in)
                ? (double)(m->padding_prefill_tokens + m->padding_decode_tokens) / m->computed_tokens : NAN);
     put_number(o, "mean_response_time_ms",
                m->completed + m->failed ? 1e3 * m->e2e_sum_all_s / (m->completed + m->failed + m->rejected) : NAN);
+    put_number(o, "mean_wait_ms", m->completed ? 1e3 * m->wait_sum_s / m->completed : NAN);
     put_number(o, "max_wait_ms", 1e3 * m->max_wait_s);
+    double span = m->area_last_s - m->first_arrival_s;
+    put_number(o, "mean_queue_length", span > 0 ? m->queue_area / span : NAN);
+    put_number(o, "mean_in_system", span > 0 ? m->system_area / span : NAN);
     json_object_set_new(o, "steps", json_integer(m->steps));
     json_object_set_new(o, "iterations", json_integer(m->iterations));
     return o;

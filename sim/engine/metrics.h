@@ -42,6 +42,10 @@ typedef struct Metrics {
     double first_arrival_s, last_finish_s;
     double e2e_sum_all_s;            /* response time of every finished request */
     double max_wait_s;               /* longest arrival -> first scheduled */
+    double wait_sum_s;               /* sum of arrival -> first scheduled, completed requests */
+    /* Time integrals for Little's law: queue and system sizes over time. */
+    double queue_area, system_area;  /* request-seconds */
+    double area_last_s;              /* time the integrals reach */
     SloSpec slo;
     FILE *requests_csv;              /* optional */
 } Metrics;
@@ -52,6 +56,8 @@ void metrics_on_arrival(Metrics *m, const Request *r);
 /* A request reached done, failed or rejected. */
 void metrics_on_finish(Metrics *m, const Request *r);
 void metrics_add_itl(Metrics *m, double gap_s, double weight);
+/* Extend the time integrals to now_s with the sizes that held since the last call. */
+void metrics_advance(Metrics *m, double now_s, int64_t queued, int64_t in_system);
 /* The summary with vllm bench serve's key names, plus servesim's own. */
 json_t *metrics_summary_json(const Metrics *m);
 /* numpy-style percentile of a float vector (sorts it in place). */

@@ -1,0 +1,107 @@
+/* engine_test_util.h: run the engine over rows held in memory and read back
+ * every request's record. */
+#ifndef SERVESIM_ENGINE_TEST_UTIL_H
+#define SERVESIM_ENGINE_TEST_UTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.h"
+#include "trace.h"
+
+typedef struct ArraySource {
+    const TraceRow *rows;
+    size_t n, next;
+} ArraySource;
+
+static inline int array_source_next(void *ctx, TraceRow *row)
+{
+    ArraySource *a = ctx;
+    if (a->next >= a->n) return 0;
+    *row = a->rows[a->next++];
+    row->line = a->next;
+    return 1;
+}
+
+static inline TraceRow test_row(double arrival_s, int64_t input, int64_t output)
+{
+    TraceRow r;
+    memset(&r, 0, sizeof(r));
+    r.arrival_s = arrival_s;
+    r.input_tokens = input;
+    r.output_tokens = output;
+    r.session_id = -1;
+    r.elapsed_s = -1;
+    return r;
+}
+
+typedef struct RunRecord {
+    long long id;
+    int instance, input, output, predicted, generated, preemptions;
+    char state[16], reason[16];
+    double arrival, first_scheduled, first_token, finish, ttft, tpot, e2e, itl_max;
+} RunRecord;
+
+typedef struct RunResult {
+    int status;
+    RunRecord *rec;      /* indexed by request id */
+    size_t n;
+    char *requests_csv;  /* the raw file */
+    size_t requests_csv_len;
+    json_t *summary;     /* metrics_summary_json */
+} RunResult;
+
+static inline void run_result_free(RunResult *r)
+{
+    free(r->rec);
+    free(r->requests_csv);
+    if (r->summary) json_decref(r->summary);
+    memset(r, 0, sizeof(*r));
+}
+
+static inline RunResult run_engine(const EngineConfig *cfg, const TraceRow *rows, size_t n)
+{
+    RunResult res;
+    memset(&res, 0, sizeof(res));
+    FILE *csv = open_memstream(&res.requests_csv, &res.requests_csv_len);
+    EngineOutputs out = { .requests_csv = csv };
+    Engine *e = NULL;
+    ArraySource a = { rows, n, 0 };
+    RowSource src = { &a, array_source_next, "test" };
+    res.status = engine_create(&e, cfg, &out);
+    if (!res.status) res.status = engine_run(e, &src);
+    if (res.status) fprintf(stderr, "engine: %s\n", ss_error_get());
+    if (!res.status) res.summary = metrics_summary_json(engine_metrics(e));
+    engine_destroy(&e);
+    fclose(csv);
+    res.rec = calloc(n ? n : 1, sizeof(RunRecord));
+    res.n = n;
+    char *line = strchr(res.requests_csv, '\n'); /* skip the header */
+    while (line && line[1]) {
+        RunRecord r;
+        line++;
+        int got = sscanf(line, "%lld,%d,%lf,%d,%d,%d,%d,%15[^,],%15[^,],%lf,%lf,%lf,%lf,%lf,%lf,%lf,%d",
+                         &r.id, &r.instance, &r.arrival, &r.input, &r.output, &r.predicted,
+                         &r.generated, r.state, r.reason, &r.first_scheduled, &r.first_token,
+                         &r.finish, &r.ttft, &r.tpot, &r.e2e, &r.itl_max, &r.preemptions);
+        if (got != 17) { /* empty reason field: parse again without it */
+            r.reason[0] = '\0';
+            got = sscanf(line, "%lld,%d,%lf,%d,%d,%d,%d,%15[^,],,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%d",
+                         &r.id, &r.instance, &r.arrival, &r.input, &r.output, &r.predicted,
+                         &r.generated, r.state, &r.first_scheduled, &r.first_token, &r.finish,
+                         &r.ttft, &r.tpot, &r.e2e, &r.itl_max, &r.preemptions) + 1;
+        }
+        if (got == 17 && r.id >= 0 && (size_t)r.id < n) res.rec[r.id] = r;
+        line = strchr(line, '\n');
+    }
+    return res;
+}
+
+static inline double summary_num(const RunResult *r, const char *key)
+{
+    json_t *v = json_object_get(r->summary, key);
+    return json_is_number(v) ? json_number_value(v) : -1e300;
+}
+
+#endif

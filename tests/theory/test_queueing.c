@@ -1,0 +1,141 @@
+/* Queueing theory against the simulator.
+ *
+ * One instance, fcfs-static with batch 1, one-token requests: each request's
+ * service is exactly one step, whose time the synthetic backend draws from
+ * the chosen distribution (mean 1 s).  Poisson arrivals at rate rho.  The
+ * closed forms for the mean wait in queue (Wq) and mean queue length
+ * (Lq = lambda Wq):
+ *   M/M/1  Wq = rho / (1 - rho)
+ *   M/D/1  Wq = rho / (2 (1 - rho))
+ *   M/G/1  Wq = lambda E[S^2] / (2 (1 - rho)) = rho (1 + cv^2) / (2 (1 - rho))
+ *          (Pollaczek-Khinchine; gamma service with cv = 0.5 here)
+ * Each case runs R seeds; the estimate is their mean and the 95 % confidence
+ * interval Student's t over seeds.  Pass: the estimate within 2 % of the
+ * closed form for Wq and for Lq (measured as the time integral of the
+ * scheduler's queue length, independently of the waits), and Little's law
+ * Lq = lambda Wq within 1 % on every single run.
+ *   test_queueing [--quick]   (--quick: fewer requests, looser: 5 %) */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_randist.h>
+
+#include "common.h"
+#include "engine/engine.h"
+#include "engine/rng.h"
+
+typedef struct PoissonSource {
+    gsl_rng *rng;
+    double rate, t;
+    int64_t left;
+} PoissonSource;
+
+static int poisson_next(void *ctx, TraceRow *row)
+{
+    PoissonSource *p = ctx;
+    if (p->left-- <= 0) return 0;
+    p->t += gsl_ran_exponential(p->rng, 1.0 / p->rate);
+    memset(row, 0, sizeof(*row));
+    row->arrival_s = p->t;
+    row->input_tokens = 1;
+    row->output_tokens = 1;
+    return 1;
+}
+
+typedef struct Case {
+    const char *name, *cost;
+    double rho, cv2; /* squared coefficient of variation of service */
+} Case;
+
+static int run_one(const Case *k, uint64_t seed, int64_t n, double out[3])
+{
+    EngineConfig c;
+    engine_config_default(&c);
+    snprintf(c.sched_spec, sizeof(c.sched_spec), "fcfs-static:batch=1");
+    snprintf(c.cost_spec, sizeof(c.cost_spec), "%s", k->cost);
+    c.sample_interval_s = 0;
+    c.seed = seed;
+    PoissonSource p = { ss_rng_stream(seed, "arrivals", 0), k->rho, 0, n };
+    RowSource src = { &p, poisson_next, "poisson" };
+    Engine *e = NULL;
+    int r = engine_create(&e, &c, NULL);
+    if (!r) r = engine_run(e, &src);
+    if (r) fprintf(stderr, "%s\n", ss_error_get());
+    if (!r) {
+        json_t *s = metrics_summary_json(engine_metrics(e));
+        const Metrics *m = engine_metrics(e);
+        double span = m->area_last_s - m->first_arrival_s;
+        out[0] = json_real_value(json_object_get(s, "mean_wait_ms")) / 1e3;
+        out[1] = json_real_value(json_object_get(s, "mean_queue_length"));
+        out[2] = (double)m->arrived / span; /* measured lambda */
+        json_decref(s);
+    }
+    engine_destroy(&e);
+    gsl_rng_free(p.rng);
+    return r;
+}
+
+static void mean_ci(const double *x, int n, double *mean, double *half)
+{
+    double s = 0, ss = 0;
+    for (int i = 0; i < n; i++) s += x[i];
+    *mean = s / n;
+    for (int i = 0; i < n; i++) ss += (x[i] - *mean) * (x[i] - *mean);
+    *half = gsl_cdf_tdist_Pinv(0.975, n - 1) * sqrt(ss / (n - 1) / n);
+}
+
+int main(int argc, char **argv)
+{
+    bool quick = argc > 1 && !strcmp(argv[1], "--quick");
+    const double tol = quick ? 0.05 : 0.02;
+    const Case cases[] = {
+        { "M/M/1", "synthetic:dist=exponential,mean=1", 0.5, 1.0 },
+        { "M/M/1", "synthetic:dist=exponential,mean=1", 0.8, 1.0 },
+        { "M/M/1", "synthetic:dist=exponential,mean=1", 0.9, 1.0 },
+        { "M/D/1", "synthetic:dist=constant,mean=1", 0.5, 0.0 },
+        { "M/D/1", "synthetic:dist=constant,mean=1", 0.8, 0.0 },
+        { "M/D/1", "synthetic:dist=constant,mean=1", 0.9, 0.0 },
+        { "M/G/1", "synthetic:dist=gamma,mean=1,cv=0.5", 0.5, 0.25 },
+        { "M/G/1", "synthetic:dist=gamma,mean=1,cv=0.5", 0.8, 0.25 },
+        { "M/G/1", "synthetic:dist=gamma,mean=1,cv=0.5", 0.9, 0.25 },
+    };
+    enum { SEEDS = 8 };
+    int failures = 0, passed = 0;
+    printf("%-6s %4s %9s %9s %7s %9s %9s %7s %8s\n", "model", "rho", "Wq", "theory", "ci95%",
+           "Lq", "theory", "ci95%", "requests");
+    for (size_t i = 0; i < SS_ARRAY_LEN(cases); i++) {
+        const Case *k = &cases[i];
+        /* The relative variance of the mean wait grows like 1/(1-rho)^2:
+         * scale the run so the interval stays well inside the tolerance. */
+        double scale = 1.0 / ((1 - k->rho) * (1 - k->rho));
+        int64_t n = (int64_t)((quick ? 2e3 : 2.5e4) * scale);
+        double wq[SEEDS], lq[SEEDS];
+        bool little_ok = true;
+        for (int s = 0; s < SEEDS; s++) {
+            double out[3];
+            if (run_one(k, 1000 + 17 * (uint64_t)s, n, out)) return 1;
+            wq[s] = out[0];
+            lq[s] = out[1];
+            if (fabs(out[1] - out[2] * out[0]) > 0.01 * out[1]) {
+                printf("  Little's law off: Lq %.6f vs lambda Wq %.6f\n", out[1], out[2] * out[0]);
+                little_ok = false;
+            }
+        }
+        double w_theory = k->rho * (1 + k->cv2) / (2 * (1 - k->rho));
+        double l_theory = k->rho * w_theory;
+        double wm, wh, lm, lh;
+        mean_ci(wq, SEEDS, &wm, &wh);
+        mean_ci(lq, SEEDS, &lm, &lh);
+        bool ok = little_ok && fabs(wm - w_theory) <= tol * w_theory &&
+                  fabs(lm - l_theory) <= tol * l_theory;
+        printf("%-6s %4.2f %9.4f %9.4f %6.2f%% %9.4f %9.4f %6.2f%% %8lld %s\n", k->name, k->rho,
+               wm, w_theory, 100 * wh / w_theory, lm, l_theory, 100 * lh / l_theory,
+               (long long)n * SEEDS, ok ? "ok" : "FAIL");
+        if (ok) passed++; else failures++;
+    }
+    printf("%d passed, %d failed\n", passed, failures);
+    return failures ? 1 : 0;
+}
