@@ -4,9 +4,11 @@
 #include "cost.h"
 
 extern const BackendOps cost_backend_roofline;
+extern const BackendOps cost_backend_synthetic;
 
 const BackendOps *const cost_backend_registry[] = {
     &cost_backend_roofline,
+    &cost_backend_synthetic,
     NULL,
 };
 

@@ -310,6 +310,62 @@ static void test_backend_roofline(void **state)
     assert_null(b);
 }
 
+/* Each distribution's sample mean and CV within sampling error (n = 200,000:
+ * the mean's relative standard error is cv / sqrt(n), 0.45 % at cv 2; allow
+ * 5 standard errors, and 3 % on the CV, whose estimate has heavier tails). */
+static void test_backend_synthetic(void **state)
+{
+    (void)state;
+    static const struct { const char *spec; double mean, cv; } cases[] = {
+        { "synthetic:dist=constant,mean=0.02", 0.02, 0.0 },
+        { "synthetic:dist=exponential,mean=0.01", 0.01, 1.0 },
+        { "synthetic:dist=uniform,mean=0.01,cv=0.5", 0.01, 0.5 },
+        { "synthetic:dist=gamma,mean=0.01,cv=2", 0.01, 2.0 },
+        { "synthetic:dist=lognormal,mean=0.01,cv=0.7", 0.01, 0.7 },
+    };
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    BackendEnv env = { .tensor_parallel = 1, .rng = rng };
+    StepShape s = { .decode_seqs = 1, .decode_context = 10 };
+    for (size_t i = 0; i < SS_ARRAY_LEN(cases); i++) {
+        gsl_rng_set(rng, 1234);
+        Backend *b = NULL;
+        if (backend_create(&b, cases[i].spec, &env)) fail_msg("%s", ss_error_get());
+        const int n = 200000;
+        double sum = 0, sum2 = 0;
+        for (int k = 0; k < n; k++) {
+            double t = backend_step_time(b, &s);
+            assert_true(t >= 0);
+            sum += t;
+            sum2 += t * t;
+        }
+        double mean = sum / n, sd = sqrt(fmax(sum2 / n - mean * mean, 0.0));
+        assert_close(mean, cases[i].mean, fmax(5 * cases[i].cv / sqrt(n), 1e-12));
+        if (cases[i].cv > 0) assert_close(sd / mean, cases[i].cv, 0.03);
+        else assert_true(sd / mean < 1e-6);  /* cancellation in E[t^2] - E[t]^2 */
+        assert_true(backend_decode_span_time(b, &s, 37) == 37 * cases[i].mean);
+        backend_destroy(&b);
+    }
+    /* Same seed, same draws. */
+    Backend *b1 = NULL, *b2 = NULL;
+    gsl_rng *rng2 = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 5);
+    gsl_rng_set(rng2, 5);
+    BackendEnv env2 = env;
+    env2.rng = rng2;
+    assert_int_equal(backend_create(&b1, "synthetic:dist=gamma,cv=0.3", &env), 0);
+    assert_int_equal(backend_create(&b2, "synthetic:dist=gamma,cv=0.3", &env2), 0);
+    for (int k = 0; k < 100; k++) assert_true(backend_step_time(b1, &s) == backend_step_time(b2, &s));
+    backend_destroy(&b1);
+    backend_destroy(&b2);
+    assert_true(backend_create(&b1, "synthetic:dist=uniform,cv=0.9", &env) < 0);
+    assert_true(backend_create(&b1, "synthetic:dist=weibull", &env) < 0);
+    env.rng = NULL;
+    assert_true(backend_create(&b1, "synthetic", &env) < 0);
+    assert_null(b1);
+    gsl_rng_free(rng);
+    gsl_rng_free(rng2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_decode_span_equals_steps),
         cmocka_unit_test(test_kv_capacity),
         cmocka_unit_test(test_backend_roofline),
+        cmocka_unit_test(test_backend_synthetic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
