@@ -3,7 +3,16 @@
 
 #include "predict.h"
 
+extern const PredictorOps predictor_oracle;
+extern const PredictorOps predictor_noisy;
+extern const PredictorOps predictor_constant;
+extern const PredictorOps predictor_linear;
+
 const PredictorOps *const predictor_registry[] = {
+    &predictor_oracle,
+    &predictor_noisy,
+    &predictor_constant,
+    &predictor_linear,
     NULL,
 };
 
