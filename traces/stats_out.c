@@ -1,0 +1,114 @@
+/* stats_out.c: a trace's statistics as JSON (deterministic key order) or as
+ * a table for the terminal. */
+#include <math.h>
+#include <string.h>
+
+#include "common.h"
+#include "stats.h"
+
+static json_t *real_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+static json_t *tokens_json(const TraceTokenSummary *t)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "p50", json_integer(t->p50));
+    json_object_set_new(o, "p90", json_integer(t->p90));
+    json_object_set_new(o, "p99", json_integer(t->p99));
+    json_object_set_new(o, "max", json_integer(t->max));
+    json_object_set_new(o, "mean", real_or_null(t->mean));
+    return o;
+}
+
+static json_t *groups_json(const TraceGroupSummary *g, size_t n, int64_t rows)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "name", json_string(g[i].name));
+        json_object_set_new(o, "rows", json_integer(g[i].rows));
+        json_object_set_new(o, "share", real_or_null((double)g[i].rows / (double)rows));
+        json_object_set_new(o, "failed", json_integer(g[i].failed));
+        json_object_set_new(o, "mean_input", real_or_null(g[i].mean_input));
+        json_object_set_new(o, "mean_output", real_or_null(g[i].mean_output));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+static json_t *reader_json(const TraceReaderStats *rs)
+{
+    json_t *o = json_object(), *bad = json_array();
+    json_object_set_new(o, "bad_rows_skipped", json_integer(rs->rows_bad_skipped));
+    json_object_set_new(o, "failed_rows_dropped", json_integer(rs->rows_failed_dropped));
+    json_object_set_new(o, "rows_filtered", json_integer(rs->rows_filtered));
+    for (int i = 0; i < 5 && rs->first_bad[i][0]; i++) json_array_append_new(bad, json_string(rs->first_bad[i]));
+    json_object_set_new(o, "first_bad_rows", bad);
+    return o;
+}
+
+json_t *trace_stats_json(const TraceStatsSummary *s, const TraceReaderStats *rs, const char *source,
+                         const char *format)
+{
+    json_t *o = json_object(), *gap = json_object(), *win = json_object();
+    json_object_set_new(o, "source", json_string(source ? source : ""));
+    json_object_set_new(o, "format", json_string(format ? format : ""));
+    json_object_set_new(o, "rows", json_integer(s->rows));
+    json_object_set_new(o, "span_s", json_real(s->span_s));
+    json_object_set_new(o, "mean_rate_rps", real_or_null(s->mean_rate));
+    json_object_set_new(gap, "mean_s", real_or_null(s->gap_mean_s));
+    json_object_set_new(gap, "cv", real_or_null(s->gap_cv));
+    json_object_set_new(o, "gap", gap);
+    json_object_set_new(win, "width_s", json_real(s->window_s));
+    json_object_set_new(win, "count", json_integer(s->windows));
+    json_object_set_new(win, "peak_rps", real_or_null(s->peak_rate));
+    json_object_set_new(win, "valley_rps", real_or_null(s->valley_rate));
+    json_object_set_new(o, "window", win);
+    json_object_set_new(o, "input_tokens", tokens_json(&s->input));
+    json_object_set_new(o, "output_tokens", tokens_json(&s->output));
+    json_object_set_new(o, "pearson_in_out", real_or_null(s->pearson));
+    json_object_set_new(o, "failed_rows", json_integer(s->failed));
+    json_object_set_new(o, "failure_share", real_or_null(s->failure_share));
+    json_object_set_new(o, "by_model", groups_json(s->by_model, s->n_models, s->rows));
+    json_object_set_new(o, "by_log_type", groups_json(s->by_log_type, s->n_log_types, s->rows));
+    if (rs) json_object_set_new(o, "reader", reader_json(rs));
+    return o;
+}
+
+static void print_groups(FILE *f, const char *title, const TraceGroupSummary *g, size_t n, int64_t rows)
+{
+    fprintf(f, "%s\n  %-22s %10s %7s %10s %11s %8s\n", title, "name", "rows", "share", "mean in",
+            "mean out", "failed");
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "  %-22s %10lld %6.1f%% %10.1f %11.1f %8lld\n", g[i].name, (long long)g[i].rows,
+                100.0 * (double)g[i].rows / (double)rows, g[i].mean_input, g[i].mean_output,
+                (long long)g[i].failed);
+}
+
+void trace_stats_print(FILE *f, const TraceStatsSummary *s, const TraceReaderStats *rs,
+                       const char *source, const char *format)
+{
+    fprintf(f, "trace          %s (%s)\n", source, format);
+    fprintf(f, "rows           %lld\n", (long long)s->rows);
+    fprintf(f, "span           %.3f s\n", s->span_s);
+    fprintf(f, "mean rate      %.4g req/s\n", s->mean_rate);
+    fprintf(f, "gaps           mean %.4g s, CV %.4g\n", s->gap_mean_s, s->gap_cv);
+    fprintf(f, "rate per %gs   peak %.4g req/s, valley %.4g req/s (%lld full windows)\n", s->window_s,
+            s->peak_rate, s->valley_rate, (long long)s->windows);
+    fprintf(f, "%-14s %8s %8s %8s %8s %10s\n", "tokens", "p50", "p90", "p99", "max", "mean");
+    fprintf(f, "%-14s %8lld %8lld %8lld %8lld %10.2f\n", "  input", (long long)s->input.p50,
+            (long long)s->input.p90, (long long)s->input.p99, (long long)s->input.max, s->input.mean);
+    fprintf(f, "%-14s %8lld %8lld %8lld %8lld %10.2f\n", "  output", (long long)s->output.p50,
+            (long long)s->output.p90, (long long)s->output.p99, (long long)s->output.max, s->output.mean);
+    fprintf(f, "pearson(in,out) %.4f\n", s->pearson);
+    fprintf(f, "failed         %lld (%.2f%%)\n", (long long)s->failed, 100.0 * s->failure_share);
+    if (s->rows) {
+        print_groups(f, "by model", s->by_model, s->n_models, s->rows);
+        print_groups(f, "by log type", s->by_log_type, s->n_log_types, s->rows);
+    }
+    if (rs && (rs->rows_bad_skipped || rs->rows_failed_dropped || rs->rows_filtered)) {
+        fprintf(f, "reader         %lld bad rows skipped, %lld failed rows dropped, %lld filtered\n",
+                (long long)rs->rows_bad_skipped, (long long)rs->rows_failed_dropped,
+                (long long)rs->rows_filtered);
+        for (int i = 0; i < 5 && rs->first_bad[i][0]; i++) fprintf(f, "  %s\n", rs->first_bad[i]);
+    }
+}
