@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "cost/cost.h"
+#include "format.h"
 #include "predict/predict.h"
 #include "sched/sched.h"
 
@@ -35,6 +36,11 @@ int cmd_list(int argc, char **argv)
             printf("  %-18s %s\n", (*b)->name, (*b)->help);
             opts_print(stdout, (*b)->opts, "      ");
         }
+    }
+    if (!only || !strcmp(only, "formats")) {
+        printf("trace formats (--format NAME; auto-detected from the header by default)\n");
+        for (const TraceFormat *const *f = trace_format_registry; *f; f++)
+            printf("  %-18s %s\n", (*f)->name, (*f)->help);
     }
     return 0;
 }
