@@ -61,8 +61,8 @@ static int tokens(const Jsonl *j, json_t *o, const char *key, size_t line, int64
     json_t *v = json_object_get(o, key);
     if (!v) return trace_bad_row(j->file, line, key, "missing");
     if (json_is_string(v)) return trace_field_tokens(json_string_value(v), j->file, line, key, out);
-    double d = json_is_integer(v) ? (double)json_integer_value(v) : json_is_real(v) ? json_real_value(v) : -2;
-    if (d == -2) return trace_bad_row(j->file, line, key, "not a number");
+    if (!json_is_number(v)) return trace_bad_row(j->file, line, key, "not a number");
+    double d = json_number_value(v);
     if (d < 0) return trace_bad_row(j->file, line, key, "negative: %.17g", d);
     if (d > INT32_MAX) return trace_bad_row(j->file, line, key, "overflow: %.17g > %d", d, INT32_MAX);
     if (d != (double)(int64_t)d) return trace_bad_row(j->file, line, key, "not an integer: %.17g", d);
