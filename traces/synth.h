@@ -1,0 +1,146 @@
+/* synth.h: synthetic workloads, streamed as TraceRows.
+ *
+ * A workload is a SynthParams value: an arrival process (renewal gaps:
+ * exponential, Gamma or Weibull, with a rate that may follow an hour-of-day
+ * profile or per-window fits), input and output length distributions, a mix
+ * of (model, log type) and a failure share.  A SynthSource draws rows from it
+ * one at a time, so the engine can stream any number of requests without a
+ * file:
+ *
+ *     SynthParams p;
+ *     synth_params_default(&p);          // the embedded BurstGPT-like workload
+ *     p.requests = 10000;                // or p.duration_s = 3600
+ *     SynthSource *s;
+ *     if ((err = synth_source_create(&s, &p, seed)) < 0) ...   // deep-copies p
+ *     RowSource src = synth_source_rowsource(s);   // valid until destroy
+ *     while ((err = src.next(src.ctx, &row)) == 1) ...
+ *     synth_source_destroy(&s);
+ *
+ * Time-varying rates are a time change: each gap is drawn with unit mean in
+ * "expected arrivals" and mapped through the cumulative rate, so a window of
+ * rate r gets r arrivals per second on average and keeps its burstiness.
+ * The first row arrives at t = 0 (as a reader's first kept row does); with
+ * --diurnal, t = 0 is midnight.
+ *
+ * Randomness: independent GSL mt19937 streams per purpose, seeded by
+ * ss_stream_seed(seed, name, 0) (sim/engine/rng.h: FNV-1a of the name mixed
+ * with the seed through splitmix64): "synth.arrivals", "synth.input",
+ * "synth.output", "synth.mix", "synth.failed".  Changing one distribution
+ * never shifts the draws of another; the same seed gives the same rows. */
+#ifndef SERVESIM_SYNTH_H
+#define SERVESIM_SYNTH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "trace.h"
+
+#define SYNTH_QTABLE 1025  /* points of an empirical quantile table: i / 1024 */
+#define SYNTH_MAX_MIX 16   /* (model, log type) categories */
+
+typedef enum SynthGap {
+    SYNTH_GAP_EXPONENTIAL = 0, /* Poisson arrivals */
+    SYNTH_GAP_GAMMA,           /* shape b: CV = 1 / sqrt(b); BurstGPT uses b = 0.5 */
+    SYNTH_GAP_WEIBULL,         /* shape k: k < 1 is bursty */
+} SynthGap;
+
+typedef enum SynthLenKind {
+    SYNTH_LEN_CONSTANT = 0,    /* always `constant` tokens */
+    SYNTH_LEN_ZIPF,            /* P(k) ~ k^-zipf_a, k = 1..zipf_kmax */
+    SYNTH_LEN_LOGNORMAL,       /* ln tokens ~ N(mu1, sigma1), rounded */
+    SYNTH_LEN_LOGNORMAL2,      /* weight1 N(mu1, sigma1) + (1 - weight1) N(mu2, sigma2) of ln tokens */
+    SYNTH_LEN_EMPIRICAL,       /* linear interpolation in the quantile table q, rounded */
+} SynthLenKind;
+
+typedef struct SynthLength {
+    SynthLenKind kind;
+    int64_t constant;          /* tokens */
+    double zipf_a;
+    int64_t zipf_kmax;         /* tokens, <= 1 << 24 */
+    double weight1, mu1, sigma1, mu2, sigma2; /* of ln tokens */
+    double q[SYNTH_QTABLE];    /* tokens at probabilities i / (SYNTH_QTABLE - 1) */
+    int64_t min_tokens, max_tokens; /* every draw is clamped to [min, max]; min >= 1 */
+} SynthLength;
+
+typedef struct SynthMix {
+    char model[32];
+    char log_type[32];
+    double weight;             /* relative; weights need not sum to 1 */
+} SynthMix;
+
+typedef struct SynthParams {
+    /* Arrivals. */
+    SynthGap gap;
+    double rate;               /* mean requests per second (the day's mean when diurnal) */
+    double shape;              /* Gamma or Weibull shape; 1 = Poisson for both */
+    bool diurnal;              /* modulate rate by hour_mult[] over a day of day_s seconds */
+    double day_s;              /* seconds per diurnal cycle; 86400 (shorter compresses days) */
+    double hour_mult[24];      /* rate multipliers by hour of day, mean 1 */
+    /* Per-window rates and shapes (from `trace fit --window-s`), replayed
+     * cyclically; when n_windows > 0 they replace rate, shape and diurnal.
+     * Owned by the params: free with synth_params_clear(). */
+    size_t n_windows;
+    double window_s;           /* seconds per window */
+    double *window_rate;       /* requests per second; 0 = an idle window */
+    double *window_shape;      /* gap shape within the window */
+    /* Lengths. */
+    SynthLength input, output; /* prompt and generated tokens */
+    /* (model, log type) categories, drawn independently of lengths. */
+    size_t n_mix;
+    SynthMix mix[SYNTH_MAX_MIX];
+    double failure_share;      /* fraction of rows marked failed (output 0 tokens) */
+    /* When to stop: after `requests` rows and/or at arrival time duration_s;
+     * 0 = no limit (at least one must be set for a finite trace). */
+    int64_t requests;
+    double duration_s;         /* simulated seconds */
+    char name[64];             /* "default", "params", "fit" : for descriptions */
+} SynthParams;
+
+/* The embedded BurstGPT-like workload (traces/README-synth.md): Gamma gaps of
+ * shape 0.5 at SYNTH_DEFAULT_RATE req/s, Zipf(1.1) prompts on 1..1024 tokens,
+ * bimodal (two-lognormal) responses on 1..2048 tokens, a ChatGPT / GPT-4 x
+ * conversation / API mix, no failures, diurnal off (the profile is loaded).
+ * requests = duration_s = 0: set one. */
+#define SYNTH_DEFAULT_RATE 4.0 /* requests/s */
+void synth_params_default(SynthParams *p);
+
+/* The embedded hour-of-day profile (24 multipliers, mean 1, peak/valley 11.7x). */
+const double *synth_diurnal_profile(void);
+
+/* Parameters from a `servesim trace fit` JSON file: for arrivals and each
+ * length, the named distribution ("gamma", "weibull", "exponential";
+ * "zipf", "lognormal", "lognormal2", "empirical"), or the best by AIC when
+ * NULL.  use_windows: take the per-window rates/shapes if the fit has them.
+ * The (model, log type) mix and failure share come from the fit too.
+ * On error *p is left cleared; the message names the file and field. */
+int synth_params_from_fit(SynthParams *p, const char *fit_path, const char *arrival_dist,
+                          const char *length_dist, bool use_windows);
+
+/* Deep copy (windows included); dst must not hold windows of its own. */
+void synth_params_copy(SynthParams *dst, const SynthParams *src);
+/* Free the windows (nothing else is owned); the params stay usable. */
+void synth_params_clear(SynthParams *p);
+/* 0 or -EINVAL naming the field. */
+int synth_params_validate(const SynthParams *p);
+/* The params as JSON (for manifests and gen's sidecar); windows as counts only. */
+json_t *synth_params_to_json(const SynthParams *p);
+
+typedef struct SynthSource SynthSource;
+
+/* p is copied; seed picks every stream. */
+int synth_source_create(SynthSource **out, const SynthParams *p, uint64_t seed);
+/* synth_params_from_fit() + synth_source_create(), stopping after `requests`
+ * rows and/or at duration_s (0 = no limit). */
+int synth_source_create_from_fit(SynthSource **out, const char *fit_path, uint64_t seed,
+                                 int64_t requests, double duration_s);
+/* 1 with a row (line = 0, session_id = elapsed_s = -1, text NULL), 0 when
+ * the limit is reached.  Never fails once created. */
+int synth_source_next(SynthSource *s, TraceRow *row);
+/* description: "workload:default seed=1" (owned by the source). */
+RowSource synth_source_rowsource(SynthSource *s);
+const SynthParams *synth_source_params(const SynthSource *s);
+void synth_source_destroy(SynthSource **s);
+
+#endif
