@@ -78,11 +78,28 @@ int predictor_create(Predictor **out, const char *spec, const PredictEnv *env);
 void predictor_destroy(Predictor **p);
 int predictor_predict(Predictor *p, const PredictInput *in, PredictOutput *out);
 
+/* Training and model files (added with the learned predictors).  Train
+ * with the predictor's own train callback; -ENOTSUP when it has none. */
+int predictor_train(Predictor *p, const Dataset *train);
+/* Write the predictor's model to path (its save callback). */
+int predictor_save(Predictor *p, const char *path);
+/* The predictor that wrote a model file: its first word is
+ * "servesim-<name>"; copies <name> into name[cap]. */
+int predictor_model_kind(const char *path, char *name, size_t cap);
+/* Read a model file's first line and check it is "<format> <version>":
+ * one clear error for a foreign file or another version. */
+int predictor_check_header(FILE *f, const char *path, const char *format, int version);
+
 /* Datasets */
 void dataset_init(Dataset *d);
 void dataset_free(Dataset *d);
 /* Copy a string into the set's storage; returns the owned copy. */
 const char *dataset_intern(Dataset *d, const char *s);
 void dataset_push(Dataset *d, const PredictSample *s);
+/* Append the rows of an lmaas-style JSONL file (plain or .gz) whose "split"
+ * equals `split` (NULL or "" or "all": every row).  Fields: app, model,
+ * split, instruction, input, prompt_tokens, output_tokens.  Errors name
+ * file:line. */
+int dataset_load_jsonl(Dataset *d, const char *path, const char *split);
 
 #endif
