@@ -7,12 +7,18 @@ extern const PredictorOps predictor_oracle;
 extern const PredictorOps predictor_noisy;
 extern const PredictorOps predictor_constant;
 extern const PredictorOps predictor_linear;
+extern const PredictorOps predictor_quantile;
+extern const PredictorOps predictor_forest;
+extern const PredictorOps predictor_gbt;
 
 const PredictorOps *const predictor_registry[] = {
     &predictor_oracle,
     &predictor_noisy,
     &predictor_constant,
     &predictor_linear,
+    &predictor_quantile,
+    &predictor_forest,
+    &predictor_gbt,
     NULL,
 };
 
