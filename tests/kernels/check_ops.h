@@ -1,0 +1,13 @@
+/* tests/kernels/check_ops.h: the per-op checks (check_ops.c) and the
+ * benchmark (bench_ops.c); CUDA builds only. */
+#ifndef SERVESIM_CHECK_OPS_H
+#define SERVESIM_CHECK_OPS_H
+
+#include "check_util.h"
+
+/* Run the checks of every op (or only `only`); returns the failure count. */
+int check_ops(KernCuda *ctx, CheckRng *rng, const char *only);
+/* Time llama-2-7b shapes; prints a table; returns the failure count. */
+int bench_ops(KernCuda *ctx, CheckRng *rng, const char *only, double hbm_gbs, double tflops);
+
+#endif
