@@ -43,3 +43,17 @@ void backend_destroy(Backend **pb)
     free(b);
     *pb = NULL;
 }
+
+void backend_decode_iter_times(Backend *b, const StepShape *s, int64_t from, int64_t n, double *out)
+{
+    if (b->ops->decode_iter_times) {
+        b->ops->decode_iter_times(b->priv, s, from, n, out);
+        return;
+    }
+    double prev = backend_decode_span_time(b, s, from);
+    for (int64_t i = 0; i < n; i++) {
+        double t = backend_decode_span_time(b, s, from + i + 1);
+        out[i] = t - prev;
+        prev = t;
+    }
+}

@@ -93,6 +93,12 @@ typedef struct BackendOps {
      * stands on.  The engine inverts it by bisection, so for a given
      * (first, iters) it must return the same value on every call. */
     double (*decode_span_time)(void *priv, const StepShape *first, int64_t iters);
+    /* Optional: the durations of pure-decode iterations from, from+1, ...,
+     * from+n-1 counted from `first` (iteration 0 has `first`'s context), into
+     * out[0..n-1].  The engine pools them into the inter-token latencies; when
+     * absent it takes differences of decode_span_time. */
+    void (*decode_iter_times)(void *priv, const StepShape *first, int64_t from, int64_t n,
+                              double *out);
     void (*close)(void *priv);
 } BackendOps;
 
@@ -120,6 +126,8 @@ static inline double backend_decode_span_time(Backend *b, const StepShape *s, in
 {
     return iters <= 0 ? 0.0 : b->ops->decode_span_time(b->priv, s, iters);
 }
+/* Durations of decode iterations from..from+n-1 of a span (see BackendOps). */
+void backend_decode_iter_times(Backend *b, const StepShape *s, int64_t from, int64_t n, double *out);
 
 /* The analytic roofline, usable directly by schedulers as their estimator. */
 typedef struct Roofline {
@@ -131,6 +139,8 @@ typedef struct Roofline {
 void roofline_init(Roofline *r, const ModelSpec *m, const GpuSpec *g, int32_t tp);
 double roofline_step_time(const Roofline *r, const StepShape *s);
 double roofline_decode_span_time(const Roofline *r, const StepShape *first, int64_t iters);
+void roofline_decode_iter_times(const Roofline *r, const StepShape *first, int64_t from, int64_t n,
+                                double *out);
 
 /* sum_{k=0}^{n-1} max(a0 + a1 k, b0 + b1 k) in O(1): two lines cross at most
  * once, so it is two arithmetic series.  For cost models whose step time is

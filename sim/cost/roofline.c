@@ -150,6 +150,20 @@ double roofline_decode_span_time(const Roofline *r, const StepShape *first, int6
     return (double)iters * fixed + attn;
 }
 
+void roofline_decode_iter_times(const Roofline *r, const StepShape *first, int64_t from, int64_t n,
+                                double *out)
+{
+    RooflineRates k = roofline__rates(r);
+    double seqs = first->decode_seqs;
+    double fixed = roofline__fixed_time(r, &k, seqs, seqs);
+    double per_pair, per_kv;
+    roofline__attn_coeffs(r, &k, &per_pair, &per_kv);
+    /* Decode pairs and KV tokens are the same count x, so max(x a, x b) = x max(a, b). */
+    double per_x = fmax(per_pair, per_kv);
+    double x = (double)first->decode_context + seqs + (double)from * seqs;
+    for (int64_t i = 0; i < n; i++, x += seqs) out[i] = fixed + x * per_x;
+}
+
 int64_t cost_kv_capacity_tokens(const ModelSpec *m, const GpuSpec *g, double gpu_mem_util,
                                 int32_t tensor_parallel)
 {
@@ -204,6 +218,12 @@ static double roofline_backend_decode_span_time(void *priv, const StepShape *fir
     return roofline_decode_span_time(priv, first, iters);
 }
 
+static void roofline_backend_decode_iter_times(void *priv, const StepShape *first, int64_t from,
+                                               int64_t n, double *out)
+{
+    roofline_decode_iter_times(priv, first, from, n, out);
+}
+
 const BackendOps cost_backend_roofline = {
     .name = "roofline",
     .help = "analytic roofline: max(FLOPs, bytes) per layer group + overhead + all-reduce",
@@ -213,5 +233,6 @@ const BackendOps cost_backend_roofline = {
     .init = roofline_backend_init,
     .step_time = roofline_backend_step_time,
     .decode_span_time = roofline_backend_decode_span_time,
+    .decode_iter_times = roofline_backend_decode_iter_times,
     .close = NULL,
 };

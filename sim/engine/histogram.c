@@ -1,16 +1,46 @@
 #include "histogram.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common.h"
 
-void log_histogram_init(LogHistogram *h, double lowest, double highest, double ratio)
+#define MANT_BITS 16
+static uint16_t sub_bucket[1 << MANT_BITS]; /* top mantissa bits -> bucket within the octave */
+static pthread_once_t sub_bucket_once = PTHREAD_ONCE_INIT;
+
+static void sub_bucket_fill(void)
 {
-    SS_ASSERT(lowest > 0 && highest > lowest && ratio > 1);
-    *h = (LogHistogram){ .lowest = lowest, .log_ratio = log(ratio) };
-    h->inv_log_ratio = 1.0 / h->log_ratio;
-    h->n_buckets = (size_t)ceil(log(highest / lowest) * h->inv_log_ratio) + 1;
+    for (size_t m = 0; m < (1u << MANT_BITS); m++) {
+        double mantissa = 1.0 + ((double)m + 0.5) / (double)(1u << MANT_BITS);
+        long b = (long)floor(log2(mantissa) * LOG_HIST_PER_OCTAVE);
+        sub_bucket[m] = (uint16_t)SS_MIN(b, LOG_HIST_PER_OCTAVE - 1);
+    }
+}
+
+long log_histogram_bucket(double value)
+{
+    uint64_t bits;
+    memcpy(&bits, &value, sizeof(bits));
+    int exponent = (int)((bits >> 52) & 0x7ff) - 1023;
+    if (!(value > 0) || exponent < LOG_HIST_MIN_EXP) return -1;
+    if (exponent > LOG_HIST_MAX_EXP) exponent = LOG_HIST_MAX_EXP;
+    unsigned m = (unsigned)((bits >> (52 - MANT_BITS)) & ((1u << MANT_BITS) - 1));
+    return (long)(exponent - LOG_HIST_MIN_EXP) * LOG_HIST_PER_OCTAVE + sub_bucket[m];
+}
+
+double log_histogram_bucket_mid(long bucket)
+{
+    return ldexp(exp2(((double)bucket + 0.5) / LOG_HIST_PER_OCTAVE), LOG_HIST_MIN_EXP);
+}
+
+void log_histogram_init(LogHistogram *h)
+{
+    pthread_once(&sub_bucket_once, sub_bucket_fill);
+    *h = (LogHistogram){ 0 };
+    h->n_buckets = (size_t)(LOG_HIST_MAX_EXP - LOG_HIST_MIN_EXP + 1) * LOG_HIST_PER_OCTAVE;
     h->weight = ss_calloc(h->n_buckets, sizeof(double));
     h->min = INFINITY;
     h->max = -INFINITY;
@@ -30,24 +60,20 @@ void log_histogram_add(LogHistogram *h, double value, double weight)
     h->sum_sq += value * value * weight;
     if (value < h->min) h->min = value;
     if (value > h->max) h->max = value;
-    if (value < h->lowest) { h->below += weight; return; }
-    size_t b = (size_t)(log(value / h->lowest) * h->inv_log_ratio);
-    if (b >= h->n_buckets) b = h->n_buckets - 1;
-    h->weight[b] += weight;
+    long b = log_histogram_bucket(value);
+    if (b < 0) h->below += weight;
+    else h->weight[b] += weight;
 }
 
-/* Value of the element of rank r (0-based, may be fractional weight space):
- * the midpoint of the bucket holding it. */
+/* The value of rank `rank` (0-based): its bucket's midpoint, clamped to the
+ * observed range so a histogram of one value reports that value's bucket. */
 static double value_at_rank(const LogHistogram *h, double rank)
 {
-    if (rank < h->below) return h->min < h->lowest ? SS_MAX(h->min, 0.0) : 0.0;
+    if (rank < h->below) return SS_MAX(h->min, 0.0);
     double seen = h->below;
     for (size_t b = 0; b < h->n_buckets; b++) {
         seen += h->weight[b];
-        if (rank < seen) {
-            double mid = h->lowest * exp(((double)b + 0.5) * h->log_ratio);
-            return SS_MIN(SS_MAX(mid, h->min), h->max);
-        }
+        if (rank < seen) return SS_MIN(SS_MAX(log_histogram_bucket_mid((long)b), h->min), h->max);
     }
     return h->max;
 }

@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common.h"
 
@@ -16,7 +17,7 @@ void metrics_init(Metrics *m, const SloSpec *slo, FILE *requests_csv)
     *m = (Metrics){ 0 };
     if (slo) m->slo = *slo;
     /* 0.1 us .. 1e5 s, 0.2 % wide buckets: percentiles within 0.1 %. */
-    log_histogram_init(&m->itl_s, 1e-7, 1e5, 1.002);
+    log_histogram_init(&m->itl_s);
     m->first_arrival_s = INFINITY;
     m->last_finish_s = -INFINITY;
     m->requests_csv = requests_csv;
@@ -109,10 +110,19 @@ void metrics_advance(Metrics *m, double now_s, int64_t queued, int64_t in_system
     m->area_last_s = now_s;
 }
 
-static int float_cmp(const void *a, const void *b)
+/* LSD radix sort of non-negative floats (their bit patterns order like
+ * unsigned integers): O(n), where qsort was a tenth of a 1 M-request run. */
+static void float_sort(float *v, size_t n)
 {
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
+    uint32_t *a = (uint32_t *)v, *tmp = ss_malloc(n * sizeof(uint32_t));
+    for (int shift = 0; shift < 32; shift += 8) {
+        size_t count[257] = { 0 };
+        for (size_t i = 0; i < n; i++) count[((a[i] >> shift) & 0xff) + 1]++;
+        for (int b = 0; b < 256; b++) count[b + 1] += count[b];
+        for (size_t i = 0; i < n; i++) tmp[count[(a[i] >> shift) & 0xff]++] = a[i];
+        memcpy(a, tmp, n * sizeof(uint32_t));
+    }
+    free(tmp);
 }
 
 double float_vec_percentile_sorted(const FloatVec *v, double q)
@@ -140,7 +150,8 @@ static void put_float_stats(json_t *o, const char *metric, FloatVec *v)
     double mean = v->n ? sum / (double)v->n : NAN;
     for (size_t i = 0; i < v->n; i++) sum_sq += (v->v[i] - mean) * (v->v[i] - mean);
     double sd = v->n ? sqrt(sum_sq / (double)v->n) : NAN;
-    qsort(v->v, v->n, sizeof(float), float_cmp);
+    for (size_t i = 0; i < v->n; i++) SS_ASSERT(v->v[i] >= 0); /* latencies */
+    float_sort(v->v, v->n);
     snprintf(key, sizeof(key), "mean_%s_ms", metric);   put_number(o, key, 1e3 * mean);
     snprintf(key, sizeof(key), "median_%s_ms", metric); put_number(o, key, 1e3 * float_vec_percentile_sorted(v, 50));
     snprintf(key, sizeof(key), "std_%s_ms", metric);    put_number(o, key, 1e3 * sd);

@@ -166,14 +166,23 @@ static void span_itl(Engine *e, Instance *in, EmitOrder *order, int32_t n, doubl
     qsort(order, (size_t)n, sizeof(*order), emit_order_cmp);
     int32_t p = 0;
     while (p < n && order[p].tokens < 2) max_gap[order[p++].member] = 0;
-    double prev = span_time_at(in, 1), running_max = 0;
     int64_t last = n ? order[n - 1].tokens : 0;
-    for (int64_t j = 2; j <= last; j++) {
-        double t = span_time_at(in, j), gap = t - prev;
-        prev = t;
-        running_max = SS_MAX(running_max, gap);
-        metrics_add_itl(&e->metrics, gap, (double)(n - p));
-        while (p < n && order[p].tokens == j) max_gap[order[p++].member] = running_max;
+    double running_max = 0, times[256];
+    for (int64_t j0 = 2; j0 <= last; j0 += (int64_t)SS_ARRAY_LEN(times)) {
+        int64_t count = SS_MIN((int64_t)SS_ARRAY_LEN(times), last - j0 + 1);
+        /* Iteration j (2..K) of the span is decode iteration j - 2 of the
+         * decode shape; stepwise runs read their own per-iteration sums. */
+        if (e->cfg.stepwise)
+            for (int64_t i = 0; i < count; i++)
+                times[i] = in->stepwise_cum_s[j0 + i - 1] - in->stepwise_cum_s[j0 + i - 2];
+        else
+            backend_decode_iter_times(in->backend, &in->decode_shape, j0 - 2, count, times);
+        for (int64_t i = 0; i < count; i++) {
+            int64_t j = j0 + i;
+            running_max = SS_MAX(running_max, times[i]);
+            metrics_add_itl(&e->metrics, times[i], (double)(n - p));
+            while (p < n && order[p].tokens == j) max_gap[order[p++].member] = running_max;
+        }
     }
 }
 

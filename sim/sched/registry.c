@@ -3,7 +3,10 @@
 
 #include "sched.h"
 
+extern const SchedOps sched_fcfs_static;
+
 const SchedOps *const sched_registry[] = {
+    &sched_fcfs_static,
     NULL,
 };
 

@@ -1,0 +1,204 @@
+#include "results.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common.h"
+#include "cost/cost.h"
+#include "predict/predict.h"
+#include "sched/sched.h"
+#include "servesim_config.h"
+
+static int mkdir_parents(char *path)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        int r = mkdir(path, 0777);
+        *p = '/';
+        if (r && errno != EEXIST) return -errno;
+    }
+    if (mkdir(path, 0777) && errno != EEXIST) return -errno;
+    return 0;
+}
+
+int results_dir_open(ResultsDir *d, const char *path, bool force)
+{
+    struct stat st;
+    if (strlen(path) >= sizeof(d->path) - 64) return ss_error_set(ENAMETOOLONG, "%s: path too long", path);
+    snprintf(d->path, sizeof(d->path), "%s", path);
+    if (!stat(path, &st)) {
+        if (!S_ISDIR(st.st_mode)) return ss_error_set(EEXIST, "%s exists and is not a directory", path);
+        if (!force)
+            return ss_error_set(EEXIST, "%s exists: refusing to overwrite results (use --force, "
+                                "or choose another --out)", path);
+        return 0;
+    }
+    int r = mkdir_parents(d->path);
+    if (r) return ss_error_set(r, "%s: cannot create directory: %s", path, strerror(-r));
+    return 0;
+}
+
+FILE *results_dir_create_file(ResultsDir *d, const char *name)
+{
+    char p[4160];
+    snprintf(p, sizeof(p), "%s/%s", d->path, name);
+    FILE *f = fopen(p, "w");
+    if (!f) ss_error_set(errno, "%s: cannot create: %s", p, strerror(errno));
+    return f;
+}
+
+int results_write_json(ResultsDir *d, const char *name, json_t *j)
+{
+    FILE *f = results_dir_create_file(d, name);
+    if (!f) return -EIO;
+    int r = json_dumpf(j, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    fputc('\n', f);
+    if (fclose(f) || r) return ss_error_set(EIO, "%s/%s: write failed", d->path, name);
+    return 0;
+}
+
+/* {"name": ..., "options": {...}} for a "name:k=v" spec of a registry. */
+static json_t *plugin_json(const char *spec, const OptSpec *opts, size_t opts_size)
+{
+    char name[64];
+    const char *kvs;
+    json_t *o = json_object();
+    if (opts_split_spec(spec, name, sizeof(name), &kvs)) return o;
+    json_object_set_new(o, "name", json_string(name));
+    void *values = ss_calloc(1, opts_size ? opts_size : 1);
+    if (!opts_init(opts, kvs, values, name)) json_object_set_new(o, "options", opts_to_json(opts, values));
+    free(values);
+    return o;
+}
+
+static json_t *sched_json(const char *spec)
+{
+    char name[64]; const char *kvs;
+    if (opts_split_spec(spec, name, sizeof(name), &kvs)) return json_null();
+    const SchedOps *s = sched_find(name);
+    return s ? plugin_json(spec, s->opts, s->opts_size) : json_string(spec);
+}
+
+static json_t *predict_json(const char *spec)
+{
+    char name[64]; const char *kvs;
+    if (opts_split_spec(spec, name, sizeof(name), &kvs)) return json_null();
+    const PredictorOps *p = predictor_find(name);
+    return p ? plugin_json(spec, p->opts, p->opts_size) : json_string(spec);
+}
+
+static json_t *cost_json(const char *spec)
+{
+    char name[64]; const char *kvs;
+    if (opts_split_spec(spec, name, sizeof(name), &kvs)) return json_null();
+    const BackendOps *b = cost_backend_find(name);
+    return b ? plugin_json(spec, b->opts, b->opts_size) : json_string(spec);
+}
+
+/* The command line less what names the output (so two runs that differ only
+ * in --out write identical files). */
+static json_t *command_json(int argc, char **argv)
+{
+    json_t *a = json_array();
+    json_array_append_new(a, json_string("servesim"));
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--force")) continue;
+        if (!strcmp(argv[i], "--out")) { i++; continue; }
+        if (!strncmp(argv[i], "--out=", 6)) continue;
+        json_array_append_new(a, json_string(argv[i]));
+    }
+    return a;
+}
+
+json_t *results_manifest_json(const EngineConfig *c, const CliSource *src, int argc, char **argv)
+{
+    json_t *m = json_object();
+    json_object_set_new(m, "servesim_version", json_string(SERVESIM_VERSION));
+    json_object_set_new(m, "command", command_json(argc, argv));
+    json_object_set_new(m, "seed", json_integer((json_int_t)c->seed));
+    json_t *input = json_object();
+    if (src->path) {
+        json_object_set_new(input, "trace", json_string(src->path));
+        json_object_set_new(input, "sha256", json_string(src->sha256));
+    } else {
+        json_object_set_new(input, "workload", json_string("default"));
+        json_object_set_new(input, "params", synth_params_to_json(synth_source_params(src->synth)));
+        json_object_set_new(input, "seed", json_integer((json_int_t)src->synth_seed));
+    }
+    json_object_set_new(m, "input", input);
+    json_object_set_new(m, "model", json_string(c->model));
+    json_object_set_new(m, "gpu", json_string(c->gpu));
+    json_object_set_new(m, "gpu_mem_util", json_real(c->gpu_mem_util));
+    json_object_set_new(m, "tensor_parallel", json_integer(c->tensor_parallel));
+    json_object_set_new(m, "kv_block_size", json_integer(c->kv_block_size));
+    json_object_set_new(m, "sched", sched_json(c->sched_spec));
+    json_object_set_new(m, "predict", predict_json(c->predict_spec));
+    json_object_set_new(m, "cost", cost_json(c->cost_spec));
+    json_t *slo = json_object();
+    if (c->slo.ttft_s > 0) json_object_set_new(slo, "ttft_s", json_real(c->slo.ttft_s));
+    if (c->slo.tpot_s > 0) json_object_set_new(slo, "tpot_s", json_real(c->slo.tpot_s));
+    if (c->slo.e2el_s > 0) json_object_set_new(slo, "e2el_s", json_real(c->slo.e2el_s));
+    json_object_set_new(m, "slo", slo);
+    json_object_set_new(m, "stepwise", json_boolean(c->stepwise));
+    return m;
+}
+
+json_t *results_summary_json(const Engine *e, const EngineConfig *cfg, const CliSource *src,
+                             int argc, char **argv)
+{
+    json_t *s = json_object();
+    json_object_set_new(s, "manifest", results_manifest_json(cfg, src, argc, argv));
+    json_object_set_new(s, "metrics", metrics_summary_json(engine_metrics(e)));
+    json_object_set_new(s, "run", engine_run_info_json(e));
+    return s;
+}
+
+static double num(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+void results_print_table(FILE *f, json_t *summary)
+{
+    json_t *m = json_object_get(summary, "metrics");
+    json_t *man = json_object_get(summary, "manifest");
+    json_t *sched = json_object_get(man, "sched");
+    const char *sched_name = json_string_value(json_object_get(sched, "name"));
+    fprintf(f, "============ servesim: %s on %s / %s ============\n", sched_name ? sched_name : "?",
+            json_string_value(json_object_get(man, "model")), json_string_value(json_object_get(man, "gpu")));
+    fprintf(f, "%-40s %12.0f\n", "Successful requests:", num(m, "completed"));
+    fprintf(f, "%-40s %12.0f\n", "Failed / rejected requests:", num(m, "failed") + num(m, "rejected"));
+    fprintf(f, "%-40s %12.2f\n", "Benchmark duration (s):", num(m, "duration"));
+    fprintf(f, "%-40s %12.0f\n", "Total input tokens:", num(m, "total_input_tokens"));
+    fprintf(f, "%-40s %12.0f\n", "Total generated tokens:", num(m, "total_output_tokens"));
+    fprintf(f, "%-40s %12.2f\n", "Request throughput (req/s):", num(m, "request_throughput"));
+    if (json_is_number(json_object_get(m, "request_goodput")))
+        fprintf(f, "%-40s %12.2f\n", "Request goodput (req/s):", num(m, "request_goodput"));
+    fprintf(f, "%-40s %12.2f\n", "Output token throughput (tok/s):", num(m, "output_throughput"));
+    fprintf(f, "%-40s %12.2f\n", "Total token throughput (tok/s):", num(m, "total_token_throughput"));
+    static const char *metrics[][2] = { { "ttft", "Time to First Token" },
+                                        { "tpot", "Time per Output Token (excl. 1st token)" },
+                                        { "itl", "Inter-token Latency" },
+                                        { "e2el", "End-to-end Latency" } };
+    for (size_t i = 0; i < SS_ARRAY_LEN(metrics); i++) {
+        char k[64];
+        fprintf(f, "%s\n", metrics[i][1]);
+        static const char *stats[] = { "mean", "median", "p90", "p99" };
+        for (size_t j = 0; j < SS_ARRAY_LEN(stats); j++) {
+            char label[64];
+            snprintf(k, sizeof(k), "%s_%s_ms", stats[j], metrics[i][0]);
+            snprintf(label, sizeof(label), "  %s %s (ms):", stats[j], metrics[i][0] + 0);
+            fprintf(f, "%-40s %12.2f\n", label, num(m, k));
+        }
+    }
+    fprintf(f, "%-40s %12.4f\n", "Padding share of computed tokens:", num(m, "padding_share"));
+    fprintf(f, "%-40s %12.0f\n", "Preemptions:", num(m, "preemptions"));
+    fprintf(f, "%-40s %12.2f\n", "Longest queue wait (ms):", num(m, "max_wait_ms"));
+    fprintf(f, "%-40s %12lld\n", "Seed:", (long long)json_integer_value(json_object_get(man, "seed")));
+    fprintf(f, "==================================================\n");
+}

@@ -1,0 +1,30 @@
+/* results.h: results directories, summary.json with its manifest, and the
+ * one-screen table. */
+#ifndef SERVESIM_RESULTS_H
+#define SERVESIM_RESULTS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "cli_common.h"
+#include "engine/engine.h"
+
+typedef struct ResultsDir {
+    char path[4096];
+} ResultsDir;
+
+/* Create DIR (and parents).  An existing DIR is refused unless `force`. */
+int results_dir_open(ResultsDir *d, const char *path, bool force);
+FILE *results_dir_create_file(ResultsDir *d, const char *name);
+/* Deterministic JSON: keys in insertion order, 10 significant digits. */
+int results_write_json(ResultsDir *d, const char *name, json_t *j);
+/* The manifest: version, command (less --out/--force), seed, inputs and
+ * their sha256, every plug-in option. */
+json_t *results_manifest_json(const EngineConfig *cfg, const CliSource *src, int argc, char **argv);
+/* { "manifest": ..., "metrics": ..., "run": ... } */
+json_t *results_summary_json(const Engine *e, const EngineConfig *cfg, const CliSource *src,
+                             int argc, char **argv);
+void results_print_table(FILE *f, json_t *summary);
+
+#endif
