@@ -41,8 +41,8 @@ struct TraceStats {
     size_t n_win, cap_win;
     bool win_overflow;
     TokenHist in, out;
-    GroupSet models, logs;
-    TraceGroupSummary *sum_models, *sum_logs;
+    GroupSet models, logs, apps;
+    TraceGroupSummary *sum_models, *sum_logs, *sum_apps;
 };
 
 int trace_stats_create(TraceStats **out, double window_s)
@@ -68,6 +68,8 @@ void trace_stats_destroy(TraceStats **ps)
     free(s->win);
     free(s->models.g);
     free(s->logs.g);
+    free(s->apps.g);
+    free(s->sum_apps);
     free(s->sum_models);
     free(s->sum_logs);
     free(s);
@@ -154,6 +156,7 @@ void trace_stats_add(TraceStats *s, const TraceRow *row)
     s->failed += row->failed;
     group_add(&s->models, row->model[0] ? row->model : "(none)", row);
     group_add(&s->logs, row->log_type[0] ? row->log_type : "(none)", row);
+    group_add(&s->apps, row->app[0] ? row->app : "(none)", row);
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -175,7 +178,7 @@ static int64_t hist_quantile(const TokenHist *h, int pct)
 
 static void token_summary(TokenHist *h, TraceTokenSummary *o)
 {
-    qsort(h->big, h->n_big, sizeof(*h->big), cmp_i64);
+    if (h->n_big) qsort(h->big, h->n_big, sizeof(*h->big), cmp_i64);
     o->p50 = hist_quantile(h, 50);
     o->p90 = hist_quantile(h, 90);
     o->p99 = hist_quantile(h, 99);
@@ -234,4 +237,6 @@ void trace_stats_summarize(TraceStats *s, const TraceReaderStats *rs, TraceStats
     s->sum_logs = o->by_log_type = groups_summary(&s->logs, s->sum_logs);
     o->n_models = s->models.n;
     o->n_log_types = s->logs.n;
+    s->sum_apps = o->by_app = groups_summary(&s->apps, s->sum_apps);
+    o->n_apps = s->apps.n;
 }

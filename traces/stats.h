@@ -39,8 +39,8 @@ typedef struct TraceStatsSummary {
     double pearson;            /* input vs output tokens (NAN when undefined) */
     int64_t failed;            /* failed rows: replayed ones + dropped ones */
     double failure_share;      /* failed / (rows + dropped) */
-    TraceGroupSummary *by_model, *by_log_type; /* sorted by rows, then name */
-    size_t n_models, n_log_types;
+    TraceGroupSummary *by_model, *by_log_type, *by_app; /* sorted by rows, then name */
+    size_t n_models, n_log_types, n_apps;
 } TraceStatsSummary;
 
 /* window_s > 0: the width of the per-window rate (seconds). */

@@ -70,6 +70,7 @@ json_t *trace_stats_json(const TraceStatsSummary *s, const TraceReaderStats *rs,
     json_object_set_new(o, "failure_share", real_or_null(s->failure_share));
     json_object_set_new(o, "by_model", groups_json(s->by_model, s->n_models, s->rows));
     json_object_set_new(o, "by_log_type", groups_json(s->by_log_type, s->n_log_types, s->rows));
+    json_object_set_new(o, "by_app", groups_json(s->by_app, s->n_apps, s->rows));
     if (rs) json_object_set_new(o, "reader", reader_json(rs));
     return o;
 }
@@ -104,6 +105,8 @@ void trace_stats_print(FILE *f, const TraceStatsSummary *s, const TraceReaderSta
     if (s->rows) {
         print_groups(f, "by model", s->by_model, s->n_models, s->rows);
         print_groups(f, "by log type", s->by_log_type, s->n_log_types, s->rows);
+        if (s->n_apps > 1 || strcmp(s->by_app[0].name, "(none)"))
+            print_groups(f, "by app", s->by_app, s->n_apps, s->rows);
     }
     if (rs && (rs->rows_bad_skipped || rs->rows_failed_dropped || rs->rows_filtered)) {
         fprintf(f, "reader         %lld bad rows skipped, %lld failed rows dropped, %lld filtered\n",

@@ -70,6 +70,16 @@ int main(void)
     CHECK(stats_of(p, &o, &m, &s) == 0);
     CHECK(m.rows == 38 && m.failed == 4);
     trace_stats_destroy(&s);
+    /* The lmaas dataset as JSONL with text and no arrival column. */
+    o.map = "arrival=-,input=prompt_tokens,output=output_tokens,app=app,model=model,text=input,"
+            "instruction=instruction";
+    snprintf(p, sizeof(p), "%s/../datasets/lmaas_apps.jsonl.gz", dir);
+    if (!stat(p, &st)) {
+        CHECK(stats_of(p, &o, &m, &s) == 0);
+        CHECK(m.rows == 49169);
+        CHECK(m.n_apps == 12 && !strcmp(m.by_app[0].name, "code-repair"));
+        trace_stats_destroy(&s);
+    }
     printf("%d failed checks\n", fails);
     return fails ? 1 : 0;
 }
