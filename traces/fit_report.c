@@ -152,19 +152,30 @@ static int cmp_double(const void *a, const void *b)
 
 /* ---- arrivals ---------------------------------------------------------- */
 
-/* The resolution q that every arrival is a multiple of (the smallest positive
- * gap, checked against all), or 0 when the times look continuous. */
-static double detect_resolution(const double *t, size_t n)
+static bool all_multiples(const double *t, size_t n, double q)
 {
-    double q = INFINITY;
-    for (size_t i = 1; i < n; i++)
-        if (t[i] - t[i - 1] > 0 && t[i] - t[i - 1] < q) q = t[i] - t[i - 1];
-    if (!isfinite(q)) return 0;
     for (size_t i = 0; i < n; i++) {
         double k = t[i] / q;
-        if (fabs(k - nearbyint(k)) > 1e-3) return 0;
+        if (fabs(k - nearbyint(k)) > 1e-6 * fmax(1, fabs(k)) + 1e-9) return false;
     }
-    return q;
+    return true;
+}
+
+/* The coarsest resolution q <= the smallest positive gap that every arrival
+ * is a multiple of, among that gap, 1 s, 1 ms and 1 us; 0 when the times
+ * look continuous (nothing to spread). */
+static double detect_resolution(const double *t, size_t n)
+{
+    double gmin = INFINITY;
+    for (size_t i = 1; i < n; i++)
+        if (t[i] - t[i - 1] > 0 && t[i] - t[i - 1] < gmin) gmin = t[i] - t[i - 1];
+    if (!isfinite(gmin)) return 0;
+    const double cand[4] = { gmin, 1, 1e-3, 1e-6 };
+    double best = 0;
+    for (int i = 0; i < 4; i++)
+        if (cand[i] <= gmin * (1 + 1e-3) && cand[i] > best && all_multiples(t, n, cand[i]))
+            best = cand[i];
+    return best;
 }
 
 static void dequantize(double *t, size_t n, double q, uint64_t seed)
@@ -357,7 +368,7 @@ static void print_fits(FILE *f, json_t *sec)
     const char *best = json_string_value(json_object_get(sec, "best"));
     const char *name;
     json_t *fit;
-    fprintf(f, "  %-12s %-44s %14s %14s %8s\n", "dist", "parameters (+- SE)", "logL", "AIC", "KS");
+    fprintf(f, "  %-12s %-58s %14s %14s %8s\n", "dist", "parameters (+- SE)", "logL", "AIC", "KS");
     json_object_foreach(json_object_get(sec, "fits"), name, fit) {
         char params[128] = "", *p = params;
         const char *pn;
@@ -372,7 +383,7 @@ static void print_fits(FILE *f, json_t *sec)
         }
         if (!strcmp(name, "empirical")) snprintf(params, sizeof(params), "%d-point quantile table",
                                                  SYNTH_QTABLE);
-        fprintf(f, "  %-12s %-44.44s %14.1f %14.1f %8.4f%s\n", name, params,
+        fprintf(f, "  %-12s %-58.58s %14.1f %14.1f %8.4f%s\n", name, params,
                 json_number_value(json_object_get(fit, "loglik")),
                 json_number_value(json_object_get(fit, "aic")),
                 json_number_value(json_object_get(fit, "ks")),
