@@ -75,6 +75,7 @@ typedef struct Forest {
 } Forest;
 
 static int forest_load(void *priv, FILE *f, const char *path);
+static void forest_close(void *priv);
 
 static int forest_init(void *priv, const void *opts, const PredictEnv *env)
 {
@@ -89,6 +90,7 @@ static int forest_init(void *priv, const void *opts, const PredictEnv *env)
                             strerror(errno));
     int r = forest_load(priv, f, fo->o.model);
     fclose(f);
+    if (r) forest_close(priv);  /* predictor_create frees priv without close */
     return r;
 }
 

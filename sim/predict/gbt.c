@@ -69,6 +69,7 @@ typedef struct Gbt {
 } Gbt;
 
 static int gbt_load(void *priv, FILE *f, const char *path);
+static void gbt_close(void *priv);
 
 static int gbt_init(void *priv, const void *opts, const PredictEnv *env)
 {
@@ -83,6 +84,7 @@ static int gbt_init(void *priv, const void *opts, const PredictEnv *env)
                             strerror(errno));
     int r = gbt_load(priv, f, g->o.model);
     fclose(f);
+    if (r) gbt_close(priv);  /* predictor_create frees priv without close */
     return r;
 }
 

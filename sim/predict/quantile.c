@@ -58,6 +58,7 @@ typedef struct Quantile {
 } Quantile;
 
 static int quantile_load(void *priv, FILE *f, const char *path);
+static void quantile_close(void *priv);
 
 static int quantile_init(void *priv, const void *opts, const PredictEnv *env)
 {
@@ -70,6 +71,7 @@ static int quantile_init(void *priv, const void *opts, const PredictEnv *env)
                             strerror(errno));
     int r = quantile_load(priv, f, qp->o.model);
     fclose(f);
+    if (r) quantile_close(priv);  /* predictor_create frees priv without close */
     return r;
 }
 
