@@ -34,7 +34,9 @@ extern "C" int kern_cuda_create(KernCuda **out)
     KernCuda *ctx = (KernCuda *)calloc(1, sizeof *ctx);
     if (!ctx)
         return -ENOMEM;
-    kern_cuda_check(cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking));
+    /* a blocking stream: it orders with the legacy default stream that the
+     * synchronous helpers below (cudaMemcpy, cudaMemset) use */
+    kern_cuda_check(cudaStreamCreate(&ctx->stream));
     kern_blas_check(cublasCreate(&ctx->blas));
     kern_blas_check(cublasSetStream(ctx->blas, ctx->stream));
     *out = ctx;
@@ -83,9 +85,12 @@ extern "C" void kern_cuda_free(void *p)
         kern_cuda_check(cudaFree(p));
 }
 
+/* Synchronous in the strong sense: the data is on the device on return
+ * (cudaMemcpy from pageable memory may return before the DMA ends). */
 extern "C" void kern_cuda_upload(void *dst, const void *src, size_t bytes)
 {
     kern_cuda_check(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+    kern_cuda_check(cudaDeviceSynchronize());
 }
 
 extern "C" void kern_cuda_download(void *dst, const void *src, size_t bytes)
@@ -97,6 +102,7 @@ extern "C" void kern_cuda_download(void *dst, const void *src, size_t bytes)
 extern "C" void kern_cuda_memset(void *dst, int byte, size_t bytes)
 {
     kern_cuda_check(cudaMemset(dst, byte, bytes));
+    kern_cuda_check(cudaDeviceSynchronize());
 }
 
 extern "C" void kern_cuda_sync(KernCuda *ctx)
