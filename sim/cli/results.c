@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "cost/cost.h"
@@ -30,6 +31,8 @@ int results_dir_open(ResultsDir *d, const char *path, bool force)
     struct stat st;
     if (strlen(path) >= sizeof(d->path) - 64) return ss_error_set(ENAMETOOLONG, "%s: path too long", path);
     snprintf(d->path, sizeof(d->path), "%s", path);
+    d->created = false;
+    d->n_files = 0;
     if (!stat(path, &st)) {
         if (!S_ISDIR(st.st_mode)) return ss_error_set(EEXIST, "%s exists and is not a directory", path);
         if (!force)
@@ -39,6 +42,7 @@ int results_dir_open(ResultsDir *d, const char *path, bool force)
     }
     int r = mkdir_parents(d->path);
     if (r) return ss_error_set(r, "%s: cannot create directory: %s", path, strerror(-r));
+    d->created = true;
     return 0;
 }
 
@@ -47,8 +51,23 @@ FILE *results_dir_create_file(ResultsDir *d, const char *name)
     char p[4160];
     snprintf(p, sizeof(p), "%s/%s", d->path, name);
     FILE *f = fopen(p, "w");
-    if (!f) ss_error_set(errno, "%s: cannot create: %s", p, strerror(errno));
+    if (!f) {
+        ss_error_set(errno, "%s: cannot create: %s", p, strerror(errno));
+        return NULL;
+    }
+    if (d->n_files < (int)SS_ARRAY_LEN(d->files)) snprintf(d->files[d->n_files++], sizeof(d->files[0]), "%s", name);
     return f;
+}
+
+void results_dir_abandon(ResultsDir *d)
+{
+    char p[4160];
+    for (int i = 0; i < d->n_files; i++) {
+        snprintf(p, sizeof(p), "%s/%s", d->path, d->files[i]);
+        remove(p);
+    }
+    d->n_files = 0;
+    if (d->created) rmdir(d->path);
 }
 
 int results_write_json(ResultsDir *d, const char *name, json_t *j)

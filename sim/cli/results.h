@@ -12,11 +12,17 @@
 
 typedef struct ResultsDir {
     char path[4096];
+    bool created;           /* the directory is ours: abandon() may remove it */
+    char files[8][64];      /* files created in it, for abandon() */
+    int n_files;
 } ResultsDir;
 
 /* Create DIR (and parents).  An existing DIR is refused unless `force`. */
 int results_dir_open(ResultsDir *d, const char *path, bool force);
 FILE *results_dir_create_file(ResultsDir *d, const char *name);
+/* A run failed: remove the files it created (and the directory if new), so
+ * a half-written result is never mistaken for a result. */
+void results_dir_abandon(ResultsDir *d);
 /* Deterministic JSON: keys in insertion order, 10 significant digits. */
 int results_write_json(ResultsDir *d, const char *name, json_t *j);
 /* The manifest: version, command (less --out/--force), seed, inputs and

@@ -186,19 +186,26 @@ int cmd_run(int argc, char **argv)
     RunArgs a = { 0 };
     int r = parse_run_args(argc, argv, &a);
     if (r) return r;
-    ResultsDir dir;
-    if (results_dir_open(&dir, a.out_dir, a.force)) return cli_fail_lib();
     CliSource src = { 0 };
     Engine *engine = NULL;
+    ResultsDir dir = { .n_files = 0 };
+    bool dir_open = false;
     int status = 1;
     EngineOutputs outs = { 0 };
-    if (open_source(&a, &src)) { cli_fail_lib(); goto done; }
+    /* Everything that can be checked is checked before DIR is touched. */
+    if (open_source(&a, &src) || engine_create(&engine, &a.cfg, NULL)) { cli_fail_lib(); goto done; }
+    if (results_dir_open(&dir, a.out_dir, a.force)) { cli_fail_lib(); goto done; }
+    dir_open = true;
     if (!a.no_requests_csv && !(outs.requests_csv = results_dir_create_file(&dir, "requests.csv"))) { cli_fail_lib(); goto done; }
     if (a.cfg.sample_interval_s > 0 && !(outs.timeseries_csv = results_dir_create_file(&dir, "timeseries.csv"))) { cli_fail_lib(); goto done; }
     if (a.steps && !(outs.steps_csv = results_dir_create_file(&dir, "steps.csv"))) { cli_fail_lib(); goto done; }
-    if (engine_create(&engine, &a.cfg, &outs)) { cli_fail_lib(); goto done; }
+    engine_set_outputs(engine, &outs);
     double wall0 = ss_wall_seconds();
-    if (engine_run(engine, &src.rows)) { cli_fail_lib(); goto done; }
+    if (engine_run(engine, &src.rows)) {
+        cli_fail_lib();
+        fprintf(stderr, "servesim: run abandoned; %s left without partial results\n", a.out_dir);
+        goto done;
+    }
     double wall_s = ss_wall_seconds() - wall0;
     json_t *summary = results_summary_json(engine, &a.cfg, &src, argc, argv);
     if (results_write_json(&dir, "summary.json", summary)) { json_decref(summary); cli_fail_lib(); goto done; }
@@ -214,9 +221,10 @@ int cmd_run(int argc, char **argv)
     status = 0;
 done:
     engine_destroy(&engine);
-    if (outs.requests_csv) fclose(outs.requests_csv);
-    if (outs.timeseries_csv) fclose(outs.timeseries_csv);
-    if (outs.steps_csv) fclose(outs.steps_csv);
+    if (outs.requests_csv && fclose(outs.requests_csv) && !status) status = cli_fail("%s: write error", a.out_dir);
+    if (outs.timeseries_csv && fclose(outs.timeseries_csv) && !status) status = cli_fail("%s: write error", a.out_dir);
+    if (outs.steps_csv && fclose(outs.steps_csv) && !status) status = cli_fail("%s: write error", a.out_dir);
+    if (status && dir_open) results_dir_abandon(&dir);
     cli_source_close(&src);
     return status;
 }

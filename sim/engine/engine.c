@@ -144,13 +144,12 @@ int engine_create(Engine **out, const EngineConfig *cfg, const EngineOutputs *ou
     Engine *e = ss_calloc(1, sizeof(*e));
     int r;
     e->cfg = *cfg;
-    if (outputs) e->out = *outputs;
     if (cfg->instances < 1 || cfg->tensor_parallel < 1 || cfg->kv_block_size < 1) {
         r = ss_error_set(EINVAL, "instances, tensor_parallel and kv_block_size must be >= 1");
         goto fail;
     }
     event_queue_init(&e->queue);
-    metrics_init(&e->metrics, &cfg->slo, e->out.requests_csv);
+    metrics_init(&e->metrics, &cfg->slo, NULL);
     e->predict_rng = ss_rng_stream(cfg->seed, "predictor", 0);
     PredictEnv penv = { e->predict_rng };
     if ((r = predictor_create(&e->predictor, cfg->predict_spec, &penv))) goto fail;
@@ -158,17 +157,24 @@ int engine_create(Engine **out, const EngineConfig *cfg, const EngineOutputs *ou
     e->n_instances = cfg->instances;
     for (int32_t i = 0; i < cfg->instances; i++)
         if ((r = instance_init(e, &e->instances[i], i))) goto fail;
+    if (outputs) engine_set_outputs(e, outputs);
+    *out = e;
+    return 0;
+fail:
+    engine_destroy(&e);
+    return r;
+}
+
+void engine_set_outputs(Engine *e, const EngineOutputs *outputs)
+{
+    e->out = *outputs;
+    metrics_set_requests_csv(&e->metrics, e->out.requests_csv);
     if (e->out.timeseries_csv)
         fputs("time_s,instance,queued,running,kv_tokens_used,kv_utilisation,in_system,"
               "finished\n", e->out.timeseries_csv);
     if (e->out.steps_csv)
         fputs("instance,step,start_s,duration_s,members,iterations,prefill_tokens,"
               "decode_seqs,decode_context,padding_tokens,first_iter_s\n", e->out.steps_csv);
-    *out = e;
-    return 0;
-fail:
-    engine_destroy(&e);
-    return r;
 }
 
 void engine_destroy(Engine **pe)
@@ -309,6 +315,8 @@ static void progress(Engine *e, bool final)
     double wall = ss_wall_seconds();
     if (!e->cfg.progress || (!final && wall < e->next_progress_wall_s)) return;
     if (!final && wall - e->start_wall_s < 2.0) return;
+    if (final && !e->progress_shown) return;
+    e->progress_shown = true;
     e->next_progress_wall_s = wall + 1.0;
     fprintf(stderr, "\rservesim: %lld requests arrived, %lld finished, simulated %.1f s, wall %.1f s%s",
             (long long)e->next_id, (long long)e->finished, e->now_s, wall - e->start_wall_s,

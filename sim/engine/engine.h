@@ -44,6 +44,8 @@ typedef struct EngineOutputs {
 typedef struct Engine Engine;
 
 int engine_create(Engine **out, const EngineConfig *cfg, const EngineOutputs *outputs);
+/* Where results go (call before engine_run; the default is nowhere). */
+void engine_set_outputs(Engine *e, const EngineOutputs *outputs);
 /* Run the rows of `src` to the end and drain.  0 or negative errno. */
 int engine_run(Engine *e, RowSource *src);
 const Metrics *engine_metrics(const Engine *e);

@@ -26,6 +26,7 @@ struct Engine {
     int64_t events;
     double now_s;              /* simulated seconds */
     double start_wall_s, next_progress_wall_s;
+    bool progress_shown;
     Request *free_list;
     Request **chunks;
     size_t n_chunks, cap_chunks;

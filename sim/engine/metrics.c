@@ -20,6 +20,11 @@ void metrics_init(Metrics *m, const SloSpec *slo, FILE *requests_csv)
     log_histogram_init(&m->itl_s);
     m->first_arrival_s = INFINITY;
     m->last_finish_s = -INFINITY;
+    metrics_set_requests_csv(m, requests_csv);
+}
+
+void metrics_set_requests_csv(Metrics *m, FILE *requests_csv)
+{
     m->requests_csv = requests_csv;
     if (requests_csv)
         fputs("id,instance,arrival_s,input_tokens,output_tokens,predicted_output_tokens,"

@@ -52,6 +52,8 @@ typedef struct Metrics {
 
 void metrics_init(Metrics *m, const SloSpec *slo, FILE *requests_csv);
 void metrics_free(Metrics *m);
+/* Stream one row per finished request to `f` (header written now). */
+void metrics_set_requests_csv(Metrics *m, FILE *f);
 void metrics_on_arrival(Metrics *m, const Request *r);
 /* A request reached done, failed or rejected. */
 void metrics_on_finish(Metrics *m, const Request *r);
