@@ -81,6 +81,8 @@ static double value_at_rank(const LogHistogram *h, double rank)
 double log_histogram_percentile(const LogHistogram *h, double q)
 {
     if (h->total <= 0) return NAN;
+    if (q >= 100) return h->max; /* the extremes are known exactly */
+    if (q <= 0) return h->min;
     double pos = q / 100.0 * (h->total - 1.0);
     double lo = floor(pos);
     double frac = pos - lo;
