@@ -66,6 +66,25 @@ static inline float kern_bf16_to_float(KernBf16 b)
  * s sits at position ctx_lens[s] - q_len + i and attends causally to cache
  * positions 0 .. that position.  Covers full prefill (q_len == ctx_len),
  * chunked prefill (q_len < ctx_len) and decode (q_len == 1). */
+/* Counter-based uniform random numbers in [lo, hi): value i of stream seed.
+ * kern_cuda_fill_uniform computes the very same floats on the device, so a
+ * model drawn on the host (reference) and on the GPU is the same model. */
+static inline uint64_t kern_rand_hash(uint64_t seed, uint64_t i)
+{
+    uint64_t z = seed + (i + 1) * 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static inline float kern_rand_uniform(uint64_t seed, uint64_t i, float lo, float hi)
+{
+    float u = (float)(kern_rand_hash(seed, i) >> 40) * (1.0f / 16777216.0f); /* 24 bits */
+    float span = hi - lo;
+    float t = span * u; /* two separate roundings, as the device does (no FMA) */
+    return lo + t;
+}
+
 typedef struct KernAttnBatch {
     int n_seqs;                  /* S */
     const int32_t *q_start;      /* (S+1) prefix sums of q_len; decode ignores it */

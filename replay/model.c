@@ -26,12 +26,10 @@ typedef struct ModelLayer {
     float *k_cache, *v_cache;    /* (NB, BS, KVH, D) */
 } ModelLayer;
 
-/* Scratch for one step, grown to the largest step seen. */
+/* Float scratch for one step, grown to the largest step seen. */
 typedef struct ModelWork {
-    int tokens, seqs, blocks; /* capacities */
+    int tokens, seqs;                           /* capacities */
     float *x, *xn, *q, *k, *v, *att, *gu, *mlp; /* (N, ...) */
-    int32_t *tok, *pos, *slots;                 /* (N) */
-    int32_t *q_start, *ctx_lens, *block_tables; /* (S+1), (S), (S, max_blocks) */
     float *last, *logits;                       /* (S,C), (S,V) */
 } ModelWork;
 
@@ -43,6 +41,7 @@ struct Model {
     float *lm_head;    /* (V,C) */
     ModelLayer *layer; /* (layers) */
     ModelWork w;
+    ModelPlan plan;
 };
 
 ModelShape model_shape_tiny(void)
@@ -66,32 +65,41 @@ size_t model_kv_block_bytes(const ModelShape *s, int block_size, size_t elem_byt
     return 2 * (size_t)s->layers * block_size * s->kv_heads * s->head_dim * elem_bytes;
 }
 
-/* splitmix64: the weights depend on the seed only */
-static uint64_t model__rng(uint64_t *st)
+ModelWeightSpec model_weight_spec(const ModelShape *s, uint64_t seed, ModelWeight w, int layer)
 {
-    uint64_t z = (*st += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    int qd = s->heads * s->head_dim, kvd = s->kv_heads * s->head_dim;
+    ModelWeightSpec sp = {1, s->hidden, 0.9f, 1.1f, 0}; /* a norm */
+    switch (w) {
+    case MODEL_W_EMBED: sp = (ModelWeightSpec){s->vocab, s->hidden, -1.f, 1.f, 0}; break;
+    case MODEL_W_LM_HEAD: sp.rows = s->vocab; break;
+    case MODEL_W_Q: sp.rows = qd; break;
+    case MODEL_W_K:
+    case MODEL_W_V: sp.rows = kvd; break;
+    case MODEL_W_O: sp.rows = s->hidden, sp.cols = qd; break;
+    case MODEL_W_GATE_UP: sp.rows = 2 * s->intermediate; break;
+    case MODEL_W_DOWN: sp.rows = s->hidden, sp.cols = s->intermediate; break;
+    default: break;
+    }
+    if (w == MODEL_W_LM_HEAD || w >= MODEL_W_Q) { /* linear layers */
+        sp.hi = sqrtf(3.0f / (float)sp.cols);
+        sp.lo = -sp.hi;
+    }
+    int layered = w >= MODEL_W_ATTN_NORM;
+    sp.seed = kern_rand_hash(seed, (uint64_t)(layered ? layer + 1 : 0) * MODEL_W_COUNT + w);
+    return sp;
 }
 
-/* n floats uniform in [center - half, center + half); NULL when out of memory */
-static float *model__rand(uint64_t *st, size_t n, float center, float half)
+/* A weight tensor on the host: the spec's values, bf16-representable. */
+static float *model__weight(const ModelShape *s, uint64_t seed, ModelWeight w, int layer)
 {
+    ModelWeightSpec sp = model_weight_spec(s, seed, w, layer);
+    size_t n = (size_t)sp.rows * sp.cols;
     float *p = malloc(sizeof *p * n);
     if (!p)
         return NULL;
-    for (size_t i = 0; i < n; i++) {
-        double u = (double)(model__rng(st) >> 11) * (1.0 / 9007199254740992.0);
-        p[i] = (float)(center + half * (2.0 * u - 1.0));
-    }
+    for (size_t i = 0; i < n; i++)
+        p[i] = kern_bf16_to_float(kern_bf16_from_float(kern_rand_uniform(sp.seed, i, sp.lo, sp.hi)));
     return p;
-}
-
-/* Linear weights with unit-variance outputs for unit-variance inputs. */
-static float *model__weight(uint64_t *st, int rows, int cols)
-{
-    return model__rand(st, (size_t)rows * cols, 0.f, sqrtf(3.0f / cols));
 }
 
 int model_create(Model **out, const ModelShape *shape, uint64_t seed, int num_blocks,
@@ -107,25 +115,23 @@ int model_create(Model **out, const ModelShape *shape, uint64_t seed, int num_bl
     m->s = *shape;
     m->num_blocks = num_blocks;
     m->block_size = block_size;
-    uint64_t st = seed;
-    int qd = s->heads * s->head_dim, kvd = s->kv_heads * s->head_dim;
-    size_t cache = (size_t)num_blocks * block_size * kvd;
-    m->embed = model__rand(&st, (size_t)s->vocab * s->hidden, 0.f, 1.f);
-    m->final_norm = model__rand(&st, (size_t)s->hidden, 1.f, 0.1f);
-    m->lm_head = model__weight(&st, s->vocab, s->hidden);
+    size_t cache = (size_t)num_blocks * block_size * s->kv_heads * s->head_dim;
+    m->embed = model__weight(s, seed, MODEL_W_EMBED, 0);
+    m->final_norm = model__weight(s, seed, MODEL_W_FINAL_NORM, 0);
+    m->lm_head = model__weight(s, seed, MODEL_W_LM_HEAD, 0);
     m->layer = calloc((size_t)s->layers, sizeof *m->layer);
     if (!m->embed || !m->final_norm || !m->lm_head || !m->layer)
         goto fail;
     for (int l = 0; l < s->layers; l++) {
         ModelLayer *L = &m->layer[l];
-        L->attn_norm = model__rand(&st, (size_t)s->hidden, 1.f, 0.1f);
-        L->ffn_norm = model__rand(&st, (size_t)s->hidden, 1.f, 0.1f);
-        L->wq = model__weight(&st, qd, s->hidden);
-        L->wk = model__weight(&st, kvd, s->hidden);
-        L->wv = model__weight(&st, kvd, s->hidden);
-        L->wo = model__weight(&st, s->hidden, qd);
-        L->wgu = model__weight(&st, 2 * s->intermediate, s->hidden);
-        L->wd = model__weight(&st, s->hidden, s->intermediate);
+        L->attn_norm = model__weight(s, seed, MODEL_W_ATTN_NORM, l);
+        L->ffn_norm = model__weight(s, seed, MODEL_W_FFN_NORM, l);
+        L->wq = model__weight(s, seed, MODEL_W_Q, l);
+        L->wk = model__weight(s, seed, MODEL_W_K, l);
+        L->wv = model__weight(s, seed, MODEL_W_V, l);
+        L->wo = model__weight(s, seed, MODEL_W_O, l);
+        L->wgu = model__weight(s, seed, MODEL_W_GATE_UP, l);
+        L->wd = model__weight(s, seed, MODEL_W_DOWN, l);
         L->k_cache = calloc(cache, sizeof(float));
         L->v_cache = calloc(cache, sizeof(float));
         if (!L->attn_norm || !L->ffn_norm || !L->wq || !L->wk || !L->wv || !L->wo || !L->wgu ||
@@ -141,8 +147,7 @@ fail:
 
 static void model__work_free(ModelWork *w)
 {
-    void *p[] = {w->x, w->xn, w->q, w->k, w->v, w->att, w->gu, w->mlp, w->tok, w->pos,
-                 w->slots, w->q_start, w->ctx_lens, w->block_tables, w->last, w->logits};
+    void *p[] = {w->x, w->xn, w->q, w->k, w->v, w->att, w->gu, w->mlp, w->last, w->logits};
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
         free(p[i]);
     memset(w, 0, sizeof *w);
@@ -161,6 +166,7 @@ void model_destroy(Model **pm)
     free(m->layer);
     free(m->embed), free(m->final_norm), free(m->lm_head);
     model__work_free(&m->w);
+    model_plan_free(&m->plan);
     free(m);
     *pm = NULL;
 }
@@ -170,16 +176,15 @@ const ModelShape *model_shape(const Model *m)
     return &m->s;
 }
 
-/* Make room for a step of n tokens, ns sequences, up to nb blocks each. */
-static int model__work_reserve(Model *m, int n, int ns, int nb)
+/* Make room for a step of n tokens and ns sequences. */
+static int model__work_reserve(Model *m, int n, int ns)
 {
     ModelWork *w = &m->w;
     const ModelShape *s = &m->s;
-    if (n <= w->tokens && ns <= w->seqs && nb <= w->blocks)
+    if (n <= w->tokens && ns <= w->seqs)
         return 0;
     n = n > w->tokens ? n : w->tokens;
     ns = ns > w->seqs ? ns : w->seqs;
-    nb = nb > w->blocks ? nb : w->blocks;
     model__work_free(w);
     size_t N = (size_t)n, qd = (size_t)s->heads * s->head_dim;
     size_t kvd = (size_t)s->kv_heads * s->head_dim;
@@ -191,72 +196,83 @@ static int model__work_reserve(Model *m, int n, int ns, int nb)
     w->att = malloc(sizeof(float) * N * qd);
     w->gu = malloc(sizeof(float) * N * 2 * s->intermediate);
     w->mlp = malloc(sizeof(float) * N * s->intermediate);
-    w->tok = malloc(sizeof(int32_t) * N);
-    w->pos = malloc(sizeof(int32_t) * N);
-    w->slots = malloc(sizeof(int32_t) * N);
-    w->q_start = malloc(sizeof(int32_t) * ((size_t)ns + 1));
-    w->ctx_lens = malloc(sizeof(int32_t) * (size_t)ns);
-    w->block_tables = malloc(sizeof(int32_t) * (size_t)ns * nb);
     w->last = malloc(sizeof(float) * (size_t)ns * s->hidden);
     w->logits = malloc(sizeof(float) * (size_t)ns * s->vocab);
     if (!w->x || !w->xn || !w->q || !w->k || !w->v || !w->att || !w->gu || !w->mlp ||
-        !w->tok || !w->pos || !w->slots || !w->q_start || !w->ctx_lens || !w->block_tables ||
         !w->last || !w->logits) {
         model__work_free(w);
         return -ENOMEM;
     }
-    w->tokens = n, w->seqs = ns, w->blocks = nb;
+    w->tokens = n, w->seqs = ns;
     return 0;
 }
 
-/* Validate the step and lay out its index arrays; fills b. */
-static int model__plan(Model *m, const ModelSeq *seqs, int n_seqs, KernAttnBatch *b)
+void model_plan_free(ModelPlan *p)
 {
-    const ModelShape *s = &m->s;
+    free(p->buf);
+    memset(p, 0, sizeof *p);
+}
+
+int model_plan_build(ModelPlan *p, const ModelShape *s, int num_blocks, int block_size,
+                     const ModelSeq *seqs, int n_seqs)
+{
     int n = 0, max_blocks = 1, max_q = 0, max_ctx = 0;
+    if (n_seqs < 1 || !seqs)
+        return -EINVAL;
     for (int i = 0; i < n_seqs; i++) {
         const ModelSeq *q = &seqs[i];
         long long ctx = (long long)q->start_pos + q->n_tokens;
         if (q->n_tokens < 1 || q->start_pos < 0 || !q->tokens || !q->block_table ||
-            ctx > (long long)q->n_blocks * m->block_size || ctx > INT32_MAX)
+            ctx > (long long)q->n_blocks * block_size || ctx > INT32_MAX ||
+            (long long)n + q->n_tokens > INT32_MAX)
             return -EINVAL;
         n += q->n_tokens;
         max_blocks = q->n_blocks > max_blocks ? q->n_blocks : max_blocks;
         max_q = q->n_tokens > max_q ? q->n_tokens : max_q;
         max_ctx = (int)ctx > max_ctx ? (int)ctx : max_ctx;
     }
-    int rc = model__work_reserve(m, n, n_seqs, max_blocks);
-    if (rc < 0)
-        return rc;
-    ModelWork *w = &m->w;
+    size_t N = (size_t)n, S = (size_t)n_seqs;
+    size_t need = 3 * N + (S + 1) + 2 * S + S * (size_t)max_blocks;
+    if (need > p->cap_ints) {
+        int32_t *nb = realloc(p->buf, sizeof *nb * need);
+        if (!nb)
+            return -ENOMEM;
+        p->buf = nb;
+        p->cap_ints = need;
+    }
+    p->n_ints = need;
+    p->tok = p->buf;
+    p->pos = p->tok + N;
+    p->slots = p->pos + N;
+    p->q_start = p->slots + N;
+    p->ctx_lens = p->q_start + S + 1;
+    p->last_rows = p->ctx_lens + S;
+    p->block_tables = p->last_rows + S;
+    p->n_tokens = n, p->n_seqs = n_seqs, p->max_blocks = max_blocks;
+    p->max_q_len = max_q, p->max_ctx_len = max_ctx;
     int t = 0;
-    w->q_start[0] = 0;
+    p->q_start[0] = 0;
     for (int i = 0; i < n_seqs; i++) {
         const ModelSeq *q = &seqs[i];
         for (int j = 0; j < max_blocks; j++) {
             int32_t blk = j < q->n_blocks ? q->block_table[j] : -1;
-            if (j < q->n_blocks && (blk < 0 || blk >= m->num_blocks))
+            if (j < q->n_blocks && (blk < 0 || blk >= num_blocks))
                 return -EINVAL;
-            w->block_tables[(size_t)i * max_blocks + j] = blk;
+            p->block_tables[(size_t)i * max_blocks + j] = blk;
         }
         for (int j = 0; j < q->n_tokens; j++, t++) {
-            int p = q->start_pos + j;
+            int pos = q->start_pos + j;
             if (q->tokens[j] < 0 || q->tokens[j] >= s->vocab)
                 return -EINVAL;
-            w->tok[t] = q->tokens[j];
-            w->pos[t] = p;
-            w->slots[t] = q->block_table[p / m->block_size] * m->block_size + p % m->block_size;
+            p->tok[t] = q->tokens[j];
+            p->pos[t] = pos;
+            p->slots[t] = q->block_table[pos / block_size] * block_size + pos % block_size;
         }
-        w->q_start[i + 1] = t;
-        w->ctx_lens[i] = q->start_pos + q->n_tokens;
+        p->q_start[i + 1] = t;
+        p->ctx_lens[i] = q->start_pos + q->n_tokens;
+        p->last_rows[i] = t - 1;
     }
-    *b = (KernAttnBatch){.n_seqs = n_seqs, .q_start = w->q_start, .ctx_lens = w->ctx_lens,
-                         .block_tables = w->block_tables, .max_blocks = max_blocks,
-                         .block_size = m->block_size, .heads = s->heads,
-                         .kv_heads = s->kv_heads, .head_dim = s->head_dim,
-                         .scale = 1.0f / sqrtf((float)s->head_dim), .max_q_len = max_q,
-                         .max_ctx_len = max_ctx};
-    return n;
+    return 0;
 }
 
 static void model__layer(Model *m, const ModelLayer *L, int n, const KernAttnBatch *b)
@@ -268,8 +284,8 @@ static void model__layer(Model *m, const ModelLayer *L, int n, const KernAttnBat
     kern_ref_linear(w->q, w->xn, L->wq, n, c, qd, 0);
     kern_ref_linear(w->k, w->xn, L->wk, n, c, kvd, 0);
     kern_ref_linear(w->v, w->xn, L->wv, n, c, kvd, 0);
-    kern_ref_rope(w->q, w->k, w->pos, n, s->heads, s->kv_heads, s->head_dim, s->rope_theta);
-    kern_ref_kv_store(L->k_cache, L->v_cache, w->k, w->v, w->slots, n, s->kv_heads,
+    kern_ref_rope(w->q, w->k, m->plan.pos, n, s->heads, s->kv_heads, s->head_dim, s->rope_theta);
+    kern_ref_kv_store(L->k_cache, L->v_cache, w->k, w->v, m->plan.slots, n, s->kv_heads,
                       s->head_dim);
     if (b->max_q_len == 1) /* a pure decode step: one query row per sequence */
         kern_ref_attn_decode(w->att, w->q, L->k_cache, L->v_cache, b);
@@ -285,22 +301,31 @@ static void model__layer(Model *m, const ModelLayer *L, int n, const KernAttnBat
 int model_forward_step(Model *m, const ModelSeq *seqs, int n_seqs, int32_t *next_tokens,
                        float *logits)
 {
-    if (n_seqs < 0 || (n_seqs > 0 && (!seqs || !next_tokens)))
+    if (n_seqs < 0 || (n_seqs > 0 && !next_tokens))
         return -EINVAL;
     if (n_seqs == 0)
         return 0;
-    KernAttnBatch b;
-    int n = model__plan(m, seqs, n_seqs, &b);
-    if (n < 0)
-        return n;
     const ModelShape *s = &m->s;
+    ModelPlan *p = &m->plan;
+    int rc = model_plan_build(p, s, m->num_blocks, m->block_size, seqs, n_seqs);
+    if (rc < 0)
+        return rc;
+    int n = p->n_tokens;
+    rc = model__work_reserve(m, n, n_seqs);
+    if (rc < 0)
+        return rc;
+    KernAttnBatch b = {.n_seqs = n_seqs, .q_start = p->q_start, .ctx_lens = p->ctx_lens,
+                       .block_tables = p->block_tables, .max_blocks = p->max_blocks,
+                       .block_size = m->block_size, .heads = s->heads,
+                       .kv_heads = s->kv_heads, .head_dim = s->head_dim,
+                       .scale = 1.0f / sqrtf((float)s->head_dim), .max_q_len = p->max_q_len,
+                       .max_ctx_len = p->max_ctx_len};
     ModelWork *w = &m->w;
-    kern_ref_embed(w->x, m->embed, w->tok, n, s->hidden);
+    kern_ref_embed(w->x, m->embed, p->tok, n, s->hidden);
     for (int l = 0; l < s->layers; l++)
         model__layer(m, &m->layer[l], n, &b);
-    for (int i = 0; i < n_seqs; i++) /* each sequence's last new token */
-        memcpy(w->last + (size_t)i * s->hidden, w->x + (size_t)(w->q_start[i + 1] - 1) * s->hidden,
-               sizeof(float) * s->hidden);
+    /* each sequence's last new token: a row gather (the embed op on x) */
+    kern_ref_embed(w->last, w->x, p->last_rows, n_seqs, s->hidden);
     kern_ref_rmsnorm(w->last, w->last, m->final_norm, n_seqs, s->hidden, s->norm_eps);
     kern_ref_linear(w->logits, w->last, m->lm_head, n_seqs, s->hidden, s->vocab, 0);
     kern_ref_argmax(next_tokens, w->logits, n_seqs, s->vocab);

@@ -8,9 +8,12 @@
  * the caller (the engine's KV allocator) owns the block assignment and hands
  * each sequence's block table in; the model owns the blocks' storage.
  *
- * A CUDA twin keeps this shape: model_cuda_create/destroy/forward_step with
- * the same ModelShape and ModelSeq (host structs; it copies the small index
- * arrays to the device itself). */
+ * The CUDA twin (model_cuda.c, CUDA builds only) has the same shape:
+ * model_cuda_create/destroy/forward_step with the same ModelShape and
+ * ModelSeq (host structs; it uploads the step's index arrays itself).  Both
+ * draw their weights from the same counter-based stream (kern_rand_uniform,
+ * values representable in bf16), so one seed gives the same model on the
+ * CPU and on the GPU. */
 #ifndef SERVESIM_REPLAY_MODEL_H
 #define SERVESIM_REPLAY_MODEL_H
 
@@ -67,5 +70,67 @@ const ModelShape *model_shape(const Model *m);
  * block table). */
 int model_forward_step(Model *m, const ModelSeq *seqs, int n_seqs, int32_t *next_tokens,
                        float *logits);
+
+/* The weight tensors, and how each is drawn: values kern_rand_uniform(seed,
+ * i, lo, hi) rounded to bf16, i over the (rows, cols) row-major tensor.
+ * Linear layers: U(-a, a), a = sqrt(3 / cols) (unit-variance outputs);
+ * norms: U(0.9, 1.1); the embedding: U(-1, 1). */
+typedef enum ModelWeight {
+    MODEL_W_EMBED,      /* (V,C) */
+    MODEL_W_FINAL_NORM, /* (C) */
+    MODEL_W_LM_HEAD,    /* (V,C) */
+    MODEL_W_ATTN_NORM,  /* per layer from here: (C) */
+    MODEL_W_FFN_NORM,   /* (C) */
+    MODEL_W_Q,          /* (H*D, C) */
+    MODEL_W_K,          /* (KVH*D, C) */
+    MODEL_W_V,          /* (KVH*D, C) */
+    MODEL_W_O,          /* (C, H*D) */
+    MODEL_W_GATE_UP,    /* (2I, C): gate rows, then up rows */
+    MODEL_W_DOWN,       /* (C, I) */
+    MODEL_W_COUNT
+} ModelWeight;
+
+typedef struct ModelWeightSpec {
+    int rows, cols;
+    float lo, hi;
+    uint64_t seed; /* the tensor's stream: from the model seed, the kind and the layer */
+} ModelWeightSpec;
+
+ModelWeightSpec model_weight_spec(const ModelShape *s, uint64_t seed, ModelWeight w, int layer);
+
+/* The host-side layout of one step, shared by the CPU and CUDA runners: all
+ * index arrays live in one int32 allocation (buf, n_ints used) so the CUDA
+ * runner uploads them in one copy. */
+typedef struct ModelPlan {
+    int n_tokens, n_seqs;       /* N, S */
+    int max_blocks;             /* row stride of block_tables */
+    int max_q_len, max_ctx_len; /* over the sequences */
+    int32_t *tok, *pos, *slots; /* (N) token ids, positions, cache rows */
+    int32_t *q_start;           /* (S+1) first batch row of each sequence */
+    int32_t *ctx_lens;          /* (S) tokens in cache after the step */
+    int32_t *last_rows;         /* (S) batch row of each sequence's last new token */
+    int32_t *block_tables;      /* (S, max_blocks), -1 past a sequence's blocks */
+    int32_t *buf;               /* the one allocation */
+    size_t n_ints, cap_ints;    /* int32s used, allocated */
+} ModelPlan;
+
+/* Validate a step against a cache of num_blocks blocks of block_size tokens
+ * and lay it out in p (grown as needed).  0, -EINVAL or -ENOMEM. */
+int model_plan_build(ModelPlan *p, const ModelShape *s, int num_blocks, int block_size,
+                     const ModelSeq *seqs, int n_seqs);
+void model_plan_free(ModelPlan *p);
+
+/* ---- the CUDA twin (replay/model_cuda.c; only in builds with CUDA) ---- */
+
+typedef struct ModelCuda ModelCuda;
+
+/* Weights drawn on the device (kern_cuda_fill_uniform), the same values as
+ * model_create with the same seed; the cache in device memory (bf16). */
+int model_cuda_create(ModelCuda **out, const ModelShape *shape, uint64_t seed, int num_blocks,
+                      int block_size);
+void model_cuda_destroy(ModelCuda **m);
+/* As model_forward_step; returns after the step finished on the GPU. */
+int model_cuda_forward_step(ModelCuda *m, const ModelSeq *seqs, int n_seqs,
+                            int32_t *next_tokens, float *logits);
 
 #endif

@@ -399,5 +399,7 @@ int check_ops(KernCuda *ctx, CheckRng *rng, const char *only)
         f += check_argmax(ctx, rng, 5, 7);
         f += check_argmax(ctx, rng, 1, 1);
     }
+    if (want(only, "model"))
+        f += check_model(ctx, rng);
     return f;
 }

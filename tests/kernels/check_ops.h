@@ -7,6 +7,8 @@
 
 /* Run the checks of every op (or only `only`); returns the failure count. */
 int check_ops(KernCuda *ctx, CheckRng *rng, const char *only);
+/* The CPU and CUDA model runners on the same seed and steps. */
+int check_model(KernCuda *ctx, CheckRng *rng);
 /* Time llama-2-7b shapes; prints a table; returns the failure count. */
 int bench_ops(KernCuda *ctx, CheckRng *rng, const char *only, double hbm_gbs, double tflops);
 
