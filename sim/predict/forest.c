@@ -44,7 +44,7 @@ static const OptSpec forest_opts[] = {
     { "trees", OPT_INT, offsetof(ForestOpts, trees), "100", "number of trees", NULL, 1, 100000 },
     { "depth", OPT_INT, offsetof(ForestOpts, depth), "16", "maximum tree depth (root = 0)",
       NULL, 1, 64 },
-    { "min_leaf", OPT_INT, offsetof(ForestOpts, min_leaf), "5",
+    { "min_leaf", OPT_INT, offsetof(ForestOpts, min_leaf), "20",
       "minimum training samples per leaf", NULL, 1, 1e9 },
     { "mtry", OPT_INT, offsetof(ForestOpts, mtry), "0",
       "features tried per split; 0 = one third of them", NULL, 0, 100000 },
