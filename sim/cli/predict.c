@@ -97,11 +97,17 @@ done:
 /* Error sums for one (app, predictor) cell. */
 typedef struct Score {
     double n, abs, sq, ape, w25, w50;
+    double n_q, in_p10_p90, under_p90;  /* rows with quantiles; truth in [p10, p90]; <= p90 */
 } Score;
 
-static void score_add(Score *s, double pred, double truth)
+static void score_add(Score *s, const PredictOutput *o, double truth)
 {
-    double e = fabs(pred - truth), t = SS_MAX(truth, 1.0);
+    double pred = o->tokens, e = fabs(pred - truth), t = SS_MAX(truth, 1.0);
+    if (o->has_quantiles) {
+        s->n_q++;
+        s->in_p10_p90 += truth >= o->p10 && truth <= o->p90;
+        s->under_p90 += truth <= o->p90;
+    }
     s->n++;
     s->abs += e;
     s->sq += e * e;
@@ -182,19 +188,25 @@ static int score_column(EvalTable *t, int col, Predictor *p, const Dataset *d)
             if (predictor_predict(p, &s->in, &o)) return -1;
         } else {
             o.tokens = SS_MAX(1.0, t->lin_c0 + t->lin_c1 * s->in.input_tokens);
+            o.has_quantiles = false;
         }
         int app = table_app(t, s->in.app ? s->in.app : "");
-        score_add(&t->cell[app][col], o.tokens, s->output_tokens);
-        score_add(&t->cell[t->n_apps][col], o.tokens, s->output_tokens);
+        score_add(&t->cell[app][col], &o, s->output_tokens);
+        score_add(&t->cell[t->n_apps][col], &o, s->output_tokens);
     }
     return 0;
 }
 
 static json_t *score_json(const Score *s)
 {
-    return json_pack("{s:i, s:f, s:f, s:f, s:f, s:f}", "n", (json_int_t)s->n,
-                     "mae", score_mae(s), "rmse", sqrt(s->sq / s->n), "mape", s->ape / s->n,
-                     "within_25pct", s->w25 / s->n, "within_50pct", s->w50 / s->n);
+    json_t *o = json_pack("{s:i, s:f, s:f, s:f, s:f, s:f}", "n", (json_int_t)s->n,
+                          "mae", score_mae(s), "rmse", sqrt(s->sq / s->n), "mape", s->ape / s->n,
+                          "within_25pct", s->w25 / s->n, "within_50pct", s->w50 / s->n);
+    if (s->n_q) {  /* interval calibration: ideally 0.8 and 0.9 */
+        json_object_set_new(o, "share_in_p10_p90", json_real(s->in_p10_p90 / s->n_q));
+        json_object_set_new(o, "share_below_p90", json_real(s->under_p90 / s->n_q));
+    }
+    return o;
 }
 
 static json_t *row_json(const Score *row)
@@ -236,6 +248,10 @@ static void print_table(const EvalTable *t, const char *spec, const PredictArgs 
            "MAPE%", "+-25%", "+-50%", "base MAE", "ratio", "lin MAE", "ratio");
     for (int i = 0; i < t->n_apps; i++) print_row(t->apps[i], t->cell[i]);
     print_row("overall", t->cell[t->n_apps]);
+    const Score *m = &t->cell[t->n_apps][COL_MODEL];
+    if (m->n_q)
+        printf("interval: %.1f %% of true lengths in [p10, p90] (ideal 80 %%), %.1f %% <= p90 "
+               "(ideal 90 %%)\n", 100 * m->in_p10_p90 / m->n_q, 100 * m->under_p90 / m->n_q);
     printf("(tokens; base = per-app median of the training outputs; ratio = MAE / reference "
            "MAE)\n");
 }
