@@ -99,6 +99,11 @@ typedef struct BackendOps {
      * absent it takes differences of decode_span_time. */
     void (*decode_iter_times)(void *priv, const StepShape *first, int64_t from, int64_t n,
                               double *out);
+    /* Optional: when decode iteration j's duration is exactly a + b j
+     * (j = 0 with `first`'s context), set a, b (b >= 0) and return true; the
+     * engine then pools a span's inter-token latencies in O(histogram
+     * buckets) instead of O(iterations). */
+    bool (*decode_iter_linear)(void *priv, const StepShape *first, double *a, double *b);
     void (*close)(void *priv);
 } BackendOps;
 

@@ -218,6 +218,20 @@ static double roofline_backend_decode_span_time(void *priv, const StepShape *fir
     return roofline_decode_span_time(priv, first, iters);
 }
 
+static bool roofline_backend_decode_iter_linear(void *priv, const StepShape *first, double *a,
+                                               double *b)
+{
+    const Roofline *r = priv;
+    RooflineRates k = roofline__rates(r);
+    double seqs = first->decode_seqs;
+    double per_pair, per_kv;
+    roofline__attn_coeffs(r, &k, &per_pair, &per_kv);
+    double per_x = fmax(per_pair, per_kv);
+    *a = roofline__fixed_time(r, &k, seqs, seqs) + ((double)first->decode_context + seqs) * per_x;
+    *b = seqs * per_x;
+    return true;
+}
+
 static void roofline_backend_decode_iter_times(void *priv, const StepShape *first, int64_t from,
                                                int64_t n, double *out)
 {
@@ -234,5 +248,6 @@ const BackendOps cost_backend_roofline = {
     .step_time = roofline_backend_step_time,
     .decode_span_time = roofline_backend_decode_span_time,
     .decode_iter_times = roofline_backend_decode_iter_times,
+    .decode_iter_linear = roofline_backend_decode_iter_linear,
     .close = NULL,
 };

@@ -65,6 +65,45 @@ void log_histogram_add(LogHistogram *h, double value, double weight)
     else h->weight[b] += weight;
 }
 
+/* Upper edge of bucket b: values below it and at or above its lower edge
+ * fall in it (to the mantissa table's 2^-16 resolution). */
+static double bucket_upper(long b)
+{
+    return ldexp(exp2((double)(b + 1) / LOG_HIST_PER_OCTAVE), LOG_HIST_MIN_EXP);
+}
+
+void log_histogram_add_linear(LogHistogram *h, double a, double b, int64_t count, double weight)
+{
+    SS_ASSERT(b >= 0 && count >= 0);
+    if (count <= 0 || weight <= 0) return;
+    if (b == 0 || count == 1) {
+        log_histogram_add(h, a, weight * (double)count);
+        return;
+    }
+    double n = (double)count, last = a + b * (n - 1);
+    /* Exact moments of the run: sum of (a + b j) and of its square. */
+    double sj = n * (n - 1) / 2, sj2 = (n - 1) * n * (2 * n - 1) / 6;
+    h->total += weight * n;
+    h->sum += weight * (a * n + b * sj);
+    h->sum_sq += weight * (a * a * n + 2 * a * b * sj + b * b * sj2);
+    if (a < h->min) h->min = a;
+    if (last > h->max) h->max = last;
+    int64_t j = 0;
+    while (j < count) {
+        double v = a + b * (double)j;
+        long bucket = log_histogram_bucket(v);
+        int64_t end; /* first j past this bucket */
+        if (bucket < 0) end = (int64_t)ceil((ldexp(1.0, LOG_HIST_MIN_EXP) - a) / b);
+        else if ((size_t)bucket + 1 >= h->n_buckets) end = count;
+        else end = (int64_t)ceil((bucket_upper(bucket) - a) / b);
+        end = SS_MIN(SS_MAX(end, j + 1), count);
+        double w = weight * (double)(end - j);
+        if (bucket < 0) h->below += w;
+        else h->weight[bucket] += w;
+        j = end;
+    }
+}
+
 /* The value of rank `rank` (0-based): its bucket's midpoint, clamped to the
  * observed range so a histogram of one value reports that value's bucket. */
 static double value_at_rank(const LogHistogram *h, double rank)

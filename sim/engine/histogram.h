@@ -29,6 +29,9 @@ typedef struct LogHistogram {
 void log_histogram_init(LogHistogram *h);
 void log_histogram_free(LogHistogram *h);
 void log_histogram_add(LogHistogram *h, double value, double weight);
+/* Add the values a + b j for j = 0..count-1 (b >= 0), each with `weight`, in
+ * O(buckets spanned): a span's decode iterations under a linear cost model. */
+void log_histogram_add_linear(LogHistogram *h, double a, double b, int64_t count, double weight);
 /* Linear-interpolated percentile (numpy's default rule) on bucket midpoints;
  * q in [0, 100]. */
 double log_histogram_percentile(const LogHistogram *h, double q);

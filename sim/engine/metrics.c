@@ -105,6 +105,11 @@ void metrics_add_itl(Metrics *m, double gap_s, double weight)
     log_histogram_add(&m->itl_s, gap_s, weight);
 }
 
+void metrics_add_itl_linear(Metrics *m, double a, double b, int64_t count, double weight)
+{
+    log_histogram_add_linear(&m->itl_s, a, b, count, weight);
+}
+
 void metrics_advance(Metrics *m, double now_s, int64_t queued, int64_t in_system)
 {
     double dt = now_s - m->area_last_s;

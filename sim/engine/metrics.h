@@ -58,6 +58,8 @@ void metrics_on_arrival(Metrics *m, const Request *r);
 /* A request reached done, failed or rejected. */
 void metrics_on_finish(Metrics *m, const Request *r);
 void metrics_add_itl(Metrics *m, double gap_s, double weight);
+/* Gaps a + b j, j = 0..count-1, each with `weight` (a linear run of iterations). */
+void metrics_add_itl_linear(Metrics *m, double a, double b, int64_t count, double weight);
 /* Extend the time integrals to now_s with the sizes that held since the last call. */
 void metrics_advance(Metrics *m, double now_s, int64_t queued, int64_t in_system);
 /* The summary with vllm bench serve's key names, plus servesim's own. */

@@ -161,11 +161,36 @@ static int emit_order_cmp(const void *a, const void *b)
 /* Pooled ITL for iterations 2..K: iteration j's duration is a gap for every
  * member emitting at least j tokens.  Also records each member's largest
  * in-span gap.  O(K + n log n). */
+static void span_itl_linear(Engine *e, EmitOrder *order, int32_t n, int32_t p, double a,
+                            double b, double *max_gap)
+{
+    /* Iteration j (2..K) is decode iteration j - 2: duration a + b (j - 2),
+     * non-decreasing, so a member's largest in-span gap is its last one. */
+    int64_t from = 2;
+    while (p < n) {
+        int64_t upto = order[p].tokens;
+        if (upto >= from) {
+            metrics_add_itl_linear(&e->metrics, a + b * (double)(from - 2), b, upto - from + 1,
+                                   (double)(n - p));
+            from = upto + 1;
+        }
+        double gap = a + b * (double)(upto - 2);
+        while (p < n && order[p].tokens == upto) max_gap[order[p++].member] = gap;
+    }
+}
+
 static void span_itl(Engine *e, Instance *in, EmitOrder *order, int32_t n, double *max_gap)
 {
     qsort(order, (size_t)n, sizeof(*order), emit_order_cmp);
     int32_t p = 0;
     while (p < n && order[p].tokens < 2) max_gap[order[p++].member] = 0;
+    double a, b;
+    const BackendOps *ops = in->backend->ops;
+    if (!e->cfg.stepwise && ops->decode_iter_linear &&
+        ops->decode_iter_linear(in->backend->priv, &in->decode_shape, &a, &b)) {
+        span_itl_linear(e, order, n, p, a, b, max_gap);
+        return;
+    }
     int64_t last = n ? order[n - 1].tokens : 0;
     double running_max = 0, times[256];
     for (int64_t j0 = 2; j0 <= last; j0 += (int64_t)SS_ARRAY_LEN(times)) {
