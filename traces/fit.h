@@ -53,6 +53,14 @@ const char *fit_param_name(FitDist d, int i);
  * whether the fit converged) or -EINVAL for a bad argument. */
 int fit_gaps(const double *gap_sorted, size_t n, FitDist d, FitResult *out);
 
+/* The same families from gaps observed at resolution q seconds: count[d]
+ * gaps of d * q, d = 0..dmax (zero gaps included), fitted by the
+ * interval likelihood of fit_binned.c, starting from `start` (a fit of the
+ * same family, e.g. on dequantized gaps).  Parameters in seconds; logL and
+ * KS are those of the observed d, comparable among binned fits only. */
+int fit_gaps_binned(const int64_t *count, size_t dmax, double q, FitDist d, const FitResult *start,
+                    FitResult *out);
+
 /* Gamma shape by maximum likelihood from the two sufficient statistics
  * s = ln(mean x) - mean(ln x) > 0 (Newton on ln k - psi(k) = s).  NaN if s <= 0. */
 double fit_gamma_shape_from_s(double s, int *iterations);

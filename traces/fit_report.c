@@ -156,7 +156,8 @@ static bool all_multiples(const double *t, size_t n, double q)
 {
     for (size_t i = 0; i < n; i++) {
         double k = t[i] / q;
-        if (fabs(k - nearbyint(k)) > 1e-6 * fmax(1, fabs(k)) + 1e-9) return false;
+        /* 1e-3 of a step, plus the rounding of t itself (relative 1e-15). */
+        if (fabs(k - nearbyint(k)) > 1e-3 + 1e-15 * fabs(k)) return false;
     }
     return true;
 }
@@ -225,7 +226,7 @@ static json_t *windows_json(const double *t, size_t n, const FitReportOpts *o)
     return o_;
 }
 
-static int arrivals_fits(const double *t, size_t n, json_t *a)
+static int arrivals_fits(const double *t, size_t n, json_t *a, FitResult f[3])
 {
     double *g = ss_malloc(SS_MAX(n, 1) * sizeof(*g)), sum = 0, sum2 = 0;
     size_t m = 0, zeros = 0;
@@ -241,7 +242,6 @@ static int arrivals_fits(const double *t, size_t n, json_t *a)
     json_object_set_new(a, "cv", jreal(m > 1 ? sqrt(fmax(sum2 / (double)m - mean * mean, 0)) / mean : NAN));
     json_object_set_new(a, "rate", jreal(1 / mean));
     qsort(g, m, sizeof(*g), cmp_double);
-    FitResult f[3];
     json_t *fits = json_object();
     int err = 0;
     for (int d = FIT_EXPONENTIAL; d <= FIT_WEIBULL && !err; d++) {
@@ -255,6 +255,39 @@ static int arrivals_fits(const double *t, size_t n, json_t *a)
     return err;
 }
 
+/* Gaps in whole units of the resolution q, from the recorded times. */
+static int64_t *quantized_gaps(const double *t, size_t n, double q, size_t *dmax)
+{
+    *dmax = 0;
+    double top = 0;
+    for (size_t i = 1; i < n; i++) top = fmax(top, nearbyint((t[i] - t[i - 1]) / q));
+    if (top > FIT_HIST_LIMIT) return NULL; /* a gap of > 2^24 steps: not worth binning */
+    *dmax = (size_t)top;
+    int64_t *count = ss_calloc(*dmax + 1, sizeof(*count));
+    for (size_t i = 1; i < n; i++) count[(size_t)nearbyint((t[i] - t[i - 1]) / q)]++;
+    return count;
+}
+
+/* Interval-likelihood fits of the recorded (quantized) gaps (fit_binned.c). */
+static int interval_json(const int64_t *count, size_t dmax, double q, const FitResult start[3],
+                         json_t *a)
+{
+    json_t *o = json_object(), *fits = json_object();
+    FitResult f[3];
+    int err = 0;
+    for (int d = FIT_EXPONENTIAL; d <= FIT_WEIBULL && !err; d++) {
+        err = fit_gaps_binned(count, dmax, q, (FitDist)d, &start[d], &f[d]);
+        if (!err) json_object_set_new(fits, fit_dist_name((FitDist)d), fit_json(&f[d]));
+    }
+    json_object_set_new(o, "resolution_s", json_real(q));
+    json_object_set_new(o, "zero_gaps", json_integer(count[0]));
+    json_object_set_new(o, "fits", fits);
+    const char *best = err ? NULL : best_of(f, 3);
+    json_object_set_new(o, "best", best ? json_string(best) : json_null());
+    json_object_set_new(a, "interval", o);
+    return err;
+}
+
 static int arrivals_json(FitReport *r, const FitReportOpts *o, json_t **out)
 {
     json_t *a = json_object();
@@ -262,10 +295,19 @@ static int arrivals_json(FitReport *r, const FitReportOpts *o, json_t **out)
     for (size_t i = 1; i < r->n && sorted; i++) sorted = r->t[i] >= r->t[i - 1];
     if (!sorted) qsort(r->t, r->n, sizeof(*r->t), cmp_double);
     double q = o->dequantize_s < 0 ? detect_resolution(r->t, r->n) : o->dequantize_s;
+    /* The interval likelihood only where the resolution is coarse against the
+     * gaps (>= 1e-3 of the mean): finer, jitter loses nothing and the
+     * triangle-kernel differences would cancel catastrophically. */
+    size_t dmax = 0;
+    double mean_gap = r->n > 1 ? (r->t[r->n - 1] - r->t[0]) / (double)(r->n - 1) : 0;
+    int64_t *dcount = q > 0 && q >= 1e-3 * mean_gap ? quantized_gaps(r->t, r->n, q, &dmax) : NULL;
     if (q > 0) dequantize(r->t, r->n, q, o->seed);
     json_object_set_new(a, "sorted_by_fit", json_boolean(!sorted));
     json_object_set_new(a, "dequantize_s", json_real(q));
-    int err = arrivals_fits(r->t, r->n, a);
+    FitResult f[3];
+    int err = arrivals_fits(r->t, r->n, a, f);
+    if (!err && dcount) err = interval_json(dcount, dmax, q, f, a);
+    free(dcount);
     if (!err && o->window_s > 0 && r->n > 0)
         json_object_set_new(a, "windows", windows_json(r->t, r->n, o));
     *out = a;
@@ -404,6 +446,12 @@ void fit_report_print(FILE *f, json_t *fit)
             (long long)json_integer_value(json_object_get(a, "n_gaps")),
             json_number_value(json_object_get(a, "dequantize_s")));
     print_fits(f, a);
+    json_t *iv = json_object_get(a, "interval");
+    if (iv) {
+        fprintf(f, "  interval fits of the recorded gaps (resolution %g s; unbiased, used by gen):\n",
+                json_number_value(json_object_get(iv, "resolution_s")));
+        print_fits(f, iv);
+    }
     if (w)
         fprintf(f, "  %lld windows of %g s: rate peak %.4g, valley %.4g req/s\n",
                 (long long)json_integer_value(json_object_get(w, "count")),

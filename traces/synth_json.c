@@ -106,10 +106,14 @@ static const char *pick(json_t *section, const char *want)
 static int arrivals_from_fit(const FitDoc *d, const char *want, bool use_windows, SynthParams *p)
 {
     json_t *a = json_object_get(d->root, "arrivals");
-    const char *dist = pick(a, want);
+    /* Timestamps at a coarse resolution: the interval fits are the unbiased ones. */
+    json_t *iv = json_object_get(a, "interval");
+    const char *dist = pick(iv ? iv : a, want);
     char where[64];
-    snprintf(where, sizeof(where), "arrivals.fits.%s", dist);
-    json_t *f = jpath(a, "fits");
+    bool use_iv = iv && json_is_true(json_object_get(json_object_get(json_object_get(iv, "fits"),
+                                                                     dist), "ok"));
+    snprintf(where, sizeof(where), "arrivals.%s.%s", use_iv ? "interval.fits" : "fits", dist);
+    json_t *f = jpath(use_iv ? iv : a, "fits");
     f = json_object_get(f, dist);
     int err = jnum(d, a, "arrivals", "rate", &p->rate);
     if (err < 0) return err;
@@ -135,7 +139,7 @@ static int arrivals_from_fit(const FitDoc *d, const char *want, bool use_windows
     /* Window shapes are Gamma shapes; a window with too few gaps for its own
      * shape (null) takes the whole trace's Gamma shape. */
     double fallback = p->shape;
-    jnum(d, jpath(a, "fits.gamma"), "arrivals.fits.gamma", "params.shape", &fallback);
+    jnum(d, jpath(use_iv ? iv : a, "fits.gamma"), "arrivals.fits.gamma", "params.shape", &fallback);
     ss_error_clear();
     p->gap = SYNTH_GAP_GAMMA;
     p->shape = fallback;
