@@ -179,7 +179,7 @@ static void bench_linear(KernCuda *ctx, CheckRng *rng, const Roof *r)
         {"down", L7_I, L7_C},
     };
     static const int ns[] = {1, 8, 32, 64, 512, 4096};
-    size_t maxw = (size_t)L7_C * 2 * L7_I, maxn = 4096;
+    size_t maxw = (size_t)L7_V * L7_C, maxn = 4096; /* the LM head is the largest */
     void *x = dev_rand(ctx, maxn * L7_I, -1, 1, rng), *w = dev_rand(ctx, maxw, -1, 1, rng);
     void *out = kern_cuda_malloc(sizeof(float) * maxn * 2 * L7_I);
     for (size_t m = 0; m < sizeof mats / sizeof mats[0]; m++)
@@ -283,6 +283,9 @@ int bench_ops(KernCuda *ctx, CheckRng *rng, const char *only, double hbm_gbs, do
         bench_attn(ctx, rng, &r, 1);
     if (want(&r, "attn_prefill"))
         bench_attn(ctx, rng, &r, 0);
+    int f = 0;
+    if (want(&r, "step"))
+        f += bench_model(ctx, hbm_gbs, tflops);
     printf("%%roof: the roofline floor max(bytes/HBM, FLOPs/bf16) over the measured time\n");
-    return 0;
+    return f;
 }

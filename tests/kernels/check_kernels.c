@@ -26,7 +26,8 @@ static void usage(void)
     printf("usage: check_kernels [--seed N] [--op NAME] [--bench] [--hbm-gbs X] [--tflops Y]\n"
            "  --op      check (or bench) only this op: embed rmsnorm rope kv_store\n"
            "            attn_prefill attn_decode swiglu linear argmax model\n"
-           "  --bench   time llama-2-7b shapes instead; roofline from --hbm-gbs (3000)\n"
+           "  --bench   time llama-2-7b shapes instead (ops, then whole steps: --op step);\n"
+           "            roofline from --hbm-gbs (3000)\n"
            "            and --tflops (800), the measured H100 peaks\n");
 }
 

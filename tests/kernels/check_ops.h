@@ -12,4 +12,7 @@ int check_model(KernCuda *ctx, CheckRng *rng);
 /* Time llama-2-7b shapes; prints a table; returns the failure count. */
 int bench_ops(KernCuda *ctx, CheckRng *rng, const char *only, double hbm_gbs, double tflops);
 
+/* Whole llama-2-7b steps through the CUDA model runner (bench_model.c). */
+int bench_model(KernCuda *ctx, double hbm_gbs, double tflops);
+
 #endif
