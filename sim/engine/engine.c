@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "csv_fmt.h"
 #include "engine_internal.h"
 #include "predict/predict.h"
 #include "rng.h"
@@ -301,10 +302,18 @@ static void on_sample(Engine *e)
         const SchedOps *ops = in->sched_ops;
         int64_t queued = ops->queue_length ? ops->queue_length(in->sched) : -1;
         int64_t kv = ops->kv_tokens_used ? ops->kv_tokens_used(in->sched) : -1;
-        fprintf(e->out.timeseries_csv, "%.9g,%d,%lld,%d,%lld,%.6f,%lld,%lld\n", e->now_s, i,
-                (long long)queued, in->busy ? in->step.n_members : 0, (long long)kv,
-                kv >= 0 ? (double)kv / (double)in->kv_capacity_tokens : -1.0,
-                (long long)in->in_system, (long long)e->finished);
+        char row[256], *p = row;
+        p = csv_put_seconds(p, e->now_s); *p++ = ',';
+        p = csv_put_i64(p, i); *p++ = ',';
+        p = csv_put_i64(p, queued); *p++ = ',';
+        p = csv_put_i64(p, in->busy ? in->step.n_members : 0); *p++ = ',';
+        p = csv_put_i64(p, kv); *p++ = ',';
+        /* utilisation to 1e-6: the fixed-point printer at micro resolution */
+        p = csv_put_seconds(p, kv >= 0 ? round(1e6 * (double)kv / (double)in->kv_capacity_tokens) / 1e6 : -1.0);
+        *p++ = ',';
+        p = csv_put_i64(p, in->in_system); *p++ = ',';
+        p = csv_put_i64(p, e->finished); *p++ = '\n';
+        fwrite(row, 1, (size_t)(p - row), e->out.timeseries_csv);
     }
     if (e->have_pending || e->in_system > 0)
         event_queue_push(&e->queue, e->now_s + e->cfg.sample_interval_s, SIM_EV_SAMPLE, -1, 0);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "csv_fmt.h"
 
 static void float_vec_push(FloatVec *v, double x)
 {
@@ -91,13 +92,27 @@ void metrics_on_finish(Metrics *m, const Request *r)
     default:
         SS_ASSERT(!"metrics_on_finish: request not finished");
     }
-    if (m->requests_csv)
-        fprintf(m->requests_csv,
-                "%lld,%d,%.9g,%d,%d,%d,%d,%s,%s,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d\n",
-                (long long)r->id, r->instance, r->arrival_s, r->input_tokens, r->output_tokens,
-                r->predicted_output_tokens, r->generated_tokens, request_state_name(r->state),
-                request_fail_reason_name(r->fail_reason), r->first_scheduled_s,
-                r->first_token_s, r->finish_s, ttft, tpot, e2e, r->itl_max_s, r->preemptions);
+    if (m->requests_csv) {
+        char row[512], *p = row;
+        p = csv_put_i64(p, r->id); *p++ = ',';
+        p = csv_put_i64(p, r->instance); *p++ = ',';
+        p = csv_put_seconds(p, r->arrival_s); *p++ = ',';
+        p = csv_put_i64(p, r->input_tokens); *p++ = ',';
+        p = csv_put_i64(p, r->output_tokens); *p++ = ',';
+        p = csv_put_i64(p, r->predicted_output_tokens); *p++ = ',';
+        p = csv_put_i64(p, r->generated_tokens); *p++ = ',';
+        p = csv_put_str(p, request_state_name(r->state)); *p++ = ',';
+        p = csv_put_str(p, request_fail_reason_name(r->fail_reason)); *p++ = ',';
+        p = csv_put_seconds(p, r->first_scheduled_s); *p++ = ',';
+        p = csv_put_seconds(p, r->first_token_s); *p++ = ',';
+        p = csv_put_seconds(p, r->finish_s); *p++ = ',';
+        p = csv_put_seconds(p, ttft); *p++ = ',';
+        p = csv_put_seconds(p, tpot); *p++ = ',';
+        p = csv_put_seconds(p, e2e); *p++ = ',';
+        p = csv_put_seconds(p, r->itl_max_s); *p++ = ',';
+        p = csv_put_i64(p, r->preemptions); *p++ = '\n';
+        fwrite(row, 1, (size_t)(p - row), m->requests_csv);
+    }
 }
 
 void metrics_add_itl(Metrics *m, double gap_s, double weight)
