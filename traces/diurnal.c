@@ -30,11 +30,14 @@ static void set_mix(SynthMix *m, const char *model, const char *log_type, double
 
 /* Why these numbers (traces/README-synth.md has the table):
  * - arrivals: BurstGPT's benchmark draws Gamma gaps of shape 0.5 (CV 1.41).
- *   4 req/s loads one H100 serving Llama-2-7B in the regime that matters:
- *   a request averages ~102 prompt + ~226 generated tokens, so a fixed batch
- *   of 16 padded to its longest generation (~700 tokens at ~5 ms a step)
- *   serves ~4-5 req/s: static FCFS sits near saturation and queues through
- *   every burst, while continuous batching (~40+ req/s) has headroom.
+ *   2 req/s loads one H100 serving Llama-2-7B in the regime that matters:
+ *   a request averages ~102 prompt + ~226 generated tokens; a static batch
+ *   runs until its longest generation (often ~1000+ tokens at ~6 ms a step),
+ *   so fcfs-static serves ~2.1 (batch 8) to ~3 (batch 32) req/s (measured
+ *   with `servesim run`, roofline cost): at 2 req/s it sits near saturation
+ *   and queues through every burst (median TTFT ~10 s at batch 8, ~2 s at
+ *   16), while continuous batching has ample headroom.  At 4 req/s static
+ *   batching is overloaded and its queue just grows with the trace.
  * - prompts: Zipf a = 1.1 on 1..1024 tokens as in BurstGPT's generator
  *   (mean 101.8, P(1 token) = 0.179).
  * - responses: ChatGPT response lengths are bimodal; two lognormals, short

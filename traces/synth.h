@@ -103,7 +103,7 @@ typedef struct SynthParams {
  * bimodal (two-lognormal) responses on 1..2048 tokens, a ChatGPT / GPT-4 x
  * conversation / API mix, no failures, diurnal off (the profile is loaded).
  * requests = duration_s = 0: set one. */
-#define SYNTH_DEFAULT_RATE 4.0 /* requests/s */
+#define SYNTH_DEFAULT_RATE 2.0 /* requests/s */
 void synth_params_default(SynthParams *p);
 
 /* The embedded hour-of-day profile (24 multipliers, mean 1, peak/valley 11.7x). */

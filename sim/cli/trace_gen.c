@@ -21,7 +21,7 @@ static const char usage[] =
     "Total tokens,Log Type), gzip when FILE ends in .gz or with --gzip, and FILE.meta.json\n"
     "with the seed and parameters.  Same options + same seed = same bytes.\n"
     "workload (default: the embedded BurstGPT-like one, traces/README-synth.md):\n"
-    "  --workload default    Gamma(0.5) gaps at 4 req/s, Zipf(1.1) prompts, bimodal responses\n"
+    "  --workload default    Gamma(0.5) gaps at 2 req/s, Zipf(1.1) prompts, bimodal responses\n"
     "  --fit FILE            parameters from `servesim trace fit --out FILE`\n"
     "  --arrival-dist D      with --fit: exponential|gamma|weibull (default: best AIC)\n"
     "  --length-dist D       with --fit: zipf|lognormal|lognormal2|empirical (default: best AIC)\n"

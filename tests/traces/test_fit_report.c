@@ -75,7 +75,7 @@ static void test_round_trip(void **state)
     assert_int_equal(synth_params_from_fit(&q, path, NULL, NULL, false), 0);
     assert_int_equal(q.gap, SYNTH_GAP_GAMMA);
     assert_true(fabs(q.shape - k) < 1e-12);
-    assert_true(fabs(q.rate - 4) < 0.1);
+    assert_true(fabs(q.rate - SYNTH_DEFAULT_RATE) < 0.05 * SYNTH_DEFAULT_RATE);
     assert_int_equal(q.output.kind, SYNTH_LEN_LOGNORMAL2);
     assert_true(fabs(q.output.mu2 - 5.6348) < 0.03);
     assert_int_equal(q.n_mix, 4);
