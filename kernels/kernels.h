@@ -193,6 +193,10 @@ int kern_cuda_kv_store(KernCuda *ctx, KernBf16 *k_cache, KernBf16 *v_cache, cons
 int kern_cuda_attn_prefill(KernCuda *ctx, KernBf16 *out, const KernBf16 *q,
                            const KernBf16 *k_cache, const KernBf16 *v_cache,
                            const KernAttnBatch *b);
+/* Which prefill attention kernel: 0 auto (tensor cores for D 64 and 128,
+ * else version 1), 1 always version 1 (CUDA cores), 2 tensor cores where
+ * the head dim allows.  For the checker and benchmarks. */
+void kern_cuda_set_attn_prefill_version(KernCuda *ctx, int version);
 /* Split-K over the context in partitions of 512 tokens, then a reduce. */
 int kern_cuda_attn_decode(KernCuda *ctx, KernBf16 *out, const KernBf16 *q,
                           const KernBf16 *k_cache, const KernBf16 *v_cache,

@@ -1,7 +1,8 @@
 /* kernels/cuda/attn_prefill.cu: causal GQA attention of a ragged batch of
  * query chunks over the paged KV cache (flash-style online softmax).
  *
- * Version 1, correct first: CUDA cores, fp32 math.  A block takes 16 queries
+ * Version 2 (attn_prefill_mma.cu, tensor cores) runs head dims 64 and 128;
+ * this version 1, correct first, the rest: CUDA cores, fp32 math.  A block takes 16 queries
  * of one sequence and one head (4 warps x 4 queries) and walks the keys in
  * tiles of 32 staged in shared memory as bf16; lane j scores key j, then
  * each lane accumulates its own output dims.  Tensor-core (wgmma / mma)
@@ -146,6 +147,9 @@ extern "C" int kern_cuda_attn_prefill(KernCuda *ctx, KernBf16 *out, const KernBf
         return 0;
     if (b->kv_heads <= 0 || b->heads % b->kv_heads)
         return -EINVAL;
+    if (ctx->prefill_version != 1 &&
+        kern_cuda__attn_prefill_mma(ctx, out, q, k_cache, v_cache, b) == 0)
+        return 0; /* tensor cores took it (head dims 64, 128) */
     dim3 grid(kern_cdiv(b->max_q_len, PF_QT), b->n_seqs, b->heads);
     ATTN_DISPATCH_D(b->head_dim, {
         attn_prefill_kernel<D><<<grid, PF_WARPS * 32, 0, ctx->stream>>>(

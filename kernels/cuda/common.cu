@@ -59,6 +59,11 @@ extern "C" void kern_cuda_destroy(KernCuda **pctx)
     *pctx = NULL;
 }
 
+extern "C" void kern_cuda_set_attn_prefill_version(KernCuda *ctx, int version)
+{
+    ctx->prefill_version = version;
+}
+
 void *kern_cuda__workspace(KernCuda *ctx, size_t bytes)
 {
     if (bytes > ctx->work_bytes) {

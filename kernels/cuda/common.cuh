@@ -17,6 +17,7 @@ struct KernCuda {
     cublasHandle_t blas;
     void *work;        /* device scratch (split-K partials), grown on demand */
     size_t work_bytes; /* bytes */
+    int prefill_version; /* 0 auto, 1 CUDA cores, 2 tensor cores (mma.sync) */
     void *flush;       /* device buffer overwritten to evict L2 before a timed call */
     size_t flush_bytes; /* bytes */
 };
@@ -65,6 +66,10 @@ static __device__ __forceinline__ void kern_bf16x8_to_float(const KernBf16x8 &v,
 }
 
 static inline int kern_cdiv(long long a, long long b) { return (int)((a + b - 1) / b); }
+
+int kern_cuda__attn_prefill_mma(KernCuda *ctx, KernBf16 *out, const KernBf16 *q,
+                                const KernBf16 *k_cache, const KernBf16 *v_cache,
+                                const KernAttnBatch *b);
 
 /* Device scratch of at least bytes, owned by ctx (kernels/cuda/common.cu). */
 void *kern_cuda__workspace(KernCuda *ctx, size_t bytes);

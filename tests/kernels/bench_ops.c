@@ -261,6 +261,11 @@ static void bench_attn(KernCuda *ctx, CheckRng *rng, const Roof *r, int decode)
                      decode ? "ctx" : "L", len);
             bench_row(&b, r, decode ? "attn_decode" : "attn_prefill", shape, kv + qo,
                       4.0 * pairs * L7_H * L7_D);
+            if (!decode) { /* version 1 (CUDA cores) for comparison */
+                kern_cuda_set_attn_prefill_version(ctx, 1);
+                bench_row(&b, r, "attn_pf_v1", shape, kv + qo, 4.0 * pairs * L7_H * L7_D);
+                kern_cuda_set_attn_prefill_version(ctx, 0);
+            }
             kern_cuda_free(dbt), kern_cuda_free(dl), kern_cuda_free(dq);
             free(bt), free(lens), free(qs), free(perm);
         }

@@ -192,12 +192,14 @@ static int check_kv_store(KernCuda *ctx, CheckRng *rng, int n, int kvh, int d, i
 
 /* nan_at >= 0: put a NaN in the K (prefill) or V (decode) cache of the
  * last sequence at that position, kv head 0, dim 3. */
-static int check_attn(KernCuda *ctx, CheckRng *rng, const AttnCase *ac, int decode, int nan_at)
+static int check_attn(KernCuda *ctx, CheckRng *rng, const AttnCase *ac, int decode, int nan_at,
+                      int version)
 {
-    Case k = {.op = decode ? "attn_decode" : "attn_prefill"};
+    Case k = {.op = decode ? "attn_decode" : version == 1 ? "attn_prefill_v1" : "attn_prefill"};
     AttnHost a;
     attn_host_build(&a, ac, rng, 1);
     attn_case_describe(ac, k.what, sizeof k.what);
+    kern_cuda_set_attn_prefill_version(ctx, version);
     if (nan_at >= 0) {
         size_t len = strlen(k.what);
         snprintf(k.what + len, sizeof k.what - len, " NaN at pos %d", nan_at);
@@ -231,6 +233,7 @@ static int check_attn(KernCuda *ctx, CheckRng *rng, const AttnCase *ac, int deco
     }
     free(q), free(ref), free(got);
     attn_host_free(&a);
+    kern_cuda_set_attn_prefill_version(ctx, 0);
     return case_end(&k);
 }
 
@@ -360,10 +363,14 @@ int check_ops(KernCuda *ctx, CheckRng *rng, const char *only)
             {1, {31}, {31}, 2, 2, 256, 16},
             {2, {3, 9}, {3, 20}, 6, 3, 16, 4},
             {3, {130, 1, 47}, {130, 600, 47}, 4, 4, 128, 32},
+            {5, {64, 65, 63, 200, 7}, {64, 65, 100, 200, 7}, 4, 2, 64, 16},
         };
-        for (size_t i = 0; i < sizeof pc / sizeof pc[0]; i++)
-            f += check_attn(ctx, rng, &pc[i], 0, -1);
-        f += check_attn(ctx, rng, &pc[1], 0, 2);
+        /* version 2 (tensor cores) takes D 64 and 128, version 1 the rest */
+        for (int ver = 1; ver <= 2; ver++) {
+            for (size_t i = 0; i < sizeof pc / sizeof pc[0]; i++)
+                f += check_attn(ctx, rng, &pc[i], 0, -1, ver);
+            f += check_attn(ctx, rng, &pc[1], 0, 2, ver);
+        }
     }
     if (want(only, "attn_decode")) {
         static const AttnCase dc[] = {
@@ -376,9 +383,9 @@ int check_ops(KernCuda *ctx, CheckRng *rng, const char *only)
             {3, {1, 1, 1}, {2, 9, 1100}, 2, 1, 16, 8},
         };
         for (size_t i = 0; i < sizeof dc / sizeof dc[0]; i++)
-            f += check_attn(ctx, rng, &dc[i], 1, -1);
-        f += check_attn(ctx, rng, &dc[0], 1, 5);
-        f += check_attn(ctx, rng, &dc[2], 1, 600); /* in the second partition */
+            f += check_attn(ctx, rng, &dc[i], 1, -1, 0);
+        f += check_attn(ctx, rng, &dc[0], 1, 5, 0);
+        f += check_attn(ctx, rng, &dc[2], 1, 600, 0); /* in the second partition */
     }
     if (want(only, "swiglu")) {
         f += check_swiglu(ctx, rng, 1, 64, 0);
