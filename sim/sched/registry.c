@@ -4,9 +4,11 @@
 #include "sched.h"
 
 extern const SchedOps sched_fcfs_static;
+extern const SchedOps sched_magnus;
 
 const SchedOps *const sched_registry[] = {
     &sched_fcfs_static,
+    &sched_magnus,
     NULL,
 };
 

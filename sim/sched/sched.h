@@ -84,6 +84,9 @@ typedef struct SchedOps {
     /* KV tokens held right now (for time series). */
     int64_t (*kv_tokens_used)(void *priv);
     void (*close)(void *priv);
+    /* Optional: the policy's own counters (a new reference), shown under
+     * "sched_stats" in summary.json; NULL when it has none. */
+    json_t *(*stats_json)(void *priv);
 } SchedOps;
 
 extern const SchedOps *const sched_registry[];
