@@ -89,15 +89,21 @@ __global__ static void __launch_bounds__(MMA_THREADS)
 
     for (int k0 = 0; k0 < kv_end; k0 += MMA_KT) {
         __syncthreads(); /* the previous tile is consumed */
+        /* K: a warp copies whole rows (16-byte pieces along D, coalesced) */
         for (int i = threadIdx.x; i < MMA_KT * D / 8; i += MMA_THREADS) {
             int j = i / (D / 8), d0 = (i % (D / 8)) * 8;
-            uint4 kv = make_uint4(0, 0, 0, 0), vv = kv;
-            if (k0 + j < kv_end) {
-                size_t off = attn_cache_offset(b, s, k0 + j, g) + d0;
-                kv = *(const uint4 *)(kc + off);
-                vv = *(const uint4 *)(vc + off);
-            }
+            uint4 kv = make_uint4(0, 0, 0, 0);
+            if (k0 + j < kv_end)
+                kv = *(const uint4 *)(kc + attn_cache_offset(b, s, k0 + j, g) + d0);
             *(uint4 *)&ks[j * KS + d0] = kv;
+        }
+        /* V, transposed: consecutive threads take consecutive keys, so the
+         * 2-byte stores into a V^T row land in distinct banks */
+        for (int i = threadIdx.x; i < MMA_KT * D / 8; i += MMA_THREADS) {
+            int j = i % MMA_KT, d0 = (i / MMA_KT) * 8;
+            uint4 vv = make_uint4(0, 0, 0, 0);
+            if (k0 + j < kv_end)
+                vv = *(const uint4 *)(vc + attn_cache_offset(b, s, k0 + j, g) + d0);
             const __nv_bfloat16 *ve = (const __nv_bfloat16 *)&vv;
 #pragma unroll
             for (int e = 0; e < 8; e++)
