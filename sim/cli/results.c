@@ -154,6 +154,9 @@ json_t *results_manifest_json(const EngineConfig *c, const CliSource *src, int a
     json_object_set_new(m, "gpu", json_string(c->gpu));
     json_object_set_new(m, "gpu_mem_util", json_real(c->gpu_mem_util));
     json_object_set_new(m, "tensor_parallel", json_integer(c->tensor_parallel));
+    json_object_set_new(m, "instances", json_integer(c->instances));
+    json_object_set_new(m, "fleet", json_string(c->fleet));
+    json_object_set_new(m, "router", json_string(c->router));
     json_object_set_new(m, "kv_block_size", json_integer(c->kv_block_size));
     json_object_set_new(m, "sched", sched_json(c->sched_spec));
     json_object_set_new(m, "predict", predict_json(c->predict_spec));

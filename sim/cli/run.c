@@ -39,6 +39,10 @@ static void run_usage(FILE *f)
         "  --gpu NAME|FILE       GPU spec (default h100-sxm)\n"
         "  --gpu-mem-util F      fraction of GPU memory for weights + KV (default 0.9)\n"
         "  --tp N                tensor-parallel GPUs per instance (default 1)\n"
+        "  --instances N         replicas of --gpu (default 1)\n"
+        "  --fleet SPEC          heterogeneous replicas: 4xh100-sxm:tp=2,2xa100-80g\n"
+        "  --router SPEC         round-robin (default), random, least-requests, least-work,\n"
+        "                        p2c, length-aware:short_tokens=256, central (one FIFO)\n"
         "  --block-size N        KV block size in tokens (default 16)\n"
         "  --slo ttft=S,tpot=S,e2el=S   goodput SLOs in seconds\n"
         "  --seed N              seed of every random stream (default 1)\n"
@@ -55,7 +59,8 @@ static void run_usage(FILE *f)
 }
 
 enum { OPT_FORCE = 1000, OPT_STEPS, OPT_NO_REQ, OPT_STEPWISE, OPT_JSON, OPT_QUIET, OPT_SLO,
-       OPT_SAMPLE, OPT_MEMUTIL, OPT_TP, OPT_BLOCK, OPT_REQUESTS, OPT_RATE, OPT_DURATION };
+       OPT_SAMPLE, OPT_MEMUTIL, OPT_TP, OPT_BLOCK, OPT_REQUESTS, OPT_RATE, OPT_DURATION,
+       OPT_INSTANCES, OPT_FLEET, OPT_ROUTER };
 
 typedef struct RunArgs {
     EngineConfig cfg;
@@ -100,6 +105,8 @@ static int parse_run_args(int argc, char **argv, RunArgs *a)
         { "block-size", required_argument, 0, OPT_BLOCK },
         { "requests", required_argument, 0, OPT_REQUESTS }, { "rate", required_argument, 0, OPT_RATE },
         { "duration", required_argument, 0, OPT_DURATION },
+        { "instances", required_argument, 0, OPT_INSTANCES },
+        { "fleet", required_argument, 0, OPT_FLEET }, { "router", required_argument, 0, OPT_ROUTER },
         CLI_TRACE_LONG_OPTIONS,
         { 0, 0, 0, 0 },
     };
@@ -140,14 +147,18 @@ static int parse_run_args(int argc, char **argv, RunArgs *a)
             if (ss_parse_double(optarg, &d) || d <= 0 || d > 1) return cli_fail("--gpu-mem-util: '%s' is not in (0, 1]", optarg);
             a->cfg.gpu_mem_util = d;
             break;
-        case OPT_TP: case OPT_BLOCK: case OPT_REQUESTS:
+        case OPT_TP: case OPT_BLOCK: case OPT_REQUESTS: case OPT_INSTANCES:
             if (ss_parse_i64(optarg, &i64) || i64 < 1 || i64 > (c == OPT_REQUESTS ? INT64_MAX : 1 << 20))
                 return cli_fail("--%s: '%s' is not a positive integer",
-                                c == OPT_TP ? "tp" : c == OPT_BLOCK ? "block-size" : "requests", optarg);
+                                c == OPT_TP ? "tp" : c == OPT_BLOCK ? "block-size"
+                                : c == OPT_INSTANCES ? "instances" : "requests", optarg);
             if (c == OPT_TP) a->cfg.tensor_parallel = (int32_t)i64;
             else if (c == OPT_BLOCK) a->cfg.kv_block_size = (int32_t)i64;
+            else if (c == OPT_INSTANCES) a->cfg.instances = (int32_t)i64;
             else a->requests = i64;
             break;
+        case OPT_FLEET: if ((r = copy_spec(a->cfg.fleet, sizeof(a->cfg.fleet), optarg, "--fleet"))) return r; break;
+        case OPT_ROUTER: if ((r = copy_spec(a->cfg.router, sizeof(a->cfg.router), optarg, "--router"))) return r; break;
         case OPT_RATE: case OPT_DURATION:
             if (ss_parse_double(optarg, &d) || d <= 0)
                 return cli_fail("--%s: '%s' is not a positive number", c == OPT_RATE ? "rate" : "duration", optarg);

@@ -26,6 +26,7 @@ void engine_config_default(EngineConfig *c)
     c->tensor_parallel = 1;
     c->kv_block_size = 16;
     c->instances = 1;
+    snprintf(c->router, sizeof(c->router), "round-robin");
     snprintf(c->sched_spec, sizeof(c->sched_spec), "fcfs-static");
     snprintf(c->predict_spec, sizeof(c->predict_spec), "oracle");
     snprintf(c->cost_spec, sizeof(c->cost_spec), "roofline");
@@ -66,6 +67,7 @@ static void pool_put(Engine *e, Request *r)
 void engine__finish(Engine *e, Instance *in, Request *r)
 {
     SS_ASSERT(request_is_finished(r));
+    in->outstanding_tokens -= (double)r->input_tokens + r->predicted_output_tokens;
     metrics_on_finish(&e->metrics, r);
     in->in_system--;
     e->in_system--;
@@ -100,23 +102,34 @@ void engine_preempt(struct Instance *in, Request *r, double now_s)
 
 /* ---- set-up ---- */
 
-static int instance_init(Engine *e, Instance *in, int32_t index)
+/* Rough decode speed (tokens/s) of a batch of 32 at 1 k context: what
+ * work-aware routers divide outstanding tokens by. */
+static double instance_tokens_per_s(const Instance *in)
+{
+    Roofline rf;
+    roofline_init(&rf, &in->model, &in->gpu, in->tensor_parallel);
+    StepShape s = { .decode_seqs = 32, .decode_context = 32 * 1024 };
+    return 32.0 / roofline_step_time(&rf, &s);
+}
+
+static int instance_init(Engine *e, Instance *in, int32_t index, const char *gpu, int32_t tp)
 {
     const EngineConfig *c = &e->cfg;
     int r;
     in->index = index;
     in->engine = e;
+    in->tensor_parallel = tp;
     if ((r = model_spec_load(&in->model, c->model))) return r;
-    if ((r = gpu_spec_load(&in->gpu, c->gpu))) return r;
-    in->kv_capacity_tokens = cost_kv_capacity_tokens(&in->model, &in->gpu, c->gpu_mem_util,
-                                                     c->tensor_parallel);
+    if ((r = gpu_spec_load(&in->gpu, gpu))) return r;
+    in->kv_capacity_tokens = cost_kv_capacity_tokens(&in->model, &in->gpu, c->gpu_mem_util, tp);
     if (in->kv_capacity_tokens <= 0)
         return ss_error_set(EINVAL, "%s does not fit on %d x %s at gpu_mem_util %.2f: "
                             "no memory left for the KV cache", in->model.name,
-                            c->tensor_parallel, in->gpu.name, c->gpu_mem_util);
+                            tp, in->gpu.name, c->gpu_mem_util);
+    in->tokens_per_s = instance_tokens_per_s(in);
     in->sched_rng = ss_rng_stream(c->seed, "sched", (uint64_t)index);
     in->backend_rng = ss_rng_stream(c->seed, "backend", (uint64_t)index);
-    BackendEnv benv = { &in->model, &in->gpu, c->tensor_parallel, in->backend_rng };
+    BackendEnv benv = { &in->model, &in->gpu, tp, in->backend_rng };
     if ((r = backend_create(&in->backend, c->cost_spec, &benv))) return r;
 
     char name[64];
@@ -136,8 +149,56 @@ static int instance_init(Engine *e, Instance *in, int32_t index)
         .max_context = in->model.max_context,
         .rng = in->sched_rng, .instance = in,
     };
-    roofline_init(&env.estimator, &in->model, &in->gpu, c->tensor_parallel);
+    roofline_init(&env.estimator, &in->model, &in->gpu, tp);
     return in->sched_ops->init(in->sched, in->sched_opts, &env);
+}
+
+static int router_setup(Engine *e)
+{
+    char name[64];
+    const char *kvs;
+    int r = opts_split_spec(e->cfg.router, name, sizeof(name), &kvs);
+    if (r) return r;
+    e->router = router_find(name);
+    if (!e->router) {
+        char known[256] = "";
+        for (const RouterOps *const *p = router_registry; *p; p++)
+            snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+                     known[0] ? ", " : "", (*p)->name);
+        return ss_error_set(EINVAL, "unknown router '%s' (known: %s)", name, known);
+    }
+    e->router_opts = ss_calloc(1, e->router->opts_size + 1);
+    if ((r = opts_init(e->router->opts, kvs, e->router_opts, "--router"))) return r;
+    e->router_priv = ss_calloc(1, e->router->priv_size + 1);
+    e->router_rng = ss_rng_stream(e->cfg.seed, "router", 0);
+    e->router_view = ss_calloc((size_t)e->n_instances, sizeof(RouterInstance));
+    return e->router->init(e->router_priv, e->router_opts, e->n_instances, e->router_rng);
+}
+
+/* Instances from --fleet, or `instances` copies of --gpu. */
+static int instances_setup(Engine *e)
+{
+    FleetSpec f;
+    int r;
+    if (e->cfg.fleet[0]) {
+        if ((r = fleet_spec_parse(&f, e->cfg.fleet))) return r;
+    } else {
+        memset(&f, 0, sizeof(f));
+        f.n_groups = 1;
+        f.instances = f.groups[0].count = e->cfg.instances;
+        if (strlen(e->cfg.gpu) >= sizeof(f.groups[0].gpu))
+            return ss_error_set(EINVAL, "--gpu '%s': name too long", e->cfg.gpu);
+        memcpy(f.groups[0].gpu, e->cfg.gpu, strlen(e->cfg.gpu) + 1);
+        f.groups[0].tp = e->cfg.tensor_parallel;
+    }
+    e->instances = ss_calloc((size_t)f.instances, sizeof(Instance));
+    e->n_instances = f.instances;
+    int32_t index = 0;
+    for (int32_t g = 0; g < f.n_groups; g++)
+        for (int32_t k = 0; k < f.groups[g].count; k++, index++)
+            if ((r = instance_init(e, &e->instances[index], index, f.groups[g].gpu, f.groups[g].tp)))
+                return r;
+    return 0;
 }
 
 int engine_create(Engine **out, const EngineConfig *cfg, const EngineOutputs *outputs)
@@ -154,10 +215,8 @@ int engine_create(Engine **out, const EngineConfig *cfg, const EngineOutputs *ou
     e->predict_rng = ss_rng_stream(cfg->seed, "predictor", 0);
     PredictEnv penv = { e->predict_rng };
     if ((r = predictor_create(&e->predictor, cfg->predict_spec, &penv))) goto fail;
-    e->instances = ss_calloc((size_t)cfg->instances, sizeof(Instance));
-    e->n_instances = cfg->instances;
-    for (int32_t i = 0; i < cfg->instances; i++)
-        if ((r = instance_init(e, &e->instances[i], i))) goto fail;
+    if ((r = instances_setup(e))) goto fail;
+    if ((r = router_setup(e))) goto fail;
     if (outputs) engine_set_outputs(e, outputs);
     *out = e;
     return 0;
@@ -195,6 +254,11 @@ void engine_destroy(Engine **pe)
         free(in->stepwise_cum_s);
     }
     free(e->instances);
+    free(e->router_priv);
+    free(e->router_opts);
+    free(e->router_view);
+    if (e->router_rng) gsl_rng_free(e->router_rng);
+    req_fifo_free(&e->central);
     predictor_destroy(&e->predictor);
     if (e->predict_rng) gsl_rng_free(e->predict_rng);
     metrics_free(&e->metrics);
@@ -215,6 +279,19 @@ json_t *engine_run_info_json(const Engine *e)
     json_object_set_new(o, "kv_capacity_tokens", json_integer(in->kv_capacity_tokens));
     json_object_set_new(o, "kv_bytes_per_token", json_real(in->model.kv_bytes_per_token));
     json_object_set_new(o, "weight_bytes", json_real(in->model.weight_bytes));
+    json_object_set_new(o, "router", json_string(e->router->name));
+    json_t *fleet = json_array();
+    for (int32_t i = 0; i < e->n_instances; i++) {
+        const Instance *x = &e->instances[i];
+        json_t *j = json_object();
+        json_object_set_new(j, "gpu", json_string(x->gpu.name));
+        json_object_set_new(j, "tp", json_integer(x->tensor_parallel));
+        json_object_set_new(j, "kv_capacity_tokens", json_integer(x->kv_capacity_tokens));
+        json_object_set_new(j, "steps", json_integer(x->steps_done));
+        json_object_set_new(j, "price_per_hour", json_real(x->gpu.price_per_hour * x->tensor_parallel));
+        json_array_append_new(fleet, j);
+    }
+    json_object_set_new(o, "fleet", fleet);
     json_object_set_new(o, "events", json_integer(e->events));
     json_object_set_new(o, "simulated_s", json_real(e->now_s));
     return o;
@@ -251,6 +328,54 @@ static int read_next_arrival(Engine *e)
     return 0;
 }
 
+/* Hand a request to an instance: the context limit, then its scheduler. */
+static void route_to(Engine *e, Instance *in, Request *q)
+{
+    q->instance = in->index;
+    q->queued_s = e->now_s;
+    in->in_system++;
+    in->outstanding_tokens += (double)q->input_tokens + q->predicted_output_tokens;
+    /* Model context limit: a prompt that cannot fit is rejected; an output
+     * past the limit is cut there, as a server's max_model_len would. */
+    if (q->input_tokens < 1 || q->input_tokens >= in->model.max_context) {
+        engine_reject(in, q, REQ_REJECT_TOO_LONG, e->now_s);
+        return;
+    }
+    if (q->output_tokens > in->model.max_context - q->input_tokens) {
+        q->output_tokens = in->model.max_context - q->input_tokens;
+        e->length_capped++;
+    }
+    q->state = REQ_QUEUED;
+    in->sched_ops->on_arrival(in->sched, q, e->now_s);
+    if (in->busy)
+        span_on_arrival(e, in);
+    else
+        try_start(e, in);
+}
+
+static int32_t route_pick(Engine *e, const Request *q)
+{
+    if (e->n_instances == 1) return 0;
+    for (int32_t i = 0; i < e->n_instances; i++) {
+        const Instance *in = &e->instances[i];
+        e->router_view[i] = (RouterInstance){ in->in_system, in->outstanding_tokens, in->tokens_per_s };
+    }
+    int32_t i = e->router->pick(e->router_priv, e->router_view, e->n_instances, q);
+    SS_ASSERT(i >= 0 && i < e->n_instances);
+    return i;
+}
+
+/* Central queue: the first idle instance with nothing queued takes the head. */
+static void central_dispatch(Engine *e)
+{
+    for (int32_t i = 0; i < e->n_instances && e->central.n; i++) {
+        Instance *in = &e->instances[i];
+        const SchedOps *ops = in->sched_ops;
+        while (e->central.n && !in->busy && (!ops->queue_length || ops->queue_length(in->sched) == 0))
+            route_to(e, in, req_fifo_pop(&e->central));
+    }
+}
+
 static int on_arrival(Engine *e)
 {
     const TraceRow *row = &e->pending;
@@ -263,7 +388,6 @@ static int on_arrival(Engine *e)
     if (q->trace_failed) q->output_tokens = 0;
     q->app_id = -1;
     q->first_scheduled_s = q->first_token_s = q->last_token_s = q->finish_s = -1;
-    q->queued_s = e->now_s;
     PredictInput pin = { q->input_tokens, row->app, row->instruction, row->text, q->output_tokens };
     PredictOutput pout;
     int r = predictor_predict(e->predictor, &pin, &pout);
@@ -271,27 +395,14 @@ static int on_arrival(Engine *e)
     q->predicted_output_tokens = (int32_t)SS_MAX(1.0, SS_MIN(lround(pout.tokens), INT32_MAX / 2));
     q->predicted_output_p90 = pout.has_quantiles
         ? (int32_t)SS_MAX(1.0, SS_MIN(lround(pout.p90), INT32_MAX / 2)) : q->predicted_output_tokens;
-    Instance *in = &e->instances[q->id % e->n_instances]; /* routers come with fleets */
-    q->instance = in->index;
-    in->in_system++;
     e->in_system++;
     metrics_on_arrival(&e->metrics, q);
-    /* Model context limit: a prompt that cannot fit is rejected; an output
-     * past the limit is cut there, as a server's max_model_len would. */
-    if (q->input_tokens < 1 || q->input_tokens >= in->model.max_context) {
-        engine_reject(in, q, REQ_REJECT_TOO_LONG, e->now_s);
+    if (e->router->central) {
+        req_fifo_push(&e->central, q);
+        central_dispatch(e);
         return 0;
     }
-    if (q->output_tokens > in->model.max_context - q->input_tokens) {
-        q->output_tokens = in->model.max_context - q->input_tokens;
-        e->length_capped++;
-    }
-    q->state = REQ_QUEUED;
-    in->sched_ops->on_arrival(in->sched, q, e->now_s);
-    if (in->busy)
-        span_on_arrival(e, in);
-    else
-        try_start(e, in);
+    route_to(e, &e->instances[route_pick(e, q)], q);
     return 0;
 }
 
@@ -335,7 +446,7 @@ static void progress(Engine *e, bool final)
 /* Integrate queue and system sizes up to t (they are constant between events). */
 static void track_sizes(Engine *e, double t)
 {
-    int64_t queued = 0;
+    int64_t queued = (int64_t)e->central.n;
     for (int32_t i = 0; i < e->n_instances; i++) {
         Instance *in = &e->instances[i];
         if (in->sched_ops->queue_length) queued += in->sched_ops->queue_length(in->sched);
@@ -368,6 +479,7 @@ int engine_run(Engine *e, RowSource *src)
             if (ev.generation != in->generation || !in->busy) break; /* cut or replaced */
             span_end(e, in);
             try_start(e, in);
+            if (e->central.n) central_dispatch(e);
             break;
         case SIM_EV_WAKE:
             if (ev.generation == in->generation) try_start(e, in);

@@ -22,7 +22,9 @@ typedef struct EngineConfig {
     double gpu_mem_util;      /* fraction of HBM for weights + KV cache */
     int32_t tensor_parallel;  /* GPUs per instance */
     int32_t kv_block_size;    /* tokens per KV block */
-    int32_t instances;        /* replicas (1 until fleets land) */
+    int32_t instances;        /* replicas of `gpu` when `fleet` is empty */
+    char fleet[256];          /* "4xh100-sxm:tp=2,2xa100-80g"; overrides gpu/instances/tp */
+    char router[128];         /* routing policy spec, e.g. "least-work" */
     char sched_spec[256];     /* "fcfs-static:batch=8,window=0.05" */
     char predict_spec[256];   /* "oracle" */
     char cost_spec[256];      /* "roofline" */

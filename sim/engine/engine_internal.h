@@ -5,7 +5,9 @@
 #include "engine.h"
 #include "event_queue.h"
 #include "instance.h"
+#include "fleet/fleet.h"
 #include "predict/predict.h"
+#include "sched/queue.h"
 
 struct Engine {
     EngineConfig cfg;
@@ -13,6 +15,11 @@ struct Engine {
     Instance *instances;
     int32_t n_instances;
     EventQueue queue;
+    const RouterOps *router;
+    void *router_priv, *router_opts;
+    gsl_rng *router_rng;
+    RouterInstance *router_view;
+    ReqFifo central;           /* central-queue routing: requests not yet dispatched */
     Predictor *predictor;
     gsl_rng *predict_rng;
     Metrics metrics;

@@ -19,6 +19,9 @@ typedef struct Instance {
     ModelSpec model;
     GpuSpec gpu;
     int64_t kv_capacity_tokens;
+    int32_t tensor_parallel;   /* GPUs in this instance */
+    double outstanding_tokens; /* input + predicted output of requests routed here */
+    double tokens_per_s;       /* rough decode speed, for routers comparing instances */
     const SchedOps *sched_ops;
     void *sched;               /* private state */
     void *sched_opts;

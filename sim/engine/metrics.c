@@ -139,6 +139,7 @@ void metrics_advance(Metrics *m, double now_s, int64_t queued, int64_t in_system
  * unsigned integers): O(n), where qsort was a tenth of a 1 M-request run. */
 static void float_sort(float *v, size_t n)
 {
+    if (n < 2) return;
     uint32_t *a = (uint32_t *)v, *tmp = ss_malloc(n * sizeof(uint32_t));
     for (int shift = 0; shift < 32; shift += 8) {
         size_t count[257] = { 0 };

@@ -1,0 +1,59 @@
+/* fleet.h: many replicas in one simulation.
+ *
+ * A fleet is groups of identical instances: "4xh100-sxm:tp=2,2xa100-80g"
+ * (count x GPU kind, optional tensor parallelism per group).  A router picks
+ * the instance of every arriving request; one function per policy in
+ * router.c, behind RouterOps. */
+#ifndef SERVESIM_FLEET_H
+#define SERVESIM_FLEET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "opts.h"
+#include "request.h"
+
+#define FLEET_MAX_GROUPS 16
+
+typedef struct FleetGroup {
+    int32_t count;      /* instances */
+    char gpu[64];       /* GPU spec name or path */
+    int32_t tp;         /* GPUs per instance (tensor parallel) */
+} FleetGroup;
+
+typedef struct FleetSpec {
+    FleetGroup groups[FLEET_MAX_GROUPS];
+    int32_t n_groups;
+    int32_t instances;  /* sum of counts */
+} FleetSpec;
+
+/* "4xh100-sxm:tp=2,2xa100-80g": 0 or -EINVAL with a message. */
+int fleet_spec_parse(FleetSpec *f, const char *text);
+
+/* What a router may look at for each instance. */
+typedef struct RouterInstance {
+    int64_t in_system;           /* requests routed here and not finished */
+    double outstanding_tokens;   /* sum of input + predicted output of those */
+    double tokens_per_s;         /* the instance's rough decode speed (for heterogeneity) */
+} RouterInstance;
+
+typedef struct RouterOps {
+    const char *name;
+    const char *help;
+    const OptSpec *opts;
+    size_t opts_size;
+    size_t priv_size;
+    /* Requests wait in one central FIFO and go to the first idle instance
+     * (M/M/c), instead of being routed on arrival. */
+    bool central;
+    int (*init)(void *priv, const void *opts, int32_t n_instances, gsl_rng *rng);
+    /* Index of the instance for r (never called for central routers). */
+    int32_t (*pick)(void *priv, const RouterInstance *inst, int32_t n, const Request *r);
+} RouterOps;
+
+extern const RouterOps *const router_registry[];
+const RouterOps *router_find(const char *name);
+
+#endif
