@@ -26,7 +26,8 @@ static void usage(void)
     printf("usage: check_kernels [--seed N] [--op NAME] [--bench] [--hbm-gbs X] [--tflops Y]\n"
            "  --op      check (or bench) only this op: embed rmsnorm rope kv_store\n"
            "            attn_prefill attn_decode swiglu linear argmax model\n"
-           "  --bench   time llama-2-7b shapes instead (ops, then whole steps: --op step);\n"
+           "  --bench   after the checks, time llama-2-7b shapes (ops, then whole\n"
+           "            steps: --op step);\n"
            "            roofline from --hbm-gbs (3000)\n"
            "            and --tflops (800), the measured H100 peaks\n");
 }
@@ -75,8 +76,11 @@ int main(int argc, char **argv)
         return 1;
     }
     CheckRng rng = {seed};
-    int failures = bench ? bench_ops(ctx, &rng, only, hbm_gbs, tflops)
-                         : check_ops(ctx, &rng, only);
+    /* --bench checks first: a timing of a wrong kernel is worth nothing, and
+     * one device call then does both */
+    int failures = check_ops(ctx, &rng, only);
+    if (bench)
+        failures += bench_ops(ctx, &rng, only, hbm_gbs, tflops);
     kern_cuda_destroy(&ctx);
     if (failures)
         printf("check_kernels: %d FAILED (seed %llu)\n", failures, (unsigned long long)seed);
