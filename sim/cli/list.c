@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "cost/cost.h"
+#include "fleet/fleet.h"
 #include "format.h"
 #include "predict/predict.h"
 #include "sched/sched.h"
@@ -11,7 +12,7 @@
 int cmd_list(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
-        printf("usage: servesim list [schedulers|predictors|backends|formats]\n"
+        printf("usage: servesim list [schedulers|predictors|routers|backends|formats]\n"
                "Prints every registered plug-in with its options (name type default help).\n");
         return 0;
     }
@@ -28,6 +29,13 @@ int cmd_list(int argc, char **argv)
         for (const PredictorOps *const *p = predictor_registry; *p; p++) {
             printf("  %-18s %s\n", (*p)->name, (*p)->help);
             opts_print(stdout, (*p)->opts, "      ");
+        }
+    }
+    if (!only || !strcmp(only, "routers")) {
+        printf("routers (--router NAME:key=value,...)\n");
+        for (const RouterOps *const *r = router_registry; *r; r++) {
+            printf("  %-18s %s\n", (*r)->name, (*r)->help);
+            opts_print(stdout, (*r)->opts, "      ");
         }
     }
     if (!only || !strcmp(only, "backends")) {

@@ -68,6 +68,7 @@ void engine__finish(Engine *e, Instance *in, Request *r)
 {
     SS_ASSERT(request_is_finished(r));
     in->outstanding_tokens -= (double)r->input_tokens + r->predicted_output_tokens;
+    if (e->executor.release) e->executor.release(e->executor.ctx, r);
     metrics_on_finish(&e->metrics, r);
     in->in_system--;
     e->in_system--;
@@ -93,7 +94,9 @@ void engine_fail(struct Instance *in, Request *r, ReqFailReason why, double now_
 
 void engine_preempt(struct Instance *in, Request *r, double now_s)
 {
-    (void)in; (void)now_s;
+    (void)now_s;
+    Engine *e = in->engine;
+    if (e->executor.release) e->executor.release(e->executor.ctx, r);
     r->state = REQ_PREEMPTED;
     r->prefilled_tokens = 0;
     r->kv_blocks = 0;
@@ -223,6 +226,12 @@ int engine_create(Engine **out, const EngineConfig *cfg, const EngineOutputs *ou
 fail:
     engine_destroy(&e);
     return r;
+}
+
+void engine_set_executor(Engine *e, const StepExecutor *x)
+{
+    e->executor = *x;
+    e->cfg.stepwise = true; /* every iteration runs for real */
 }
 
 void engine_set_outputs(Engine *e, const EngineOutputs *outputs)
@@ -489,6 +498,7 @@ int engine_run(Engine *e, RowSource *src)
             break;
         }
         if ((e->events & 0xffff) == 0) progress(e, false);
+        if (e->executor_error) return ss_error_set(e->executor_error, "replay: %s", ss_error_get());
     }
     progress(e, true);
     /* Drain invariant: every arrival is accounted for. */

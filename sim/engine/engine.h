@@ -45,7 +45,29 @@ typedef struct EngineOutputs {
 
 typedef struct Engine Engine;
 
+/* Replay: a backend that executes steps for real (kernels) instead of the
+ * cost model.  With an executor the engine runs one iteration at a time
+ * (stepwise) and each iteration's duration is what run_iteration measured;
+ * the cost model still runs beside it, for comparison. */
+struct Step;
+struct StepShape;
+struct Request;
+typedef struct StepExecutor {
+    void *ctx;
+    /* Execute iteration `iter` (1-based) of instance's running step: in
+     * iteration 1 members with a prefill_chunk compute it and the others
+     * decode; iterations >= 2 decode every member with emits_first[i] (and,
+     * for static batches, every padded slot).  `shape` is that iteration's
+     * StepShape.  Returns the measured seconds, or a negative errno. */
+    double (*run_iteration)(void *ctx, int32_t instance, const struct Step *step,
+                            const bool *emits_first, const struct StepShape *shape, int64_t iter);
+    /* A request finished (done, failed, rejected or preempted): drop its KV. */
+    void (*release)(void *ctx, const struct Request *r);
+} StepExecutor;
+
 int engine_create(Engine **out, const EngineConfig *cfg, const EngineOutputs *outputs);
+/* Execute steps through `x` (replay); call before engine_run. */
+void engine_set_executor(Engine *e, const StepExecutor *x);
 /* Where results go (call before engine_run; the default is nowhere). */
 void engine_set_outputs(Engine *e, const EngineOutputs *outputs);
 /* Run the rows of `src` to the end and drain.  0 or negative errno. */

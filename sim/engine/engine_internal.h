@@ -20,6 +20,8 @@ struct Engine {
     gsl_rng *router_rng;
     RouterInstance *router_view;
     ReqFifo central;           /* central-queue routing: requests not yet dispatched */
+    StepExecutor executor;     /* replay: run_iteration != NULL */
+    int executor_error;        /* first negative errno an iteration returned */
     Predictor *predictor;
     gsl_rng *predict_rng;
     Metrics metrics;

@@ -30,14 +30,26 @@ static double span_time_at(Instance *in, int64_t k)
     return in->first_iter_s + backend_decode_span_time(in->backend, &in->decode_shape, k - 1);
 }
 
-static void stepwise_fill(Instance *in, int64_t iters)
+/* One iteration's seconds: measured by the replay executor, else the model's. */
+static double iteration_time(Engine *e, Instance *in, const StepShape *s, int64_t k)
+{
+    if (!e->executor.run_iteration) return backend_step_time(in->backend, s);
+    double t = e->executor.run_iteration(e->executor.ctx, in->index, &in->step, in->emits_first, s, k);
+    if (t < 0) {
+        if (!e->executor_error) e->executor_error = (int)t;
+        return 0.0;
+    }
+    return t;
+}
+
+static void stepwise_fill(Engine *e, Instance *in, int64_t iters)
 {
     SS_GROW(in->stepwise_cum_s, in->stepwise_cap, (size_t)iters);
     double t = in->first_iter_s;
     in->stepwise_cum_s[0] = t;
     StepShape s = in->decode_shape;
     for (int64_t k = 2; k <= iters; k++) {
-        t += backend_step_time(in->backend, &s);
+        t += iteration_time(e, in, &s, k);
         in->stepwise_cum_s[k - 1] = t;
         s.decode_context += s.decode_seqs;
     }
@@ -118,8 +130,8 @@ void span_begin(Engine *e, Instance *in)
     Step *s = &in->step;
     double now = e->now_s;
     span_shape(e, in);
-    in->first_iter_s = backend_step_time(in->backend, &in->first_shape);
-    if (e->cfg.stepwise) stepwise_fill(in, in->span_iters);
+    in->first_iter_s = iteration_time(e, in, &in->first_shape, 1);
+    if (e->cfg.stepwise) stepwise_fill(e, in, in->span_iters);
     s->start_s = now;
     s->id = in->steps_done;
     for (int32_t i = 0; i < s->n_members; i++) {
