@@ -197,7 +197,11 @@ int kern_cuda_attn_prefill(KernCuda *ctx, KernBf16 *out, const KernBf16 *q,
  * else version 1), 1 always version 1 (CUDA cores), 2 tensor cores where
  * the head dim allows.  For the checker and benchmarks. */
 void kern_cuda_set_attn_prefill_version(KernCuda *ctx, int version);
-/* Split-K over the context in partitions of 512 tokens, then a reduce. */
+/* Split-K decode partition, in tokens: 0 (auto) starts at 512 and halves,
+ * down to 64, while the grid has fewer than 2 blocks per SM; otherwise 1 to
+ * 512.  For the checker and benchmarks. */
+void kern_cuda_set_decode_partition(KernCuda *ctx, int tokens);
+/* Split-K over the context in partitions (see above), then a reduce. */
 int kern_cuda_attn_decode(KernCuda *ctx, KernBf16 *out, const KernBf16 *q,
                           const KernBf16 *k_cache, const KernBf16 *v_cache,
                           const KernAttnBatch *b);

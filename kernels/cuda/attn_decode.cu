@@ -3,7 +3,7 @@
  *
  * A block owns one sequence, one kv head with up to NG <= DEC_MAXG of the query
  * heads that share it (GQA: K and V are read once for the whole group), and
- * one partition of DEC_PART context tokens.  D/8 threads cooperate on a key
+ * one partition of plen <= DEC_PART context tokens.  D/8 threads share a key
  * row, each with one 16-byte load; DEC_UNROLL rows are loaded before any is
  * used so several loads are in flight.  Scores go to shared memory, the
  * partition's softmax is taken there, then V is streamed the same way.  With
@@ -12,7 +12,8 @@
 #include "attn_common.cuh"
 
 #define DEC_THREADS 128
-#define DEC_PART 512 /* context tokens per partition (split-K) */
+#define DEC_PART 512 /* most context tokens per partition (split-K) */
+#define DEC_MIN_PART 64
 #define DEC_MAXG 8   /* query heads per block */
 #define DEC_UNROLL 4
 
@@ -29,7 +30,7 @@ template <int D, int NG>
 __global__ static void __launch_bounds__(DEC_THREADS)
     attn_decode_kernel(__nv_bfloat16 *out, float *part_acc, float *part_ml,
                        const __nv_bfloat16 *q, const __nv_bfloat16 *kc, const __nv_bfloat16 *vc,
-                       KernAttnBatch b, int gchunks)
+                       KernAttnBatch b, int gchunks, int plen)
 {
     constexpr int TPK = D / 8;              /* threads per key row */
     constexpr int KPI = DEC_THREADS / TPK;  /* key rows per block pass */
@@ -42,7 +43,7 @@ __global__ static void __launch_bounds__(DEC_THREADS)
     int h0 = kvh * group + chunk * NG;
     int ng = min(NG, group - chunk * NG);
     int ctx = b.ctx_lens[s];
-    int start = part * DEC_PART, end = min(ctx, start + DEC_PART);
+    int start = part * plen, end = min(ctx, start + plen);
     if (start >= end)
         return;
     int n = end - start;
@@ -179,11 +180,11 @@ __global__ static void __launch_bounds__(DEC_THREADS)
  * One block per (sequence, head), one thread per dim. */
 __global__ static void attn_decode_reduce_kernel(__nv_bfloat16 *out, const float *part_acc,
                                                  const float *part_ml, const int32_t *ctx_lens,
-                                                 int heads, int d, int nparts)
+                                                 int heads, int d, int nparts, int plen)
 {
     int s = blockIdx.x / heads;
     size_t sh = blockIdx.x;
-    int np = (ctx_lens[s] + DEC_PART - 1) / DEC_PART;
+    int np = (ctx_lens[s] + plen - 1) / plen;
     const float *ml = part_ml + sh * nparts * 2;
     float mx = -INFINITY;
     for (int i = 0; i < np; i++)
@@ -207,9 +208,20 @@ extern "C" int kern_cuda_attn_decode(KernCuda *ctx, KernBf16 *out, const KernBf1
         return 0;
     if (b->kv_heads <= 0 || b->heads % b->kv_heads)
         return -EINVAL;
-    int nparts = kern_cdiv(b->max_ctx_len > 0 ? b->max_ctx_len : 1, DEC_PART);
     int group = b->heads / b->kv_heads;
     int gchunks = kern_cdiv(group, DEC_MAXG);
+    int ctx_max = b->max_ctx_len > 0 ? b->max_ctx_len : 1;
+    /* Partition length: DEC_PART, halved while the grid would leave SMs idle
+     * (fewer than 2 blocks per SM), down to DEC_MIN_PART; or as set. */
+    int plen = ctx->decode_partition > 0 ? ctx->decode_partition : DEC_PART;
+    if (plen > DEC_PART)
+        return -EINVAL;
+    if (ctx->decode_partition <= 0)
+        while (plen > DEC_MIN_PART &&
+               (long long)kern_cdiv(ctx_max, plen) * b->n_seqs * b->kv_heads * gchunks <
+                   2LL * ctx->sm_count)
+            plen /= 2;
+    int nparts = kern_cdiv(ctx_max, plen);
     int ng = group < DEC_MAXG ? group : DEC_MAXG; /* heads per block, rounded up below */
     float *part_acc = NULL, *part_ml = NULL;
     if (nparts > 1) {
@@ -222,7 +234,7 @@ extern "C" int kern_cuda_attn_decode(KernCuda *ctx, KernBf16 *out, const KernBf1
 #define DEC_LAUNCH(NG_)                                                                        \
     attn_decode_kernel<D, NG_><<<grid, DEC_THREADS, 0, ctx->stream>>>(                         \
         kern_bf(out), part_acc, part_ml, kern_bf(q), kern_bf(k_cache), kern_bf(v_cache), *b,   \
-        gchunks)
+        gchunks, plen)
     ATTN_DISPATCH_D(b->head_dim, {
         if (ng == 1)
             DEC_LAUNCH(1);
@@ -237,7 +249,7 @@ extern "C" int kern_cuda_attn_decode(KernCuda *ctx, KernBf16 *out, const KernBf1
     kern_cuda_check_launch();
     if (nparts > 1) {
         attn_decode_reduce_kernel<<<b->n_seqs * b->heads, 128, 0, ctx->stream>>>(
-            kern_bf(out), part_acc, part_ml, b->ctx_lens, b->heads, b->head_dim, nparts);
+            kern_bf(out), part_acc, part_ml, b->ctx_lens, b->heads, b->head_dim, nparts, plen);
         kern_cuda_check_launch();
     }
     return 0;

@@ -37,6 +37,9 @@ extern "C" int kern_cuda_create(KernCuda **out)
     /* a blocking stream: it orders with the legacy default stream that the
      * synchronous helpers below (cudaMemcpy, cudaMemset) use */
     kern_cuda_check(cudaStreamCreate(&ctx->stream));
+    int dev = 0;
+    kern_cuda_check(cudaGetDevice(&dev));
+    kern_cuda_check(cudaDeviceGetAttribute(&ctx->sm_count, cudaDevAttrMultiProcessorCount, dev));
     kern_blas_check(cublasCreate(&ctx->blas));
     kern_blas_check(cublasSetStream(ctx->blas, ctx->stream));
     *out = ctx;
@@ -62,6 +65,11 @@ extern "C" void kern_cuda_destroy(KernCuda **pctx)
 extern "C" void kern_cuda_set_attn_prefill_version(KernCuda *ctx, int version)
 {
     ctx->prefill_version = version;
+}
+
+extern "C" void kern_cuda_set_decode_partition(KernCuda *ctx, int tokens)
+{
+    ctx->decode_partition = tokens;
 }
 
 void *kern_cuda__workspace(KernCuda *ctx, size_t bytes)

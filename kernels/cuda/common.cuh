@@ -17,7 +17,9 @@ struct KernCuda {
     cublasHandle_t blas;
     void *work;        /* device scratch (split-K partials), grown on demand */
     size_t work_bytes; /* bytes */
-    int prefill_version; /* 0 auto, 1 CUDA cores, 2 tensor cores (mma.sync) */
+    int prefill_version;  /* 0 auto, 1 CUDA cores, 2 tensor cores (mma.sync) */
+    int decode_partition; /* split-K partition in tokens; 0 auto */
+    int sm_count;         /* multiprocessors of the device */
     void *flush;       /* device buffer overwritten to evict L2 before a timed call */
     size_t flush_bytes; /* bytes */
 };

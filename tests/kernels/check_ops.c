@@ -191,15 +191,21 @@ static int check_kv_store(KernCuda *ctx, CheckRng *rng, int n, int kvh, int d, i
 }
 
 /* nan_at >= 0: put a NaN in the K (prefill) or V (decode) cache of the
- * last sequence at that position, kv head 0, dim 3. */
+ * last sequence at that position, kv head 0, dim 3.  variant: the prefill
+ * version, or the decode partition in tokens (0: automatic). */
 static int check_attn(KernCuda *ctx, CheckRng *rng, const AttnCase *ac, int decode, int nan_at,
-                      int version)
+                      int variant)
 {
-    Case k = {.op = decode ? "attn_decode" : version == 1 ? "attn_prefill_v1" : "attn_prefill"};
+    Case k = {.op = decode ? "attn_decode" : variant == 1 ? "attn_prefill_v1" : "attn_prefill"};
     AttnHost a;
     attn_host_build(&a, ac, rng, 1);
     attn_case_describe(ac, k.what, sizeof k.what);
-    kern_cuda_set_attn_prefill_version(ctx, version);
+    if (decode && variant) {
+        size_t len = strlen(k.what);
+        snprintf(k.what + len, sizeof k.what - len, " part=%d", variant);
+    }
+    kern_cuda_set_attn_prefill_version(ctx, decode ? 0 : variant);
+    kern_cuda_set_decode_partition(ctx, decode ? variant : 0);
     if (nan_at >= 0) {
         size_t len = strlen(k.what);
         snprintf(k.what + len, sizeof k.what - len, " NaN at pos %d", nan_at);
@@ -234,6 +240,7 @@ static int check_attn(KernCuda *ctx, CheckRng *rng, const AttnCase *ac, int deco
     free(q), free(ref), free(got);
     attn_host_free(&a);
     kern_cuda_set_attn_prefill_version(ctx, 0);
+    kern_cuda_set_decode_partition(ctx, 0);
     return case_end(&k);
 }
 
@@ -382,10 +389,15 @@ int check_ops(KernCuda *ctx, CheckRng *rng, const char *only)
             {1, {1}, {10}, 3, 3, 32, 16},
             {3, {1, 1, 1}, {2, 9, 1100}, 2, 1, 16, 8},
         };
-        for (size_t i = 0; i < sizeof dc / sizeof dc[0]; i++)
-            f += check_attn(ctx, rng, &dc[i], 1, -1, 0);
-        f += check_attn(ctx, rng, &dc[0], 1, 5, 0);
-        f += check_attn(ctx, rng, &dc[2], 1, 600, 0); /* in the second partition */
+        /* partitions: automatic (small grids halve it to 64), the largest,
+         * and one that is not a power of two nor a multiple of the block */
+        static const int parts[] = {0, 512, 40};
+        for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++) {
+            for (size_t i = 0; i < sizeof dc / sizeof dc[0]; i++)
+                f += check_attn(ctx, rng, &dc[i], 1, -1, parts[p]);
+            f += check_attn(ctx, rng, &dc[0], 1, 5, parts[p]);
+            f += check_attn(ctx, rng, &dc[2], 1, 600, parts[p]); /* a later partition */
+        }
     }
     if (want(only, "swiglu")) {
         f += check_swiglu(ctx, rng, 1, 64, 0);
