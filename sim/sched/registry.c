@@ -5,10 +5,18 @@
 
 extern const SchedOps sched_fcfs_static;
 extern const SchedOps sched_magnus;
+extern const SchedOps sched_vllm;
+extern const SchedOps sched_chunked_prefill;
+extern const SchedOps sched_sjf;
+extern const SchedOps sched_srpt;
 
 const SchedOps *const sched_registry[] = {
     &sched_fcfs_static,
     &sched_magnus,
+    &sched_vllm,
+    &sched_chunked_prefill,
+    &sched_sjf,
+    &sched_srpt,
     NULL,
 };
 

@@ -1,0 +1,92 @@
+/* kv.h: the paged KV cache: fixed-size blocks, per-sequence block tables.
+ *
+ * The GPU's KV memory is cut into blocks of `block_size` tokens.  A sequence
+ * owns a block table (logical block i -> physical block id) that grows on
+ * demand as its tokens are written; ids never move while the sequence holds
+ * them, so a replay backend can place real KV with the same allocator.
+ *
+ * Three counts partition the GPU blocks: held (in some table), reserved
+ * (counted out for lookahead iterations, not yet given an id) and free.
+ * Reservation is by count only: event skipping plans spans of many
+ * iterations, and handing out ids for iterations that an arrival may cut
+ * would churn the free list for nothing.  The ids appear when the tokens
+ * they hold exist (kv_seq_grow_to after the span).
+ *
+ * Swap space (optional) is a CPU pool counted in blocks; a swapped-out
+ * sequence holds swap blocks and no GPU ids. */
+#ifndef SERVESIM_KV_H
+#define SERVESIM_KV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct KvSeq {
+    int32_t *ids;          /* physical GPU block ids, logical order */
+    int32_t n_blocks, cap; /* blocks held on the GPU; table capacity */
+    int32_t swap_blocks;   /* blocks held in CPU swap (then n_blocks == 0) */
+} KvSeq;
+
+typedef struct KvCache {
+    int32_t block_size;    /* tokens per block */
+    int32_t n_blocks;      /* GPU blocks in all */
+    int32_t n_free;        /* neither held nor reserved */
+    int32_t n_reserved;    /* counted out for lookahead, no id yet */
+    int32_t watermark;     /* blocks admission leaves free for running growth */
+    int32_t *free_ids;     /* stack of ids not held: n_free + n_reserved of them */
+    int32_t n_swap_blocks; /* CPU swap blocks in all (0 = no swap) */
+    int32_t n_swap_free;
+    int64_t peak_held;     /* most GPU blocks ever held at once */
+} KvCache;
+
+/* capacity_tokens / block_size blocks (rounded down); watermark as a fraction
+ * of them; swap_tokens of CPU swap.  0 or -EINVAL (message set). */
+int kv_init(KvCache *kv, int64_t capacity_tokens, int32_t block_size, double watermark,
+            int64_t swap_tokens);
+void kv_free(KvCache *kv);
+
+static inline int32_t kv_blocks_for(const KvCache *kv, int64_t tokens)
+{
+    return (int32_t)((tokens + kv->block_size - 1) / kv->block_size);
+}
+
+static inline int32_t kv_held(const KvCache *kv)
+{
+    return kv->n_blocks - kv->n_free - kv->n_reserved;
+}
+
+/* Admission: `blocks` more still leave the watermark free. */
+static inline bool kv_can_admit(const KvCache *kv, int32_t blocks)
+{
+    return kv->n_free - blocks >= kv->watermark;
+}
+
+/* Blocks `seq` needs beyond its table to hold `tokens`. */
+static inline int32_t kv_seq_need(const KvCache *kv, const KvSeq *seq, int64_t tokens)
+{
+    int32_t need = kv_blocks_for(kv, tokens) - seq->n_blocks;
+    return need > 0 ? need : 0;
+}
+
+/* Grow the table to hold `tokens` from free blocks (or, with
+ * from_reserved, from the reservation).  All or nothing: 0 or -ENOSPC. */
+int kv_seq_grow_to(KvCache *kv, KvSeq *seq, int64_t tokens, bool from_reserved);
+/* Give every GPU and swap block back; the table keeps its capacity. */
+void kv_seq_release(KvCache *kv, KvSeq *seq);
+/* Free the table's memory (the sequence holds nothing). */
+void kv_seq_destroy(KvSeq *seq);
+
+static inline int32_t kv_seq_block(const KvSeq *seq, int32_t logical)
+{
+    return logical >= 0 && logical < seq->n_blocks ? seq->ids[logical] : -1;
+}
+
+/* Lookahead: count blocks out of the free pool (0 or -ENOSPC), give back. */
+int kv_reserve(KvCache *kv, int32_t blocks);
+void kv_unreserve(KvCache *kv, int32_t blocks);
+
+/* Swap: GPU blocks -> CPU swap (0 or -ENOSPC when swap is full), and back
+ * (0 or -ENOSPC when the GPU lacks free blocks).  Swap-in gives new ids. */
+int kv_seq_swap_out(KvCache *kv, KvSeq *seq);
+int kv_seq_swap_in(KvCache *kv, KvSeq *seq);
+
+#endif

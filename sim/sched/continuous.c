@@ -1,0 +1,373 @@
+/* continuous.c: forming iteration steps over the paged KV cache (see
+ * continuous.h for the policy; continuous_queue.c for the queues).
+ *
+ * Event skipping must not change a single decision, so a step is planned
+ * for L iterations only while iteration-by-iteration scheduling would keep
+ * the same members.  Within a span nothing finishes, arrives (the step is
+ * interruptible) or frees memory; free blocks only fall and keys of running
+ * requests only fall.  So a waiting request refused at iteration 1 for
+ * memory, max_num_seqs, predicted peak or srpt margin stays refused.  Three
+ * things do change after iteration 1, and each makes the step one iteration:
+ * a preemption (the victim may come back at once), a refusal for the token
+ * budget while the step holds prompt tokens (the budget frees up when they
+ * are done), and a prompt chunk that leaves the prompt unfinished (the
+ * engine stops there by itself).  L is then the most iterations whose new
+ * blocks fit in the free blocks now: iteration L + 1 would preempt. */
+#include "continuous.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "common.h"
+
+typedef struct Plan {
+    int64_t budget_left;     /* tokens */
+    int64_t prefill_tokens;  /* prompt tokens in the step */
+    bool mem_preempted;      /* a runner lost its blocks: no admissions (as vLLM) */
+    bool any_preempted;
+    bool budget_blocked;     /* someone was left out for the token budget */
+    uint64_t id;             /* which planning round (srpt victims stay out of it) */
+} Plan;
+
+enum { ADMIT_OK, ADMIT_SEQS, ADMIT_BUDGET, ADMIT_MEMORY, ADMIT_NEVER };
+
+int cont_init(Cont *c, const ContOpts *o, const SchedEnv *env, ContMode mode)
+{
+    c->o = *o;
+    c->env = *env;
+    c->chunked = mode.chunked;
+    c->priority = mode.priority;
+    c->srpt = mode.srpt;
+    c->budget = o->max_num_batched_tokens;
+    if (!c->budget) c->budget = c->chunked ? 512 : SS_MAX((int64_t)env->max_context, 2048);
+    /* Every runner decodes one token per step: the budget must cover them. */
+    c->o.max_num_seqs = SS_MIN(c->o.max_num_seqs, c->budget);
+    int64_t swap_tokens = 0;
+    if (o->preempt == CONT_PREEMPT_SWAP && env->model && env->model->kv_bytes_per_token > 0)
+        swap_tokens = (int64_t)(o->swap_gib * 1073741824.0 / env->model->kv_bytes_per_token);
+    return kv_init(&c->kv, env->kv_capacity_tokens, env->kv_block_size, o->watermark, swap_tokens);
+}
+
+void cont_close(void *priv)
+{
+    Cont *c = priv;
+    cont_seq_free_all(c);
+    req_fifo_free(&c->fifo);
+    free(c->heap);
+    free(c->running);
+    kv_free(&c->kv);
+}
+
+json_t *cont_stats_json(void *priv)
+{
+    const Cont *c = priv;
+    json_t *o = json_object();
+    json_object_set_new(o, "kv_blocks", json_integer(c->kv.n_blocks));
+    json_object_set_new(o, "kv_block_size", json_integer(c->kv.block_size));
+    json_object_set_new(o, "kv_peak_blocks", json_integer(c->kv.peak_held));
+    json_object_set_new(o, "token_budget", json_integer(c->budget));
+    json_object_set_new(o, "memory_preemptions", json_integer(c->mem_preemptions));
+    json_object_set_new(o, "priority_preemptions", json_integer(c->prio_preemptions));
+    json_object_set_new(o, "swap_outs", json_integer(c->swap_outs));
+    json_object_set_new(o, "planning_rounds", json_integer((json_int_t)c->plans));
+    return o;
+}
+
+int64_t cont_queue_length(void *priv) { return (int64_t)cont_wait_len(priv); }
+
+int64_t cont_kv_tokens_used(void *priv)
+{
+    const Cont *c = priv;
+    return (int64_t)kv_held(&c->kv) * c->kv.block_size;
+}
+
+void cont_on_arrival(void *priv, Request *r, double now_s)
+{
+    Cont *c = priv;
+    int32_t need = kv_blocks_for(&c->kv, (int64_t)r->input_tokens + 1);
+    if (need > c->kv.n_blocks - c->kv.watermark || (!c->chunked && r->input_tokens > c->budget)) {
+        engine_reject(c->env.instance, r, REQ_REJECT_TOO_LONG, now_s);
+        return;
+    }
+    cont_seq_attach(c, r);
+    cont_wait_push(c, r, false);
+}
+
+static bool is_decoding(const Request *r)
+{
+    return r->generated_tokens > 0 && r->prefilled_tokens == request_prefill_target(r) - 1;
+}
+
+/* Predicted peak KV of a request (length-aware admission), blocks. */
+static int32_t peak_blocks(const Cont *c, const Request *r)
+{
+    int64_t out = SS_MAX((int64_t)r->predicted_output_p90, (int64_t)r->generated_tokens + 1);
+    return kv_blocks_for(&c->kv, SS_MIN(r->input_tokens + out, (int64_t)c->env.max_context));
+}
+
+/* Take r out of the step being formed (a victim scheduled earlier). */
+static void unstep(Step *step, const Request *r, Plan *p)
+{
+    for (int32_t j = 0; j < step->n_members; j++) {
+        if (step->members[j].req != r) continue;
+        int32_t chunk = step->members[j].prefill_chunk;
+        p->budget_left += chunk ? chunk : 1;
+        p->prefill_tokens -= chunk;
+        for (int32_t k = j + 1; k < step->n_members; k++) step->members[k - 1] = step->members[k];
+        step->n_members--;
+        return;
+    }
+}
+
+/* Preempt running[i]: swap when asked and there is room, else recompute;
+ * requeue at the front (a heap places it by its key). */
+static void preempt_at(Cont *c, int32_t i, Step *step, Plan *p, double now_s, bool for_memory)
+{
+    Request *r = c->running[i];
+    ContSeq *s = cont_seq(r);
+    unstep(step, r, p);
+    cont_run_remove_at(c, i);
+    c->peak_sum -= s->peak_blocks;
+    s->peak_blocks = 0;
+    if (c->o.preempt == CONT_PREEMPT_SWAP && s->kv.n_blocks && !kv_seq_swap_out(&c->kv, &s->kv)) {
+        r->state = REQ_PREEMPTED;
+        r->preemptions++;
+        r->kv_blocks = 0;
+        s->swapped = true;
+        c->swap_outs++;
+    } else {
+        kv_seq_release(&c->kv, &s->kv);
+        engine_preempt(c->env.instance, r, now_s);
+    }
+    if (for_memory) c->mem_preemptions++;
+    else c->prio_preemptions++, s->prio_preempts++;
+    s->preempted_plan = p->id;
+    p->any_preempted = true;
+    p->mem_preempted |= for_memory;
+    cont_wait_push(c, r, true);
+}
+
+/* Blocks for running[i] to hold `tokens`, preempting from the tail while
+ * short.  False when running[i] itself is gone (preempted or failed). */
+static bool grow_running(Cont *c, int32_t i, int64_t tokens, Step *step, Plan *p, double now_s)
+{
+    Request *r = c->running[i];
+    ContSeq *s = cont_seq(r);
+    if (kv_blocks_for(&c->kv, tokens) > c->kv.n_blocks) { /* not even alone: stop it here */
+        cont_run_remove_at(c, i);
+        c->peak_sum -= s->peak_blocks;
+        cont_seq_detach(c, r);
+        engine_fail(c->env.instance, r, REQ_FAIL_TRUNCATED, now_s);
+        return false;
+    }
+    while (kv_seq_grow_to(&c->kv, &s->kv, tokens, false) < 0) {
+        int32_t v = c->n_running - 1;
+        preempt_at(c, v, step, p, now_s, true);
+        if (v == i) return false;
+    }
+    r->kv_blocks = s->kv.n_blocks;
+    return true;
+}
+
+/* Running requests: one decode token each (decode first), then, with
+ * chunked prefill, the rest of the budget to unfinished prompts in order. */
+static void run_phase(Cont *c, Step *step, Plan *p, double now_s)
+{
+    for (int pass = 0; pass < (c->chunked ? 2 : 1); pass++) {
+        for (int32_t i = 0; i < c->n_running; i++) {
+            Request *r = c->running[i];
+            bool dec = is_decoding(r);
+            if (dec != (pass == 0)) {
+                SS_ASSERT(c->chunked); /* whole prompts never leave a runner mid-prompt */
+                continue;
+            }
+            int32_t chunk = dec ? 0 : request_prefill_target(r) - r->prefilled_tokens;
+            chunk = (int32_t)SS_MIN((int64_t)chunk, p->budget_left);
+            if (dec ? p->budget_left < 1 : chunk <= 0) {
+                p->budget_blocked = true;
+                continue;
+            }
+            if (!grow_running(c, i, r->prefilled_tokens + (chunk ? chunk : 1), step, p, now_s)) {
+                i--; /* running[i] is now the next one */
+                continue;
+            }
+            step_add(step, r, chunk);
+            p->budget_left -= chunk ? chunk : 1;
+            p->prefill_tokens += chunk;
+        }
+    }
+}
+
+/* Can the waiting head join this step?  Sets its chunk and KV tokens. */
+static int admit_check(const Cont *c, const Request *r, const Plan *p, int32_t *chunk, int64_t *tokens)
+{
+    if (c->n_running >= c->o.max_num_seqs) return ADMIT_SEQS;
+    bool dec = is_decoding(r); /* swapped out while decoding */
+    *chunk = dec ? 0 : request_prefill_target(r) - r->prefilled_tokens;
+    int64_t cost = dec ? 1 : *chunk;
+    if (cost > p->budget_left) {
+        if (c->chunked && !dec && p->budget_left > 0) *chunk = (int32_t)p->budget_left;
+        /* A recomputed prompt longer than the budget goes when no other does. */
+        else if (c->chunked || dec || p->prefill_tokens > 0) return ADMIT_BUDGET;
+    }
+    /* Blocks for the whole prompt at once, chunked or not (as vLLM v0): a
+     * chunk-sized admission would let partial prompts fill the cache and
+     * preempt each other. */
+    *tokens = dec ? r->prefilled_tokens + 1 : request_prefill_target(r);
+    int32_t need = kv_blocks_for(&c->kv, *tokens);
+    if (need > c->kv.n_blocks - c->kv.watermark) return ADMIT_NEVER;
+    if (!kv_can_admit(&c->kv, need)) return ADMIT_MEMORY;
+    if (c->o.length_aware && c->n_running > 0 && c->peak_sum + peak_blocks(c, r) > c->kv.n_blocks)
+        return ADMIT_MEMORY;
+    return ADMIT_OK;
+}
+
+static void admit(Cont *c, Step *step, Plan *p, int32_t chunk, int64_t tokens)
+{
+    Request *r = cont_wait_pop(c);
+    ContSeq *s = cont_seq(r);
+    if (s->swapped) {
+        SS_ASSERT(kv_seq_swap_in(&c->kv, &s->kv) == 0);
+        s->swapped = false;
+    }
+    SS_ASSERT(kv_seq_grow_to(&c->kv, &s->kv, tokens, false) == 0);
+    r->kv_blocks = s->kv.n_blocks;
+    s->key = cont_key(c, r);
+    s->peak_blocks = c->o.length_aware ? peak_blocks(c, r) : 0;
+    c->peak_sum += s->peak_blocks;
+    cont_run_insert(c, r);
+    step_add(step, r, chunk);
+    p->budget_left -= chunk ? chunk : 1;
+    p->prefill_tokens += chunk;
+}
+
+/* srpt: the runner with the largest key among those still preemptible, if
+ * it is worse than the newcomer by more than the margin; else -1. */
+static int32_t srpt_victim(const Cont *c, const Request *head)
+{
+    if (!c->srpt) return -1;
+    for (int32_t v = c->n_running - 1; v >= 0; v--) {
+        const ContSeq *s = cont_seq(c->running[v]);
+        if (s->key <= cont_seq(head)->key + (double)c->o.margin) return -1;
+        if (s->prio_preempts < c->o.preempt_limit) return v;
+    }
+    return -1;
+}
+
+static void admit_phase(Cont *c, Step *step, Plan *p, double now_s)
+{
+    while (!p->mem_preempted && cont_wait_len(c)) {
+        Request *r = cont_wait_peek(c);
+        if (cont_seq(r)->preempted_plan == p->id) break; /* not back in the round it left */
+        int32_t chunk = 0;
+        int64_t tokens = 0;
+        int why = admit_check(c, r, p, &chunk, &tokens);
+        if (why == ADMIT_OK) {
+            admit(c, step, p, chunk, tokens);
+            continue;
+        }
+        if (why == ADMIT_NEVER) { /* a recomputed prompt that outgrew the cache */
+            cont_wait_pop(c);
+            cont_seq_detach(c, r);
+            engine_fail(c->env.instance, r, REQ_FAIL_TRUNCATED, now_s);
+            continue;
+        }
+        int32_t v = why == ADMIT_BUDGET ? -1 : srpt_victim(c, r);
+        if (v >= 0) {
+            preempt_at(c, v, step, p, now_s, false);
+            continue;
+        }
+        p->budget_blocked |= why == ADMIT_BUDGET;
+        break;
+    }
+}
+
+/* New blocks the members need to run L iterations (a member holds h tokens
+ * after iteration 1 and one more after each next one). */
+static int64_t extra_blocks(const Cont *c, const Step *step, int64_t L)
+{
+    int64_t extra = 0, ctx = c->env.max_context;
+    for (int32_t i = 0; i < step->n_members; i++) {
+        const StepMember *m = &step->members[i];
+        const Request *r = m->req;
+        int64_t h = r->prefilled_tokens + (m->prefill_chunk ? m->prefill_chunk : 1);
+        int64_t t = SS_MAX(h, SS_MIN(h + L - 1, ctx));
+        extra += SS_MAX(0, kv_blocks_for(&c->kv, t) - cont_seq(r)->kv.n_blocks);
+    }
+    return extra;
+}
+
+/* Reserve blocks for as many iterations as fit; returns step->max_iters. */
+static int64_t plan_lookahead(Cont *c, const Step *step)
+{
+    for (int32_t i = 0; i < step->n_members; i++) {
+        const StepMember *m = &step->members[i];
+        if (m->prefill_chunk && m->req->prefilled_tokens + m->prefill_chunk < request_prefill_target(m->req))
+            return 1; /* an unfinished prompt: the engine stops after one iteration */
+    }
+    int64_t hi = c->o.lookahead > 0 ? c->o.lookahead : c->env.max_context, lo = 1;
+    int64_t free_blocks = c->kv.n_free, extra = extra_blocks(c, step, hi);
+    if (extra <= free_blocks) {
+        SS_ASSERT(kv_reserve(&c->kv, (int32_t)extra) == 0);
+        return c->o.lookahead > 0 ? hi : 0; /* every member can reach the context limit */
+    }
+    while (lo < hi) { /* the largest L whose blocks fit (extra(1) = 0) */
+        int64_t mid = lo + (hi - lo + 1) / 2;
+        if (extra_blocks(c, step, mid) <= free_blocks) lo = mid; else hi = mid - 1;
+    }
+    SS_ASSERT(kv_reserve(&c->kv, (int32_t)extra_blocks(c, step, lo)) == 0);
+    return lo;
+}
+
+int cont_next_step(void *priv, double now_s, Step *step, double *wake_s)
+{
+    Cont *c = priv;
+    Plan p = { .budget_left = c->budget, .id = ++c->plans };
+    (void)wake_s; /* arrivals are the only thing that makes work appear */
+    cont_run_resort(c);
+    if (c->o.length_aware) {
+        c->peak_sum = 0;
+        for (int32_t i = 0; i < c->n_running; i++) {
+            ContSeq *s = cont_seq(c->running[i]);
+            s->peak_blocks = peak_blocks(c, c->running[i]);
+            c->peak_sum += s->peak_blocks;
+        }
+    }
+    run_phase(c, step, &p, now_s);
+    admit_phase(c, step, &p, now_s);
+    if (!step->n_members) return 0;
+    step->interruptible = true;
+    if (p.any_preempted || (p.budget_blocked && p.prefill_tokens > 0))
+        step->max_iters = 1;
+    else
+        step->max_iters = plan_lookahead(c, step);
+    return 1;
+}
+
+/* Members now hold prefilled_tokens each: their blocks come out of the
+ * reservation, the rest of it goes back; finished ones leave. */
+void cont_on_step_done(void *priv, const Step *step, double now_s)
+{
+    Cont *c = priv;
+    bool finished = false;
+    (void)now_s;
+    for (int32_t i = 0; i < step->n_members; i++) {
+        Request *r = step->members[i].req;
+        if (request_is_finished(r)) {
+            finished = true;
+            continue;
+        }
+        ContSeq *s = cont_seq(r);
+        SS_ASSERT(kv_seq_grow_to(&c->kv, &s->kv, r->prefilled_tokens, true) == 0);
+        r->kv_blocks = s->kv.n_blocks;
+    }
+    kv_unreserve(&c->kv, c->kv.n_reserved);
+    if (!finished) return;
+    int32_t n = 0;
+    for (int32_t i = 0; i < c->n_running; i++) {
+        Request *r = c->running[i];
+        if (request_is_finished(r)) cont_seq_detach(c, r);
+        else c->running[n++] = r;
+    }
+    c->n_running = n;
+}

@@ -1,0 +1,117 @@
+/* continuous.h: iteration-level (continuous) batching over a paged KV cache,
+ * the machinery vllm.c, chunked_prefill.c, sjf.c and srpt.c share.
+ *
+ * Each step: running requests first (decodes, then unfinished prompt chunks
+ * when prefill is chunked), each growing its block table by what it writes;
+ * when a block is missing, the lowest-ranked running request is preempted
+ * (recompute, or swap when there is room) and requeued at the front.  Then
+ * waiting requests in queue order while max_num_seqs, the token budget, the
+ * blocks (minus the watermark) and, optionally, the batch's predicted peak
+ * memory allow: head-of-line, as vLLM does.  The step is interruptible and
+ * reserves blocks for as many iterations as memory allows (event skipping;
+ * see cont__plan_lookahead for why that equals iteration-by-iteration). */
+#ifndef SERVESIM_SCHED_CONTINUOUS_H
+#define SERVESIM_SCHED_CONTINUOUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kv.h"
+#include "queue.h"
+#include "sched.h"
+
+enum { CONT_PREEMPT_RECOMPUTE, CONT_PREEMPT_SWAP };
+
+typedef struct ContOpts {
+    int64_t max_num_seqs;           /* running requests, at most */
+    int64_t max_num_batched_tokens; /* tokens per step (prefill + decode); 0 = auto */
+    double watermark;               /* fraction of blocks admission leaves free */
+    int64_t lookahead;              /* iterations one step may plan; 0 = as memory allows */
+    int preempt;                    /* CONT_PREEMPT_* */
+    double swap_gib;                /* CPU swap space, GiB */
+    bool length_aware;              /* admit only if the batch's predicted peak fits */
+    double aging;                   /* priority policies: tokens of priority per second waited */
+    int64_t preempt_limit;          /* srpt: priority preemptions per request, at most */
+    int64_t margin;                 /* srpt: tokens by which a newcomer must beat a runner */
+} ContOpts;
+
+/* Option table rows every continuous policy has. */
+#define CONT_OPT_COMMON                                                                        \
+    { "max_num_seqs", OPT_INT, offsetof(ContOpts, max_num_seqs), "256",                       \
+      "running requests, at most", NULL, 1, 1 << 20 },                                         \
+    { "watermark", OPT_DOUBLE, offsetof(ContOpts, watermark), "0.01",                         \
+      "fraction of KV blocks admission leaves free for running sequences", NULL, 0, 0.99 },    \
+    { "lookahead", OPT_INT, offsetof(ContOpts, lookahead), "0",                               \
+      "iterations one step may reserve blocks for; 0 = as many as memory allows", NULL, 0,     \
+      1 << 30 },                                                                               \
+    { "preempt", OPT_CHOICE, offsetof(ContOpts, preempt), "recompute",                        \
+      "what a preempted request loses", "recompute|swap", OPT_NO_BOUNDS },                     \
+    { "swap_gib", OPT_DOUBLE, offsetof(ContOpts, swap_gib), "4",                              \
+      "CPU swap space for preempt=swap, GiB (transfer time not modelled)", NULL, 0, 1e6 },     \
+    { "length_aware", OPT_BOOL, offsetof(ContOpts, length_aware), "false",                    \
+      "admit only if the batch's predicted peak KV (p90 when known) fits", NULL, OPT_NO_BOUNDS }
+
+#define CONT_OPT_PRIORITY                                                                      \
+    { "aging", OPT_DOUBLE, offsetof(ContOpts, aging), "20",                                   \
+      "priority gained per second of waiting, tokens/s (0 = none: may starve)", NULL, 0, 1e12 }
+
+typedef struct ContSeq {
+    KvSeq kv;                /* block table */
+    double key;              /* priority policies: lower first */
+    int32_t heap_index;
+    int32_t prio_preempts;   /* srpt preemptions suffered */
+    int32_t peak_blocks;     /* length-aware: predicted peak, blocks */
+    bool swapped;
+    uint64_t preempted_plan; /* planning round of its last preemption */
+    struct ContSeq *next_free;
+} ContSeq;
+
+typedef struct Cont {
+    ContOpts o;
+    SchedEnv env;
+    KvCache kv;
+    bool chunked;            /* prompts split to fit the token budget */
+    bool priority;           /* waiting ordered by predicted remaining (+ aging) */
+    bool srpt;               /* ... and running requests preemptible by newcomers */
+    int64_t budget;          /* tokens per step */
+    ReqFifo fifo;            /* FCFS waiting queue */
+    Request **heap;          /* priority waiting queue */
+    size_t heap_n, heap_cap;
+    Request **running;       /* sorted by rank: the last is preempted first */
+    int32_t n_running, cap_running;
+    ContSeq **slabs, *free_seqs;
+    size_t n_slabs, cap_slabs;
+    uint64_t plans;          /* planning rounds (next_step calls) */
+    int64_t peak_sum;        /* length-aware: predicted peak blocks of the running set */
+    int64_t mem_preemptions, prio_preemptions, swap_outs;
+} Cont;
+
+typedef struct ContMode {
+    bool chunked, priority, srpt;
+} ContMode;
+
+int cont_init(Cont *c, const ContOpts *o, const SchedEnv *env, ContMode mode);
+void cont_on_arrival(void *priv, Request *r, double now_s);
+int cont_next_step(void *priv, double now_s, Step *step, double *wake_s);
+void cont_on_step_done(void *priv, const Step *step, double now_s);
+int64_t cont_queue_length(void *priv);
+int64_t cont_kv_tokens_used(void *priv);
+void cont_close(void *priv);
+json_t *cont_stats_json(void *priv);
+
+/* continuous_queue.c: per-request state, waiting queue, running set. */
+static inline ContSeq *cont_seq(const Request *r) { return r->sched_data; }
+ContSeq *cont_seq_attach(Cont *c, Request *r);
+void cont_seq_detach(Cont *c, Request *r);
+void cont_seq_free_all(Cont *c);
+double cont_key(const Cont *c, const Request *r);
+size_t cont_wait_len(const Cont *c);
+Request *cont_wait_peek(const Cont *c);
+Request *cont_wait_pop(Cont *c);
+void cont_wait_push(Cont *c, Request *r, bool front);
+void cont_run_insert(Cont *c, Request *r);
+void cont_run_remove_at(Cont *c, int32_t i);
+void cont_run_resort(Cont *c);
+
+#endif

@@ -1,0 +1,180 @@
+/* continuous_queue.c: per-request scheduler state (pooled), the waiting queue
+ * (a FIFO, or a binary heap on (key, id) for priority policies) and the
+ * running set sorted by rank.
+ *
+ * Priority with aging: key = predicted remaining tokens + aging x arrival.
+ * A request's priority at time t is key - aging x t; the second term is the
+ * same for everyone, so the order never changes while requests wait and a
+ * heap keyed once at enqueue is exact.  It also bounds starvation: anything
+ * that arrives more than key/aging seconds after a request ranks behind it. */
+#include <stdlib.h>
+
+#include "common.h"
+#include "continuous.h"
+
+#define SEQ_SLAB 1024
+
+ContSeq *cont_seq_attach(Cont *c, Request *r)
+{
+    if (!c->free_seqs) {
+        ContSeq *slab = ss_calloc(SEQ_SLAB, sizeof(*slab));
+        SS_GROW(c->slabs, c->cap_slabs, c->n_slabs + 1);
+        c->slabs[c->n_slabs++] = slab;
+        for (int i = SEQ_SLAB - 1; i >= 0; i--) {
+            slab[i].next_free = c->free_seqs;
+            c->free_seqs = &slab[i];
+        }
+    }
+    ContSeq *s = c->free_seqs;
+    c->free_seqs = s->next_free;
+    KvSeq kv = s->kv; /* keep the table's memory: no malloc per request */
+    *s = (ContSeq){ .kv = kv, .heap_index = -1 };
+    r->sched_data = s;
+    return s;
+}
+
+void cont_seq_detach(Cont *c, Request *r)
+{
+    ContSeq *s = cont_seq(r);
+    kv_seq_release(&c->kv, &s->kv);
+    r->kv_blocks = 0;
+    s->next_free = c->free_seqs;
+    c->free_seqs = s;
+    r->sched_data = NULL;
+}
+
+void cont_seq_free_all(Cont *c)
+{
+    for (size_t i = 0; i < c->n_slabs; i++) {
+        for (int j = 0; j < SEQ_SLAB; j++) {
+            kv_seq_release(&c->kv, &c->slabs[i][j].kv);
+            kv_seq_destroy(&c->slabs[i][j].kv);
+        }
+        free(c->slabs[i]);
+    }
+    free(c->slabs);
+    c->slabs = NULL;
+    c->n_slabs = c->cap_slabs = 0;
+    c->free_seqs = NULL;
+}
+
+double cont_key(const Cont *c, const Request *r)
+{
+    int32_t rem = r->predicted_output_tokens - r->generated_tokens;
+    /* Past its prediction a request is "nearly done": first in line. */
+    return (double)SS_MAX(rem, 0) + c->o.aging * r->arrival_s;
+}
+
+/* ---- waiting ---- */
+
+static bool heap_before(const Request *a, const Request *b)
+{
+    double ka = cont_seq(a)->key, kb = cont_seq(b)->key;
+    return ka != kb ? ka < kb : a->id < b->id;
+}
+
+static void heap_set(Cont *c, size_t i, Request *r)
+{
+    c->heap[i] = r;
+    cont_seq(r)->heap_index = (int32_t)i;
+}
+
+static void heap_sift_up(Cont *c, size_t i, Request *r)
+{
+    while (i > 0 && heap_before(r, c->heap[(i - 1) / 2])) {
+        heap_set(c, i, c->heap[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    heap_set(c, i, r);
+}
+
+static void heap_sift_down(Cont *c, size_t i, Request *r)
+{
+    for (;;) {
+        size_t k = 2 * i + 1;
+        if (k >= c->heap_n) break;
+        if (k + 1 < c->heap_n && heap_before(c->heap[k + 1], c->heap[k])) k++;
+        if (!heap_before(c->heap[k], r)) break;
+        heap_set(c, i, c->heap[k]);
+        i = k;
+    }
+    heap_set(c, i, r);
+}
+
+size_t cont_wait_len(const Cont *c) { return c->priority ? c->heap_n : c->fifo.n; }
+
+Request *cont_wait_peek(const Cont *c)
+{
+    if (c->priority) return c->heap_n ? c->heap[0] : NULL;
+    return req_fifo_peek(&c->fifo, 0);
+}
+
+Request *cont_wait_pop(Cont *c)
+{
+    if (!c->priority) return req_fifo_pop(&c->fifo);
+    if (!c->heap_n) return NULL;
+    Request *top = c->heap[0];
+    Request *last = c->heap[--c->heap_n];
+    if (c->heap_n) heap_sift_down(c, 0, last);
+    cont_seq(top)->heap_index = -1;
+    return top;
+}
+
+/* `front`: a preempted request goes back to the head of a FIFO; a heap
+ * places it by its key (its arrival-based aging keeps it near the head). */
+void cont_wait_push(Cont *c, Request *r, bool front)
+{
+    if (!c->priority) {
+        if (front) req_fifo_push_front(&c->fifo, r); else req_fifo_push(&c->fifo, r);
+        return;
+    }
+    cont_seq(r)->key = cont_key(c, r);
+    SS_GROW(c->heap, c->heap_cap, c->heap_n + 1);
+    heap_sift_up(c, c->heap_n++, r);
+}
+
+/* ---- running, sorted by rank: the last one is the first preempted ---- */
+
+static bool run_before(const Cont *c, const Request *a, const Request *b)
+{
+    if (c->priority) {
+        double ka = cont_seq(a)->key, kb = cont_seq(b)->key;
+        if (ka != kb) return ka < kb;
+    }
+    return a->id < b->id;
+}
+
+void cont_run_insert(Cont *c, Request *r)
+{
+    SS_GROW(c->running, c->cap_running, c->n_running + 1);
+    int32_t i = c->n_running++;
+    while (i > 0 && run_before(c, r, c->running[i - 1])) {
+        c->running[i] = c->running[i - 1];
+        i--;
+    }
+    c->running[i] = r;
+}
+
+void cont_run_remove_at(Cont *c, int32_t i)
+{
+    SS_ASSERT(i >= 0 && i < c->n_running);
+    for (int32_t j = i + 1; j < c->n_running; j++) c->running[j - 1] = c->running[j];
+    c->n_running--;
+}
+
+/* Priority policies: keys fall by one per token emitted, the same for every
+ * runner, so the order barely moves: insertion sort is O(n) here. */
+void cont_run_resort(Cont *c)
+{
+    if (!c->priority) return;
+    for (int32_t i = 0; i < c->n_running; i++) cont_seq(c->running[i])->key = cont_key(c, c->running[i]);
+    for (int32_t i = 1; i < c->n_running; i++) {
+        Request *r = c->running[i];
+        int32_t j = i;
+        while (j > 0 && run_before(c, r, c->running[j - 1])) {
+            c->running[j] = c->running[j - 1];
+            j--;
+        }
+        c->running[j] = r;
+    }
+}
