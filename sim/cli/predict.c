@@ -21,9 +21,10 @@
 #include "common.h"
 #include "engine/rng.h"
 #include "predict/predict.h"
+#include "trace.h"
 
 typedef struct PredictArgs {
-    const char *data, *split, *train_split, *model, *predict, *out;
+    const char *data, *trace, *split, *train_split, *model, *predict, *out;
     int64_t seed;
     bool json;
 } PredictArgs;
@@ -36,6 +37,7 @@ static int parse_args(int argc, char **argv, PredictArgs *a)
         if (i + 1 >= argc) return cli_fail("predict: %s needs a value", k);
         const char *v = argv[++i];
         if (!strcmp(k, "--data")) a->data = v;
+        else if (!strcmp(k, "--trace")) a->trace = v;
         else if (!strcmp(k, "--split")) a->split = v;
         else if (!strcmp(k, "--train-split")) a->train_split = v;
         else if (!strcmp(k, "--model")) a->model = v;
@@ -46,15 +48,23 @@ static int parse_args(int argc, char **argv, PredictArgs *a)
                 return cli_fail("predict: --seed wants an integer >= 0, not '%s'", v);
         } else return cli_fail("predict: unknown option '%s' (see --help)", k);
     }
-    if (!a->data) return cli_fail("predict: --data FILE is required");
+    if (!a->data == !a->trace) return cli_fail("predict: give one of --data FILE (lmaas JSONL) or --trace FILE");
+    if (a->trace) a->data = a->trace;
     return 0;
 }
 
-static int load_split(Dataset *d, const char *path, const char *split)
+/* An lmaas dataset (its own split field) or any trace (a seeded 80/20 split). */
+static int load_split(Dataset *d, const PredictArgs *a, const char *split)
 {
     dataset_init(d);
-    if (dataset_load_jsonl(d, path, split)) return cli_fail_lib();
-    if (!d->n) return cli_fail("%s: no rows in split '%s'", path, split);
+    if (a->trace) {
+        TraceOpenOpts o;
+        trace_open_opts_default(&o);
+        if (dataset_load_trace(d, a->trace, &o, split, (uint64_t)a->seed)) return cli_fail_lib();
+    } else if (dataset_load_jsonl(d, a->data, split)) {
+        return cli_fail_lib();
+    }
+    if (!d->n) return cli_fail("%s: no rows in split '%s'", a->data, split);
     return 0;
 }
 
@@ -71,7 +81,7 @@ static int cmd_predict_train(int argc, char **argv)
     if (rc) return rc;
     if (!a.model) return cli_fail("predict train: --model SPEC is required (e.g. forest:trees=100)");
     Dataset d;
-    if ((rc = load_split(&d, a.data, a.split))) return rc;
+    if ((rc = load_split(&d, &a, a.split))) return rc;
     gsl_rng *rng = ss_rng_stream((uint64_t)a.seed, "predictor", 0);
     PredictEnv env = { rng };
     Predictor *p = NULL;
@@ -269,8 +279,8 @@ static int cmd_predict_eval(int argc, char **argv)
         snprintf(spec, sizeof(spec), "%s:model=%s", kind, a.model);
     } else snprintf(spec, sizeof(spec), "%s", a.predict);
     Dataset train, eval;
-    if ((rc = load_split(&eval, a.data, a.split))) return rc;
-    if ((rc = load_split(&train, a.data, a.train_split))) { dataset_free(&eval); return rc; }
+    if ((rc = load_split(&eval, &a, a.split))) return rc;
+    if ((rc = load_split(&train, &a, a.train_split))) { dataset_free(&eval); return rc; }
     gsl_rng *rng = ss_rng_stream((uint64_t)a.seed, "predictor", 0);
     PredictEnv env = { rng };
     Predictor *model = NULL, *base = NULL, *lin = NULL;
@@ -312,7 +322,9 @@ static void usage(FILE *f)
         "eval:  MAE, RMSE, MAPE, share within +-25 %% and +-50 %%, per app and overall,\n"
         "       beside the per-app-median baseline and `linear` (both fitted on\n"
         "       --train-split).  --predict SPEC trains SPEC on --train-split first unless\n"
-        "       it names model=FILE.  See `servesim list predictors` for options.\n");
+        "       it names model=FILE.  See `servesim list predictors` for options.\n"
+        "--trace F instead of --data F: any trace the readers know (BurstGPT, Azure,\n"
+        "       CSV/JSONL); train/valid is a deterministic 80/20 split of its rows by --seed.\n");
 }
 
 int cmd_predict(int argc, char **argv)

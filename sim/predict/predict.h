@@ -101,5 +101,10 @@ void dataset_push(Dataset *d, const PredictSample *s);
  * split, instruction, input, prompt_tokens, output_tokens.  Errors name
  * file:line. */
 int dataset_load_jsonl(Dataset *d, const char *path, const char *split);
+/* Rows of any trace (readers' formats) as a dataset; split train|valid|all
+ * is a deterministic 80/20 draw per row index under `seed`. */
+struct TraceOpenOpts;
+int dataset_load_trace(Dataset *d, const char *path, const struct TraceOpenOpts *opts,
+                       const char *split, uint64_t seed);
 
 #endif
