@@ -27,6 +27,20 @@ static void test_bf16_round_trip(void **state)
     NEAR(kern_bf16_to_float(kern_bf16_from_float(3.14159f)), 3.140625, 0);
 }
 
+/* The weight stream is shared with the device (kern_cuda_fill_uniform): its
+ * values must never change silently, or CPU and GPU models part ways. */
+static void test_rand_uniform_golden(void **state)
+{
+    (void)state;
+    assert_true(kern_rand_uniform(1, 0, -1, 1) == 0.13312304f);
+    assert_true(kern_rand_uniform(1, 1, -1, 1) == 0.491563439f);
+    assert_true(kern_rand_uniform(42, 1000000, 0.9f, 1.1f) == 1.03775561f);
+    for (uint64_t i = 0; i < 10000; i++) {
+        float u = kern_rand_uniform(7, i, -0.5f, 0.5f);
+        assert_true(u >= -0.5f && u < 0.5f);
+    }
+}
+
 static void test_embed(void **state)
 {
     (void)state;
@@ -253,6 +267,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bf16_round_trip),
+        cmocka_unit_test(test_rand_uniform_golden),
         cmocka_unit_test(test_embed),
         cmocka_unit_test(test_rmsnorm_hand),
         cmocka_unit_test(test_rope_hand),
