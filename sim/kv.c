@@ -23,6 +23,9 @@ int kv_init(KvCache *kv, int64_t capacity_tokens, int32_t block_size, double wat
         return ss_error_set(EINVAL, "kv: %lld tokens of KV cache make %lld blocks of %d tokens: "
                             "need 1 .. 2^30", (long long)capacity_tokens, (long long)blocks, block_size);
     kv->block_size = block_size;
+    kv->block_shift = -1;
+    for (int32_t sh = 0; sh < 31; sh++)
+        if ((int32_t)1 << sh == block_size) kv->block_shift = sh;
     kv->n_blocks = kv->n_free = (int32_t)blocks;
     kv->watermark = (int32_t)(watermark * (double)blocks);
     kv->free_ids = ss_malloc((size_t)blocks * sizeof(*kv->free_ids));

@@ -160,6 +160,7 @@ static bool grow_running(Cont *c, int32_t i, int64_t tokens, Step *step, Plan *p
         engine_fail(c->env.instance, r, REQ_FAIL_TRUNCATED, now_s);
         return false;
     }
+    if (!kv_seq_need(&c->kv, &s->kv, tokens)) return true; /* most steps: inside a block */
     while (kv_seq_grow_to(&c->kv, &s->kv, tokens, false) < 0) {
         int32_t v = c->n_running - 1;
         preempt_at(c, v, step, p, now_s, true);
@@ -306,7 +307,15 @@ static int64_t plan_lookahead(Cont *c, const Step *step)
             return 1; /* an unfinished prompt: the engine stops after one iteration */
     }
     int64_t hi = c->o.lookahead > 0 ? c->o.lookahead : c->env.max_context, lo = 1;
-    int64_t free_blocks = c->kv.n_free, extra = extra_blocks(c, step, hi);
+    int64_t free_blocks = c->kv.n_free;
+    /* Plenty of memory (the common case): even a context's worth of blocks
+     * per member fits; reserving that bound is as good as the exact need. */
+    int64_t bound = (int64_t)step->n_members * kv_blocks_for(&c->kv, SS_MIN(hi, (int64_t)c->env.max_context));
+    if (bound <= free_blocks) {
+        SS_ASSERT(kv_reserve(&c->kv, (int32_t)bound) == 0);
+        return c->o.lookahead > 0 ? hi : 0;
+    }
+    int64_t extra = extra_blocks(c, step, hi);
     if (extra <= free_blocks) {
         SS_ASSERT(kv_reserve(&c->kv, (int32_t)extra) == 0);
         return c->o.lookahead > 0 ? hi : 0; /* every member can reach the context limit */
@@ -358,6 +367,7 @@ void cont_on_step_done(void *priv, const Step *step, double now_s)
             continue;
         }
         ContSeq *s = cont_seq(r);
+        if (!kv_seq_need(&c->kv, &s->kv, r->prefilled_tokens)) continue;
         SS_ASSERT(kv_seq_grow_to(&c->kv, &s->kv, r->prefilled_tokens, true) == 0);
         r->kv_blocks = s->kv.n_blocks;
     }
