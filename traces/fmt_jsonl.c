@@ -1,6 +1,6 @@
 /* fmt_jsonl.c: one JSON object per line, through the same --map as csv.
  * Without --map the keys of the project's own workloads are used:
- *   arrival=arrival,input=prompt_tokens,output=output_tokens,model=model,
+ *   arrival=arrival_s,input=prompt_tokens,output=output_tokens,model=model,
  *   app=app,instruction=instruction,text=input
  * (the lmaas_apps dataset has every key but arrival: map arrival=- to read it
  * as a batch that arrives at time 0).  Arrivals may be JSON numbers (in the
@@ -15,7 +15,7 @@
 #include "format.h"
 
 #define JSONL_DEFAULT_MAP \
-    "arrival=arrival,input=prompt_tokens,output=output_tokens,model=model,app=app," \
+    "arrival=arrival_s,input=prompt_tokens,output=output_tokens,model=model,app=app," \
     "instruction=instruction,text=input"
 
 typedef struct Jsonl {
@@ -141,7 +141,7 @@ static void jsonl_close(void *priv)
 
 const TraceFormat trace_format_jsonl = {
     .name = "jsonl",
-    .help = "one JSON object a line, through --map (default arrival=arrival,input=prompt_tokens,"
+    .help = "one JSON object a line, through --map (default arrival=arrival_s,input=prompt_tokens,"
             "output=output_tokens,model=model,app=app,instruction=instruction,text=input)",
     .priv_size = sizeof(Jsonl),
     .probe = jsonl_probe,

@@ -86,10 +86,10 @@ static void test_jsonl(void **state)
 {
     (void)state;
     TraceOpenOpts o = tt_opts();
-    const char *t = "{\"arrival\": 0.5, \"app\": \"code-gen\", \"model\": \"m\", \"instruction\": \"Write\","
+    const char *t = "{\"arrival_s\": 0.5, \"app\": \"code-gen\", \"model\": \"m\", \"instruction\": \"Write\","
                     " \"input\": \"a b\", \"prompt_tokens\": 12, \"output_tokens\": 30}\n"
                     "\n"
-                    "{\"arrival\": 1.5, \"app\": \"chat\", \"prompt_tokens\": 2, \"output_tokens\": 3}\n";
+                    "{\"arrival_s\": 1.5, \"app\": \"chat\", \"prompt_tokens\": 2, \"output_tokens\": 3}\n";
     TtResult *r = tt_read(t, 0, &o);
     assert_int_equal(r->rc, 0);
     assert_string_equal(r->format, "jsonl");
@@ -98,14 +98,14 @@ static void test_jsonl(void **state)
     assert_int_equal(r->rows[0].output_tokens, 30);
     assert_true(r->rows[1].arrival_s == 1.0);
     assert_int_equal(r->rows[1].line, 3);
-    r = tt_read("{\"arrival\": 1, \"prompt_tokens\": 2}\n", 0, &o);
+    r = tt_read("{\"arrival_s\": 1, \"prompt_tokens\": 2}\n", 0, &o);
     assert_int_equal(r->rc, TRACE_BAD_ROW);
     assert_string_equal(r->msg, "t.csv:1: output_tokens: missing");
-    r = tt_read("{\"arrival\": 1, \"prompt_tokens\": -2, \"output_tokens\": 1}\n", 0, &o);
+    r = tt_read("{\"arrival_s\": 1, \"prompt_tokens\": -2, \"output_tokens\": 1}\n", 0, &o);
     assert_string_equal(r->msg, "t.csv:1: prompt_tokens: negative: -2");
-    r = tt_read("{\"arrival\": 1, \"prompt_tokens\": 1e12, \"output_tokens\": 1}\n", 0, &o);
+    r = tt_read("{\"arrival_s\": 1, \"prompt_tokens\": 1e12, \"output_tokens\": 1}\n", 0, &o);
     assert_string_equal(r->msg, "t.csv:1: prompt_tokens: overflow: 1000000000000 > 2147483647");
-    r = tt_read("{\"arrival\": 1, \"prompt_tokens\": 1, \"output_tokens\": 1\n", 0, &o);
+    r = tt_read("{\"arrival_s\": 1, \"prompt_tokens\": 1, \"output_tokens\": 1\n", 0, &o);
     assert_int_equal(r->rc, TRACE_BAD_ROW);
     assert_non_null(strstr(r->msg, "t.csv:1: json: "));
     o.map = "arrival=t:ms,input=p,output=q";
