@@ -24,6 +24,9 @@
 static const OptSpec magnus_opts[] = {
     { "grouping", OPT_BOOL, offsetof(MagnusOpts, grouping), "true",
       "group by predicted generation/input length; false: batches in arrival order", NULL, OPT_NO_BOUNDS },
+    { "gen_bucket", OPT_DOUBLE, offsetof(MagnusOpts, gen_bucket), "0.25",
+      "grouping: predicted generations within a factor 1+w share a bucket, sorted by prompt inside; "
+      "0 = sort by generation alone", NULL, 0, 10 },
     { "adaptive", OPT_BOOL, offsetof(MagnusOpts, adaptive), "true",
       "batch size from free KV memory; false: at most `batch` requests", NULL, OPT_NO_BOUNDS },
     { "batch", OPT_INT, offsetof(MagnusOpts, batch), "8",

@@ -3,8 +3,11 @@
  *
  * The waiting set is one array kept sorted, so every candidate batch is a
  * contiguous run of it:
- *   - grouping on: by (planned generation, prefill target, arrival id):
- *     neighbours have similar predicted lengths;
+ *   - grouping on: by (generation bucket, prefill target, arrival id), the
+ *     bucket of a planned generation g being floor(log(g) / log(1 + w)),
+ *     w = gen_bucket: neighbours have similar predicted generations (within
+ *     a factor 1 + w) and, inside a bucket, similar prompts, so a batch is
+ *     padded little in both dimensions.  w = 0 sorts by generation alone;
  *   - grouping off: by arrival id (FIFO chunks).
  * Candidate batches are re-formed from the sorted set at every dispatch
  * (O(queue) with O(1) roofline work per request), so a batch always reflects
@@ -23,10 +26,17 @@ int64_t magnus_planned_gen(const Request *r)
     return SS_MAX((int64_t)1, r->sched_key - r->generated_tokens);
 }
 
+static int64_t magnus__bucket(const Magnus *m, const Request *r)
+{
+    int64_t g = magnus_planned_gen(r);
+    if (m->o.gen_bucket <= 0) return g;
+    return (int64_t)floor(log((double)g) / log1p(m->o.gen_bucket));
+}
+
 static int magnus__cmp(const Magnus *m, const Request *a, const Request *b)
 {
     if (m->o.grouping) {
-        int64_t ga = magnus_planned_gen(a), gb = magnus_planned_gen(b);
+        int64_t ga = magnus__bucket(m, a), gb = magnus__bucket(m, b);
         if (ga != gb) return ga < gb ? -1 : 1;
         int32_t la = request_prefill_target(a), lb = request_prefill_target(b);
         if (la != lb) return la < lb ? -1 : 1;
@@ -128,12 +138,12 @@ static void magnus__partition_fifo(Magnus *m, double budget, int64_t size_cap)
     magnus__push_group(m, &g);
 }
 
-/* Grouping on: the waiting set, sorted by planned generation, is cut into
+/* Grouping on: the waiting set, sorted by planned length, is cut into
  * contiguous batches that minimise the total estimated serving time
  *   sum over batches of S(n, L, G)   (roofline seconds)
  * subject to the memory rule n x (L + G) <= KV capacity x (1 - margin) and
  * the size cap, by dynamic programming over the prefixes:
- *   best[i] = min_j best[j] + S(i - j, max prefill target in [j, i), gen[i-1]).
+ *   best[i] = min_j best[j] + S(i - j, max prefill target, max planned gen in [j, i)).
  * This is the wasted-memory-access trade in time units: a request whose
  * predicted length is far from its neighbours' would lengthen every slot of
  * their batch (padding read for nothing) by more than it saves by sharing the
@@ -148,11 +158,12 @@ static void magnus__partition_dp(Magnus *m, double budget, int64_t size_cap)
     SS_GROW(m->dp_cut, m->cap_dp_cut, (size_t)N + 1);
     m->dp_best[0] = 0;
     for (int32_t i = 1; i <= N; i++) {
-        int64_t G = magnus_planned_gen(m->wait[i - 1]), L = 0; /* sorted: the batch's longest */
+        int64_t G = 0, L = 0; /* tokens: the candidate batch's padded lengths */
         double best = INFINITY;
         int32_t cut = i - 1;
         for (int32_t j = i - 1; j >= 0 && i - j <= size_cap; j--) {
             int64_t n = i - j;
+            G = SS_MAX(G, magnus_planned_gen(m->wait[j]));
             L = SS_MAX(L, (int64_t)request_prefill_target(m->wait[j]));
             if (n > 1 && (double)n * (double)(L + G) > budget) break;
             double c = m->dp_best[j] + magnus_roofline_s(rf, n, L, G);
