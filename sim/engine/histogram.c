@@ -9,10 +9,12 @@
 
 #define MANT_BITS 16
 static uint16_t sub_bucket[1 << MANT_BITS]; /* top mantissa bits -> bucket within the octave */
+static double octave_edge[LOG_HIST_PER_OCTAVE + 1]; /* 2^(i/347): bucket edges within an octave */
 static pthread_once_t sub_bucket_once = PTHREAD_ONCE_INIT;
 
 static void sub_bucket_fill(void)
 {
+    for (int i = 0; i <= LOG_HIST_PER_OCTAVE; i++) octave_edge[i] = exp2((double)i / LOG_HIST_PER_OCTAVE);
     for (size_t m = 0; m < (1u << MANT_BITS); m++) {
         double mantissa = 1.0 + ((double)m + 0.5) / (double)(1u << MANT_BITS);
         long b = (long)floor(log2(mantissa) * LOG_HIST_PER_OCTAVE);
@@ -69,15 +71,21 @@ void log_histogram_add(LogHistogram *h, double value, double weight)
  * fall in it (to the mantissa table's 2^-16 resolution). */
 static double bucket_upper(long b)
 {
-    return ldexp(exp2((double)(b + 1) / LOG_HIST_PER_OCTAVE), LOG_HIST_MIN_EXP);
+    long next = b + 1;
+    return ldexp(octave_edge[next % LOG_HIST_PER_OCTAVE],
+                 (int)(next / LOG_HIST_PER_OCTAVE) + LOG_HIST_MIN_EXP);
 }
 
 void log_histogram_add_linear(LogHistogram *h, double a, double b, int64_t count, double weight)
 {
     SS_ASSERT(b >= 0 && count >= 0);
     if (count <= 0 || weight <= 0) return;
-    if (b == 0 || count == 1) {
+    if (b == 0) {
         log_histogram_add(h, a, weight * (double)count);
+        return;
+    }
+    if (count <= 4) { /* a handful: cheaper one by one */
+        for (int64_t j = 0; j < count; j++) log_histogram_add(h, a + b * (double)j, weight);
         return;
     }
     double n = (double)count, last = a + b * (n - 1);

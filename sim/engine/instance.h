@@ -35,6 +35,8 @@ typedef struct Instance {
     size_t emits_cap;
     StepShape first_shape;     /* iteration 1 */
     StepShape decode_shape;    /* iteration 2 (later ones grow decode_context) */
+    bool decode_linear;        /* decode iteration j takes decode_a + decode_b j seconds */
+    double decode_a, decode_b;
     int64_t span_iters;        /* K */
     double span_start_s;
     double first_iter_s;       /* duration of iteration 1 */

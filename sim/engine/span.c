@@ -27,6 +27,10 @@ static double span_time_at(Instance *in, int64_t k)
 {
     if (k <= 0) return 0.0;
     if (in->engine->cfg.stepwise) return in->stepwise_cum_s[k - 1];
+    if (in->decode_linear) { /* sum_{j<k-1} (a + b j), without calling the backend */
+        double n = (double)(k - 1);
+        return in->first_iter_s + n * in->decode_a + in->decode_b * n * (n - 1) * 0.5;
+    }
     return in->first_iter_s + backend_decode_span_time(in->backend, &in->decode_shape, k - 1);
 }
 
@@ -131,6 +135,9 @@ void span_begin(Engine *e, Instance *in)
     double now = e->now_s;
     span_shape(e, in);
     in->first_iter_s = iteration_time(e, in, &in->first_shape, 1);
+    const BackendOps *ops = in->backend->ops;
+    in->decode_linear = !e->cfg.stepwise && in->span_iters > 1 && ops->decode_iter_linear &&
+        ops->decode_iter_linear(in->backend->priv, &in->decode_shape, &in->decode_a, &in->decode_b);
     if (e->cfg.stepwise) stepwise_fill(e, in, in->span_iters);
     s->start_s = now;
     s->id = in->steps_done;
@@ -193,14 +200,15 @@ static void span_itl_linear(Engine *e, EmitOrder *order, int32_t n, int32_t p, d
 
 static void span_itl(Engine *e, Instance *in, EmitOrder *order, int32_t n, double *max_gap)
 {
-    qsort(order, (size_t)n, sizeof(*order), emit_order_cmp);
+    /* Continuous steps: every emitter got the same count; sort only when not. */
+    bool sorted = true;
+    for (int32_t i = 1; i < n && sorted; i++) sorted = order[i - 1].tokens <= order[i].tokens;
+    if (!sorted) qsort(order, (size_t)n, sizeof(*order), emit_order_cmp);
     int32_t p = 0;
     while (p < n && order[p].tokens < 2) max_gap[order[p++].member] = 0;
-    double a, b;
-    const BackendOps *ops = in->backend->ops;
-    if (!e->cfg.stepwise && ops->decode_iter_linear &&
-        ops->decode_iter_linear(in->backend->priv, &in->decode_shape, &a, &b)) {
-        span_itl_linear(e, order, n, p, a, b, max_gap);
+    if (p == n) return;
+    if (in->decode_linear) {
+        span_itl_linear(e, order, n, p, in->decode_a, in->decode_b, max_gap);
         return;
     }
     int64_t last = n ? order[n - 1].tokens : 0;
