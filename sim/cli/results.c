@@ -9,7 +9,6 @@
 
 #include "common.h"
 #include "cost/cost.h"
-#include "engine/engine_internal.h"
 #include "predict/predict.h"
 #include "sched/sched.h"
 #include "servesim_config.h"
@@ -170,19 +169,6 @@ json_t *results_manifest_json(const EngineConfig *c, const CliSource *src, int a
     return m;
 }
 
-/* Each instance's scheduler counters (SchedOps.stats_json): one object for
- * one instance, an array for several; NULL when the policy has none. */
-static json_t *sched_stats_json(const Engine *e)
-{
-    const SchedOps *ops = e->n_instances ? e->instances[0].sched_ops : NULL;
-    if (!ops || !ops->stats_json) return NULL;
-    if (e->n_instances == 1) return ops->stats_json(e->instances[0].sched);
-    json_t *a = json_array();
-    for (int32_t i = 0; i < e->n_instances; i++)
-        json_array_append_new(a, ops->stats_json(e->instances[i].sched));
-    return a;
-}
-
 json_t *results_summary_json(const Engine *e, const EngineConfig *cfg, const CliSource *src,
                              int argc, char **argv)
 {
@@ -190,7 +176,7 @@ json_t *results_summary_json(const Engine *e, const EngineConfig *cfg, const Cli
     json_object_set_new(s, "manifest", results_manifest_json(cfg, src, argc, argv));
     json_object_set_new(s, "metrics", metrics_summary_json(engine_metrics(e)));
     json_object_set_new(s, "run", engine_run_info_json(e));
-    json_t *stats = sched_stats_json(e);
+    json_t *stats = engine_sched_stats_json(e);
     if (stats) json_object_set_new(s, "sched_stats", stats);
     return s;
 }

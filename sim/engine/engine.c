@@ -280,6 +280,17 @@ void engine_destroy(Engine **pe)
 
 const Metrics *engine_metrics(const Engine *e) { return &e->metrics; }
 
+json_t *engine_sched_stats_json(const Engine *e)
+{
+    const SchedOps *ops = e->n_instances ? e->instances[0].sched_ops : NULL;
+    if (!ops || !ops->stats_json) return NULL;
+    if (e->n_instances == 1) return ops->stats_json(e->instances[0].sched);
+    json_t *a = json_array();
+    for (int32_t i = 0; i < e->n_instances; i++)
+        json_array_append_new(a, e->instances[i].sched_ops->stats_json(e->instances[i].sched));
+    return a;
+}
+
 json_t *engine_run_info_json(const Engine *e)
 {
     json_t *o = json_object();

@@ -73,6 +73,9 @@ void engine_set_outputs(Engine *e, const EngineOutputs *outputs);
 /* Run the rows of `src` to the end and drain.  0 or negative errno. */
 int engine_run(Engine *e, RowSource *src);
 const Metrics *engine_metrics(const Engine *e);
+/* Each instance's scheduler counters (SchedOps.stats_json): one object for
+ * one instance, an array for several; NULL when the policy has none. */
+json_t *engine_sched_stats_json(const Engine *e);
 /* Figures that describe the run itself (capacity, wall time, events). */
 json_t *engine_run_info_json(const Engine *e);
 void engine_destroy(Engine **e);
