@@ -67,6 +67,8 @@ static void pool_put(Engine *e, Request *r)
 void engine__finish(Engine *e, Instance *in, Request *r)
 {
     SS_ASSERT(request_is_finished(r));
+    /* Conservation: a completed request emitted exactly its true length. */
+    SS_ASSERT(r->state != REQ_DONE || r->generated_tokens == r->output_tokens);
     in->outstanding_tokens -= (double)r->input_tokens + r->predicted_output_tokens;
     if (e->executor.release) e->executor.release(e->executor.ctx, r);
     metrics_on_finish(&e->metrics, r);
