@@ -369,10 +369,14 @@ static void route_to(Engine *e, Instance *in, Request *q)
     }
     q->state = REQ_QUEUED;
     in->sched_ops->on_arrival(in->sched, q, e->now_s);
-    if (in->busy)
+    if (in->busy) {
         span_on_arrival(e, in);
-    else
-        try_start(e, in);
+    } else if (!in->kick_pending) {
+        /* Not now: more requests may arrive at this same instant, and the
+         * scheduler should see them all before it forms the step. */
+        in->kick_pending = true;
+        event_queue_push(&e->queue, e->now_s, SIM_EV_KICK, in->index, 0);
+    }
 }
 
 static int32_t route_pick(Engine *e, const Request *q)
@@ -508,6 +512,16 @@ int engine_run(Engine *e, RowSource *src)
             break;
         case SIM_EV_SAMPLE:
             on_sample(e);
+            break;
+        case SIM_EV_KICK:
+            if (e->have_pending && e->pending.arrival_s == e->now_s) {
+                /* The next arrival is at this instant too: go after it. */
+                event_queue_push(&e->queue, e->now_s, SIM_EV_KICK, in->index, 0);
+                break;
+            }
+            in->kick_pending = false;
+            try_start(e, in);
+            if (e->central.n) central_dispatch(e);
             break;
         }
         if ((e->events & 0xffff) == 0) progress(e, false);

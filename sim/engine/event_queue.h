@@ -15,6 +15,8 @@ typedef enum SimEventKind {
     SIM_EV_STEP_END,    /* an instance's step (span of iterations) ends */
     SIM_EV_WAKE,        /* an idle instance asked to be asked again (batching window) */
     SIM_EV_SAMPLE,      /* time-series sampling tick */
+    SIM_EV_KICK,        /* an idle instance got work: ask its scheduler once every
+                           arrival of this instant is in (simultaneous arrivals batch) */
 } SimEventKind;
 
 typedef struct SimEvent {

@@ -43,6 +43,7 @@ typedef struct Instance {
     double *stepwise_cum_s;    /* stepwise mode: T(k) for k = 1..K */
     size_t stepwise_cap;
     uint64_t generation;       /* invalidates stale STEP_END / WAKE events */
+    bool kick_pending;         /* a SIM_EV_KICK is queued */
     int64_t steps_done;
     int64_t in_system;         /* routed here and not finished */
 } Instance;

@@ -66,11 +66,9 @@ static const char *const all_policies[] = {
     "vllm", "chunked-prefill", "sjf", "srpt",
 };
 
-/* Ample memory, everyone at t = 0.  The first arrival starts a step alone
- * (the engine does not wait for the others); the rest join at its first
- * iteration boundary, 0.1.  Then every member emits one token per
- * iteration: request 0 ends at 0.1 x output, request i > 0 at 0.1 x
- * (output + 1). */
+/* Ample memory, everyone at t = 0: the engine asks the scheduler once every
+ * arrival of the instant is in, so one step admits all; then every member
+ * emits one token per iteration: request i ends at 0.1 x output_i. */
 static void test_infinite_memory_analytic(void **state)
 {
     (void)state;
@@ -84,9 +82,8 @@ static void test_infinite_memory_analytic(void **state)
         assert_int_equal(r.status, 0);
         for (size_t i = 0; i < n; i++) {
             assert_string_equal(r.rec[i].state, "done");
-            double late = i ? 0.1 : 0.0;
-            assert_float_equal(r.rec[i].ttft, 0.1 + late, EPS);
-            assert_float_equal(r.rec[i].finish, 0.1 * (double)rows[i].output_tokens + late, EPS);
+            assert_float_equal(r.rec[i].ttft, 0.1, EPS);
+            assert_float_equal(r.rec[i].finish, 0.1 * (double)rows[i].output_tokens, EPS);
             assert_int_equal(r.rec[i].preemptions, 0);
         }
         run_result_free(&r);
@@ -96,17 +93,14 @@ static void test_infinite_memory_analytic(void **state)
 
 /* Five blocks of 16 tokens; two requests of 16 + 20 tokens need 3 each
  * at their peak: one block short.
- * t=0    r0 alone (r1's arrival cuts the span after one iteration): token 1
- *        at 0.1, 17 tokens cached -> 2 blocks at the next step.
- * t=0.1  r1 prefills (1 block), 2 free.  Lookahead: 17 iterations fit
- *        (r0 to 33 tokens = 3 blocks, r1 to 32 = 2 blocks); the 18th
- *        would need a 6th block.  One span to 1.8: r0 tokens 2..18, r1
- *        tokens 1..17.
- * t=1.8  r1 needs a 3rd block, none is free; it is the most recent
- *        arrival: it preempts itself (recompute).  r0 alone: token 19 at 1.9.
- * t=1.9  r1 must recompute 16 + 17 = 33 tokens = 3 blocks, 2 free: waits.
- *        r0's last token at 2.0.
- * t=2.0  r1 recomputes: token 18 at 2.1, then 2.2, 2.3. */
+ * t=0    both prefill (1 block each), first tokens at 0.1.  Lookahead: 17
+ *        iterations fit (2 blocks each; the 18th would need a 3rd), so one
+ *        span to t=1.7, 17 tokens each, 32 tokens cached each, 1 block free.
+ * t=1.7  r0 takes the last block; r1 (latest arrival, the tail) preempts
+ *        itself: recompute.  r0 alone: token 18 at 1.8.
+ * t=1.8  r1 needs 16 + 17 = 33 tokens = 3 blocks, 2 free: waits; r0
+ *        finishes at 2.0 (tokens 19, 20).
+ * t=2.0  r1 recomputes 33 tokens: token 18 at 2.1, then 2.2, 2.3. */
 static void test_golden_preemption(void **state)
 {
     (void)state;
@@ -123,9 +117,9 @@ static void test_golden_preemption(void **state)
         assert_int_equal(r.rec[1].preemptions, 1);
         assert_float_equal(r.rec[0].ttft, 0.1, EPS);
         assert_float_equal(r.rec[0].finish, 2.0, EPS);
-        assert_float_equal(r.rec[1].ttft, 0.2, EPS);
+        assert_float_equal(r.rec[1].ttft, 0.1, EPS);
         assert_float_equal(r.rec[1].finish, 2.3, EPS);
-        assert_float_equal(r.rec[1].itl_max, 0.3, EPS); /* token 17 at 1.8, 18 at 2.1 */
+        assert_float_equal(r.rec[1].itl_max, 0.4, EPS); /* token 17 at 1.7, 18 at 2.1 */
         assert_float_equal(r.rec[0].itl_max, 0.1, EPS);
         run_result_free(&r);
     }

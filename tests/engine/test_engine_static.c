@@ -101,8 +101,8 @@ static void test_failed_and_rejected(void **state)
     assert_string_equal(r.rec[0].state, "done");
     assert_string_equal(r.rec[1].state, "failed");
     assert_string_equal(r.rec[1].reason, "trace_failed");
-    /* r0 runs alone from t=0 (5 tokens, to 0.5); r1 then prefills and fails. */
-    assert_float_equal(r.rec[1].finish, 0.6, EPS);
+    /* r0 and r1 arrive at the same instant: one batch; r1 fails after the prefill. */
+    assert_float_equal(r.rec[1].finish, 0.1, EPS);
     assert_string_equal(r.rec[2].state, "rejected");
     assert_int_equal((int)summary_num(&r, "completed"), 1);
     assert_int_equal((int)summary_num(&r, "failed"), 1);
