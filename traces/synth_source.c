@@ -161,8 +161,11 @@ static void draw_mix(SynthSource *s, TraceRow *row)
     double u = gsl_rng_uniform(s->rng_mix) * s->mix_cum[n - 1];
     size_t i = 0;
     while (i + 1 < n && s->mix_cum[i] <= u) i++;
-    snprintf(row->model, sizeof(row->model), "%s", s->p.mix[i].model);
-    snprintf(row->log_type, sizeof(row->log_type), "%s", s->p.mix[i].log_type);
+    /* Same-size fields (char[32] both sides): a copy, not a printf per row. */
+    _Static_assert(sizeof(row->model) == sizeof(s->p.mix[i].model), "model field sizes");
+    _Static_assert(sizeof(row->log_type) == sizeof(s->p.mix[i].log_type), "log type field sizes");
+    memcpy(row->model, s->p.mix[i].model, sizeof(row->model));
+    memcpy(row->log_type, s->p.mix[i].log_type, sizeof(row->log_type));
 }
 
 int synth_source_next(SynthSource *s, TraceRow *row)

@@ -15,6 +15,7 @@ typedef struct ResultsDir {
     bool created;           /* the directory is ours: abandon() may remove it */
     char files[8][64];      /* files created in it, for abandon() */
     int n_files;
+    char *buffers[8];       /* their stdio buffers: free with results_dir_free_buffers */
 } ResultsDir;
 
 /* Create DIR (and parents).  An existing DIR is refused unless `force`. */
@@ -23,6 +24,8 @@ FILE *results_dir_create_file(ResultsDir *d, const char *name);
 /* A run failed: remove the files it created (and the directory if new), so
  * a half-written result is never mistaken for a result. */
 void results_dir_abandon(ResultsDir *d);
+/* After the files are closed: their stdio buffers. */
+void results_dir_free_buffers(ResultsDir *d);
 /* Deterministic JSON: keys in insertion order, 10 significant digits. */
 int results_write_json(ResultsDir *d, const char *name, json_t *j);
 /* The manifest: version, command (less --out/--force), seed, inputs and

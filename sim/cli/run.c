@@ -236,6 +236,7 @@ done:
     if (outs.timeseries_csv && fclose(outs.timeseries_csv) && !status) status = cli_fail("%s: write error", a.out_dir);
     if (outs.steps_csv && fclose(outs.steps_csv) && !status) status = cli_fail("%s: write error", a.out_dir);
     if (status && dir_open) results_dir_abandon(&dir);
+    results_dir_free_buffers(&dir);
     cli_source_close(&src);
     return status;
 }

@@ -262,6 +262,7 @@ void engine_destroy(Engine **pe)
         if (in->backend_rng) gsl_rng_free(in->backend_rng);
         step_free(&in->step);
         free(in->emits_first);
+        free(in->span_scratch);
         free(in->stepwise_cum_s);
     }
     free(e->instances);

@@ -7,18 +7,33 @@
 
 #include "common.h"
 
-#define MANT_BITS 16
-static uint16_t sub_bucket[1 << MANT_BITS]; /* top mantissa bits -> bucket within the octave */
-static double octave_edge[LOG_HIST_PER_OCTAVE + 1]; /* 2^(i/347): bucket edges within an octave */
+/* 12 mantissa bits (8 KiB) stay in L1; a 2^-12-wide mantissa slice is
+ * narrower than a bucket (2^(1/347) - 1 = 0.2 %), so it straddles at most
+ * one edge, which one comparison with octave_edge settles: exact buckets. */
+#define MANT_BITS 12
+static uint16_t sub_bucket[1 << MANT_BITS]; /* mantissa slice -> first bucket it touches */
+static double octave_edge[LOG_HIST_PER_OCTAVE + 1]; /* 2^(i/347) */
+#define N_BUCKETS ((LOG_HIST_MAX_EXP - LOG_HIST_MIN_EXP + 1) * LOG_HIST_PER_OCTAVE)
+static double lower_edge[N_BUCKETS + 1]; /* bucket b holds [lower_edge[b], lower_edge[b+1]) */
 static pthread_once_t sub_bucket_once = PTHREAD_ONCE_INIT;
+
+static double b_edge_exact(int i)
+{
+    return i == LOG_HIST_PER_OCTAVE ? 2.0 : exp2((double)i / LOG_HIST_PER_OCTAVE);
+}
 
 static void sub_bucket_fill(void)
 {
-    for (int i = 0; i <= LOG_HIST_PER_OCTAVE; i++) octave_edge[i] = exp2((double)i / LOG_HIST_PER_OCTAVE);
+    for (int i = 0; i <= LOG_HIST_PER_OCTAVE; i++)
+        octave_edge[i] = b_edge_exact(i);
+    for (long b = 0; b <= N_BUCKETS; b++)
+        lower_edge[b] = ldexp(octave_edge[b % LOG_HIST_PER_OCTAVE],
+                              (int)(b / LOG_HIST_PER_OCTAVE) + LOG_HIST_MIN_EXP);
     for (size_t m = 0; m < (1u << MANT_BITS); m++) {
-        double mantissa = 1.0 + ((double)m + 0.5) / (double)(1u << MANT_BITS);
-        long b = (long)floor(log2(mantissa) * LOG_HIST_PER_OCTAVE);
-        sub_bucket[m] = (uint16_t)SS_MIN(b, LOG_HIST_PER_OCTAVE - 1);
+        double mantissa = 1.0 + (double)m / (double)(1u << MANT_BITS); /* slice start */
+        long b = 0;
+        while (b + 1 < LOG_HIST_PER_OCTAVE && octave_edge[b + 1] <= mantissa) b++;
+        sub_bucket[m] = (uint16_t)b;
     }
 }
 
@@ -30,7 +45,12 @@ long log_histogram_bucket(double value)
     if (!(value > 0) || exponent < LOG_HIST_MIN_EXP) return -1;
     if (exponent > LOG_HIST_MAX_EXP) exponent = LOG_HIST_MAX_EXP;
     unsigned m = (unsigned)((bits >> (52 - MANT_BITS)) & ((1u << MANT_BITS) - 1));
-    return (long)(exponent - LOG_HIST_MIN_EXP) * LOG_HIST_PER_OCTAVE + sub_bucket[m];
+    long sub = sub_bucket[m];
+    uint64_t mant_bits = (bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
+    double mantissa;
+    memcpy(&mantissa, &mant_bits, sizeof(mantissa)); /* value / 2^exponent, in [1, 2) */
+    if (sub + 1 < LOG_HIST_PER_OCTAVE && mantissa >= octave_edge[sub + 1]) sub++;
+    return (long)(exponent - LOG_HIST_MIN_EXP) * LOG_HIST_PER_OCTAVE + sub;
 }
 
 double log_histogram_bucket_mid(long bucket)
@@ -42,7 +62,7 @@ void log_histogram_init(LogHistogram *h)
 {
     pthread_once(&sub_bucket_once, sub_bucket_fill);
     *h = (LogHistogram){ 0 };
-    h->n_buckets = (size_t)(LOG_HIST_MAX_EXP - LOG_HIST_MIN_EXP + 1) * LOG_HIST_PER_OCTAVE;
+    h->n_buckets = N_BUCKETS;
     h->weight = ss_calloc(h->n_buckets, sizeof(double));
     h->min = INFINITY;
     h->max = -INFINITY;
@@ -71,9 +91,7 @@ void log_histogram_add(LogHistogram *h, double value, double weight)
  * fall in it (to the mantissa table's 2^-16 resolution). */
 static double bucket_upper(long b)
 {
-    long next = b + 1;
-    return ldexp(octave_edge[next % LOG_HIST_PER_OCTAVE],
-                 (int)(next / LOG_HIST_PER_OCTAVE) + LOG_HIST_MIN_EXP);
+    return lower_edge[b + 1];
 }
 
 void log_histogram_add_linear(LogHistogram *h, double a, double b, int64_t count, double weight)

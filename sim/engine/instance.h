@@ -33,6 +33,8 @@ typedef struct Instance {
     Step step;
     bool *emits_first;         /* per member: emits a token in iteration 1 */
     size_t emits_cap;
+    void *span_scratch;        /* span_end's per-member work arrays */
+    size_t span_scratch_bytes;
     StepShape first_shape;     /* iteration 1 */
     StepShape decode_shape;    /* iteration 2 (later ones grow decode_context) */
     bool decode_linear;        /* decode iteration j takes decode_a + decode_b j seconds */

@@ -247,9 +247,14 @@ void span_end(Engine *e, Instance *in)
     int32_t n = s->n_members;
     int64_t K = in->span_iters;
     double start = s->start_s, t1 = span_time_at(in, 1);
-    EmitOrder *order = ss_malloc((size_t)n * sizeof(*order));
-    double *max_gap = ss_malloc((size_t)n * sizeof(*max_gap));
-    int64_t useful_decode = 0;
+    size_t need = (size_t)n * (sizeof(EmitOrder) + sizeof(double));
+    if (need > in->span_scratch_bytes) {
+        in->span_scratch = ss_realloc(in->span_scratch, need);
+        in->span_scratch_bytes = need;
+    }
+    double *max_gap = in->span_scratch;
+    EmitOrder *order = (EmitOrder *)(max_gap + n);
+    int64_t useful_decode = 0, continuing = 0;
     for (int32_t i = 0; i < n; i++) {
         Request *r = s->members[i].req;
         int64_t tokens = in->emits_first[i] ? SS_MIN((int64_t)request_remaining_tokens(r), K) : 0;
@@ -266,7 +271,12 @@ void span_end(Engine *e, Instance *in)
         else r->prefilled_tokens += tokens;
         if (tokens > 0) {
             double first_s = start + t1;
-            if (r->last_token_s >= 0) {
+            if (r->last_token_s == start) {
+                /* Decoding straight on from the previous step: its gap is this
+                 * step's first iteration, pooled once for all such members. */
+                continuing++;
+                r->itl_max_s = SS_MAX(r->itl_max_s, t1);
+            } else if (r->last_token_s >= 0) {
                 double gap = first_s - r->last_token_s;
                 metrics_add_itl(&e->metrics, gap, 1.0);
                 r->itl_max_s = SS_MAX(r->itl_max_s, gap);
@@ -285,6 +295,7 @@ void span_end(Engine *e, Instance *in)
             r->finish_s = start + t1;
         }
     }
+    if (continuing) metrics_add_itl(&e->metrics, t1, (double)continuing);
     Metrics *mt = &e->metrics;
     mt->steps++;
     mt->iterations += K;
@@ -304,6 +315,4 @@ void span_end(Engine *e, Instance *in)
     in->sched_ops->on_step_done(in->sched, s, e->now_s);
     for (int32_t i = 0; i < n; i++)
         if (request_is_finished(s->members[i].req)) engine__finish(e, in, s->members[i].req);
-    free(order);
-    free(max_gap);
 }
