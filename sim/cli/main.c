@@ -10,6 +10,9 @@ static const CliCommand commands[] = {
     { "run", "simulate a trace or workload through a scheduler", cmd_run },
     { "trace", "trace stats | fit | gen", cmd_trace },
     { "predict", "length predictors: train | eval", cmd_predict },
+    { "plan", "capacity planning: the smallest fleet meeting SLOs, cost per hour", cmd_plan },
+    { "sweep", "options x seeds on threads (or MPI ranks) into one CSV", cmd_sweep },
+    { "compare", "diff two result sets against tolerances (CI gate)", cmd_compare },
     { "list", "every registered plug-in with its options", cmd_list },
     { "version", "print the version", cmd_version },
 };

@@ -1,0 +1,368 @@
+/* plan.c: `servesim plan`: the smallest fleet per candidate GPU kind that
+ * meets the SLOs in every one of R seeds, its cost per hour, and t-intervals
+ * at that size and one fewer; with --diurnal, the mean hour and the peak
+ * hour of the embedded day, so the cost of burstiness shows. */
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_common.h"
+#include "common.h"
+#include "fleet/plan.h"
+#include "sched/sched.h"
+
+#define PLAN_MAX_CANDS 16
+
+static void plan_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: servesim plan (--trace FILE | --workload default) [options]\n"
+        "\n"
+        "Finds, for each candidate GPU kind, the smallest number of instances meeting every\n"
+        "SLO in every one of R seeds (exponential growth, then bisection on the count), its\n"
+        "cost per hour, and 95 %% t-intervals over the seeds at that size and one fewer.\n"
+        "Cheapest first.  Runs write no per-request files and are deterministic per seed.\n"
+        "\n"
+        "workload:\n"
+        "  --trace FILE | --workload default\n"
+        "  --rate R              workload mean rate, requests/s (default 2)\n"
+        "  --requests N          requests per simulation (default 20000)\n"
+        "  --duration S          simulated seconds per simulation instead\n"
+        "  --diurnal             workload: plan for the mean hour (Poisson and bursty) and the\n"
+        "                        peak hour (rate x %.4g) of the embedded day; 3600 s each\n"
+        "%s"
+        "fleet and serving:\n"
+        "  --gpus LIST           candidate GPU kinds (default h100-sxm,a100-80g,h200)\n"
+        "  --price KIND=USD,...  override the GPU files' price per GPU-hour\n"
+        "  --tp N                tensor-parallel GPUs per instance (default 1)\n"
+        "  --model NAME          (default llama-2-7b)\n"
+        "  --sched SPEC          (default vllm when registered, else fcfs-static)\n"
+        "  --router SPEC         (default least-work)\n"
+        "  --predict SPEC, --cost SPEC, --gpu-mem-util F, --block-size N\n"
+        "SLOs:\n"
+        "  --slo ttft=S,tpot=S   P99 TTFT and P99 TPOT bounds, seconds (default ttft=2,tpot=0.1);\n"
+        "                        also the per-request goodput SLO\n"
+        "  --goodput F           share of requests meeting both, at least (default: not judged)\n"
+        "  --max-failure F       failed + rejected share, at most (default 0.01; -1: not judged)\n"
+        "  --seeds R             seeds per size (default 5)     --seed S  first seed (default 1)\n"
+        "  --confidence C        pass on the one-sided C t-bound of the mean instead of every seed\n"
+        "search and output:\n"
+        "  --max-instances N     give up above N (default 1024)\n"
+        "  --threads N           simulations in parallel (default: cores)\n"
+        "  --out FILE.json       write the plan as JSON    --json  print it instead of the table\n",
+        synth_diurnal_profile()[14], cli_trace_options_help());
+}
+
+typedef struct PlanArgs {
+    PlanConfig cfg;
+    CliTraceArgs trace;
+    const char *workload, *out, *gpus, *prices;
+    SynthParams synth;
+    double rate, duration_s;
+    int64_t requests;
+    bool diurnal, json, requests_given;
+} PlanArgs;
+
+enum { P_RATE = 1000, P_REQUESTS, P_DURATION, P_DIURNAL, P_GPUS, P_PRICE, P_TP, P_MODEL, P_SCHED,
+       P_ROUTER, P_PREDICT, P_COST, P_MEMUTIL, P_BLOCK, P_SLO, P_GOODPUT, P_MAXFAIL, P_SEEDS, P_SEED,
+       P_CONF, P_MAXINST, P_THREADS, P_OUT, P_JSON, P_TRACE, P_WORKLOAD };
+
+static int copy_str(char *dst, size_t cap, const char *v, const char *flag)
+{
+    if (strlen(v) >= cap) return cli_fail("%s: value too long", flag);
+    strcpy(dst, v);
+    return 0;
+}
+
+static int parse_slo_arg(const char *s, PlanSlo *slo, SloSpec *req)
+{
+    static const OptSpec specs[] = {
+        { "ttft", OPT_DOUBLE, offsetof(SloSpec, ttft_s), "0", "seconds", NULL, 0, 1e12 },
+        { "tpot", OPT_DOUBLE, offsetof(SloSpec, tpot_s), "0", "seconds", NULL, 0, 1e12 },
+        { NULL },
+    };
+    if (opts_init(specs, s, req, "--slo")) return cli_fail_lib();
+    slo->p99_ttft_s = req->ttft_s;
+    slo->p99_tpot_s = req->tpot_s;
+    return 0;
+}
+
+static int parse_number(const char *flag, const char *v, double lo, double hi, double *out)
+{
+    double d;
+    if (ss_parse_double(v, &d) || !(d >= lo && d <= hi)) return cli_fail("%s: '%s' is not in [%g, %g]", flag, v, lo, hi);
+    *out = d;
+    return 0;
+}
+
+static int parse_one(PlanArgs *a, int c, const char *v)
+{
+    EngineConfig *e = &a->cfg.base;
+    double d = 0;
+    int r = 0;
+    switch (c) {
+    case P_TRACE: a->trace.path = v; break;
+    case P_WORKLOAD: a->workload = v; break;
+    case P_RATE: r = parse_number("--rate", v, 1e-9, 1e9, &a->rate); break;
+    case P_DURATION: r = parse_number("--duration", v, 1e-9, 1e12, &a->duration_s); break;
+    case P_REQUESTS: r = parse_number("--requests", v, 1, 1e12, &d); a->requests = (int64_t)d; a->requests_given = true; break;
+    case P_DIURNAL: a->diurnal = true; break;
+    case P_GPUS: a->gpus = v; break;
+    case P_PRICE: a->prices = v; break;
+    case P_TP: r = parse_number("--tp", v, 1, 64, &d); e->tensor_parallel = (int32_t)d; break;
+    case P_MODEL: r = copy_str(e->model, sizeof(e->model), v, "--model"); break;
+    case P_SCHED: r = copy_str(e->sched_spec, sizeof(e->sched_spec), v, "--sched"); break;
+    case P_ROUTER: r = copy_str(e->router, sizeof(e->router), v, "--router"); break;
+    case P_PREDICT: r = copy_str(e->predict_spec, sizeof(e->predict_spec), v, "--predict"); break;
+    case P_COST: r = copy_str(e->cost_spec, sizeof(e->cost_spec), v, "--cost"); break;
+    case P_MEMUTIL: r = parse_number("--gpu-mem-util", v, 1e-3, 1, &e->gpu_mem_util); break;
+    case P_BLOCK: r = parse_number("--block-size", v, 1, 4096, &d); e->kv_block_size = (int32_t)d; break;
+    case P_SLO: r = parse_slo_arg(v, &a->cfg.slo, &e->slo); break;
+    case P_GOODPUT: r = parse_number("--goodput", v, 0, 1, &a->cfg.slo.min_goodput_share); break;
+    case P_MAXFAIL: r = parse_number("--max-failure", v, -1, 1, &a->cfg.slo.max_failure_share); break;
+    case P_SEEDS: r = parse_number("--seeds", v, 1, 10000, &d); a->cfg.seeds = (int32_t)d; break;
+    case P_SEED: r = parse_number("--seed", v, 0, 9e15, &d); a->cfg.first_seed = (uint64_t)d; break;
+    case P_CONF: r = parse_number("--confidence", v, 0.5, 0.9999, &a->cfg.slo.confidence); break;
+    case P_MAXINST: r = parse_number("--max-instances", v, 1, 100000, &d); a->cfg.max_instances = (int32_t)d; break;
+    case P_THREADS: r = parse_number("--threads", v, 1, 4096, &d); a->cfg.threads = (int)d; break;
+    case P_OUT: a->out = v; break;
+    case P_JSON: a->json = true; break;
+    default: r = cli_trace_parse_option(&a->trace, c, v);
+    }
+    return r;
+}
+
+static void plan_args_default(PlanArgs *a)
+{
+    memset(a, 0, sizeof(*a));
+    engine_config_default(&a->cfg.base);
+    EngineConfig *e = &a->cfg.base;
+    snprintf(e->sched_spec, sizeof(e->sched_spec), "%s", sched_find("vllm") ? "vllm" : "fcfs-static");
+    snprintf(e->router, sizeof(e->router), "least-work");
+    e->slo.ttft_s = a->cfg.slo.p99_ttft_s = 2.0;
+    e->slo.tpot_s = a->cfg.slo.p99_tpot_s = 0.1;
+    a->cfg.slo.max_failure_share = 0.01;
+    a->cfg.seeds = 5;
+    a->cfg.first_seed = 1;
+    a->cfg.max_instances = 1024;
+    a->gpus = "h100-sxm,a100-80g,h200";
+    a->requests = 20000;
+    cli_trace_args_default(&a->trace);
+}
+
+static int parse_plan_args(int argc, char **argv, PlanArgs *a)
+{
+    static const struct option long_opts[] = {
+        { "trace", required_argument, 0, P_TRACE }, { "workload", required_argument, 0, P_WORKLOAD },
+        { "rate", required_argument, 0, P_RATE }, { "requests", required_argument, 0, P_REQUESTS },
+        { "duration", required_argument, 0, P_DURATION }, { "diurnal", no_argument, 0, P_DIURNAL },
+        { "gpus", required_argument, 0, P_GPUS }, { "price", required_argument, 0, P_PRICE },
+        { "tp", required_argument, 0, P_TP }, { "model", required_argument, 0, P_MODEL },
+        { "sched", required_argument, 0, P_SCHED }, { "router", required_argument, 0, P_ROUTER },
+        { "predict", required_argument, 0, P_PREDICT }, { "cost", required_argument, 0, P_COST },
+        { "gpu-mem-util", required_argument, 0, P_MEMUTIL }, { "block-size", required_argument, 0, P_BLOCK },
+        { "slo", required_argument, 0, P_SLO }, { "goodput", required_argument, 0, P_GOODPUT },
+        { "max-failure", required_argument, 0, P_MAXFAIL }, { "seeds", required_argument, 0, P_SEEDS },
+        { "seed", required_argument, 0, P_SEED }, { "confidence", required_argument, 0, P_CONF },
+        { "max-instances", required_argument, 0, P_MAXINST }, { "threads", required_argument, 0, P_THREADS },
+        { "out", required_argument, 0, P_OUT }, { "json", no_argument, 0, P_JSON },
+        CLI_TRACE_LONG_OPTIONS, { 0, 0, 0, 0 },
+    };
+    plan_args_default(a);
+    int c, r;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+        if (c == '?') return cli_fail("plan: unknown or incomplete option '%s' (see servesim plan --help)", argv[optind - 1]);
+        if ((r = parse_one(a, c, optarg))) return r;
+    }
+    if (optind < argc) return cli_fail("plan: unexpected argument '%s'", argv[optind]);
+    if (!a->trace.path == !a->workload) return cli_fail("plan: give exactly one of --trace FILE or --workload default");
+    if (a->workload && strcmp(a->workload, "default")) return cli_fail("--workload: unknown workload '%s' (known: default)", a->workload);
+    if (a->diurnal && a->trace.path) return cli_fail("--diurnal: only with --workload default (a trace carries its own day)");
+    return 0;
+}
+
+static int parse_candidates(const PlanArgs *a, PlanCandidate *cands, int *n)
+{
+    *n = 0;
+    for (const char *p = a->gpus; *p;) {
+        size_t len = strcspn(p, ",");
+        if (*n == PLAN_MAX_CANDS) return cli_fail("--gpus: more than %d kinds", PLAN_MAX_CANDS);
+        if (!len || len >= sizeof(cands[0].gpu)) return cli_fail("--gpus '%s': bad GPU name", a->gpus);
+        PlanCandidate *c = &cands[(*n)++];
+        memcpy(c->gpu, p, len);
+        c->gpu[len] = '\0';
+        c->tp = a->cfg.base.tensor_parallel;
+        c->price_per_hour = -1;
+        p += len + (p[len] == ',');
+    }
+    for (const char *p = a->prices ? a->prices : ""; *p;) {
+        size_t len = strcspn(p, ","), klen = strcspn(p, "=");
+        char v[64];
+        double d;
+        if (klen >= len || len - klen - 1 >= sizeof(v)) return cli_fail("--price '%s': expected KIND=USD,...", a->prices);
+        snprintf(v, sizeof(v), "%.*s", (int)(len - klen - 1), p + klen + 1);
+        if (ss_parse_double(v, &d) || d < 0) return cli_fail("--price: '%s' is not a price", v);
+        int hit = 0;
+        for (int i = 0; i < *n; i++)
+            if (strlen(cands[i].gpu) == klen && !strncmp(cands[i].gpu, p, klen)) cands[i].price_per_hour = d, hit = 1;
+        if (!hit) return cli_fail("--price: '%.*s' is not one of --gpus", (int)klen, p);
+        p += len + (p[len] == ',');
+    }
+    return 0;
+}
+
+typedef struct Scenario {
+    char name[32];
+    char desc[160];
+    SynthParams synth;
+    double rate;                       /* requests/s; NAN for a trace */
+    PlanAnswer *ans;                   /* [n_cands] */
+    int order[PLAN_MAX_CANDS];         /* cheapest found first */
+} Scenario;
+
+/* The workloads to plan for: the trace, the workload, or with --diurnal the
+ * mean hour with Poisson arrivals, the mean hour and the peak hour (bursty). */
+static int make_scenarios(PlanArgs *a, Scenario *sc)
+{
+    if (a->trace.path) {
+        snprintf(sc[0].name, sizeof(sc[0].name), "trace");
+        snprintf(sc[0].desc, sizeof(sc[0].desc), "trace %s (speedup %g)", a->trace.path, a->trace.open.speedup);
+        sc[0].rate = NAN;
+        return 1;
+    }
+    double rate = a->rate > 0 ? a->rate : SYNTH_DEFAULT_RATE;
+    int n = a->diurnal ? 3 : 1;
+    const double *mult = synth_diurnal_profile();
+    for (int i = 0; i < n; i++) {
+        SynthParams *p = &sc[i].synth;
+        synth_params_default(p);
+        p->diurnal = false;
+        p->rate = i == 2 ? rate * mult[14] : rate;
+        if (a->diurnal && i == 0) p->gap = SYNTH_GAP_EXPONENTIAL, p->shape = 1;
+        bool by_time = a->duration_s > 0 || (a->diurnal && !a->requests_given);
+        p->duration_s = by_time ? (a->duration_s > 0 ? a->duration_s : 3600) : 0;
+        p->requests = by_time ? 0 : a->requests;
+        sc[i].rate = p->rate;
+        const char *names[3] = { a->diurnal ? "mean-hour-poisson" : "workload", "mean-hour", "peak-hour" };
+        snprintf(sc[i].name, sizeof(sc[i].name), "%s", names[i]);
+        char per[48];
+        if (by_time) snprintf(per, sizeof(per), "%g s per run", p->duration_s);
+        else snprintf(per, sizeof(per), "%lld requests per run", (long long)p->requests);
+        int w = snprintf(sc[i].desc, sizeof(sc[i].desc), "%s: workload default, %s arrivals at %.4g req/s%s, %s",
+                 names[i], p->gap == SYNTH_GAP_EXPONENTIAL ? "Poisson" : "Gamma(0.5)", p->rate,
+                 i == 2 ? " (14:00, the day's mean x 1.839)" : a->diurnal ? " (the day's mean)" : "", per);
+        (void)w; /* a long description is cut, never an error */
+    }
+    return n;
+}
+
+static void sort_answers(Scenario *sc, int n)
+{
+    for (int i = 0; i < n; i++) sc->order[i] = i;
+    for (int i = 1; i < n; i++)   /* insertion sort: found before not, then by cost, stable */
+        for (int j = i; j > 0; j--) {
+            const PlanAnswer *x = &sc->ans[sc->order[j - 1]], *y = &sc->ans[sc->order[j]];
+            bool swap = (!x->found && y->found) || (x->found && y->found && y->cost_per_hour < x->cost_per_hour);
+            if (!swap) break;
+            int t = sc->order[j]; sc->order[j] = sc->order[j - 1]; sc->order[j - 1] = t;
+        }
+}
+
+static json_t *plan_json(const PlanArgs *a, Scenario *sc, int n_sc, int n_cands, int64_t sims, double wall_s)
+{
+    json_t *j = json_object(), *m = json_object(), *arr = json_array();
+    const EngineConfig *e = &a->cfg.base;
+    json_object_set_new(m, "model", json_string(e->model));
+    json_object_set_new(m, "sched", json_string(e->sched_spec));
+    json_object_set_new(m, "router", json_string(e->router));
+    json_object_set_new(m, "predict", json_string(e->predict_spec));
+    json_object_set_new(m, "cost", json_string(e->cost_spec));
+    json_object_set_new(m, "seeds", json_integer(a->cfg.seeds));
+    json_object_set_new(m, "first_seed", json_integer((json_int_t)a->cfg.first_seed));
+    json_object_set_new(m, "slo", plan_slo_json(&a->cfg.slo));
+    json_object_set_new(j, "manifest", m);
+    for (int s = 0; s < n_sc; s++) {
+        json_t *o = json_object(), *cands = json_array();
+        json_object_set_new(o, "name", json_string(sc[s].name));
+        json_object_set_new(o, "description", json_string(sc[s].desc));
+        if (!a->trace.path) json_object_set_new(o, "workload", synth_params_to_json(&sc[s].synth));
+        for (int i = 0; i < n_cands; i++) json_array_append_new(cands, plan_answer_json(&sc[s].ans[sc[s].order[i]]));
+        json_object_set_new(o, "candidates", cands);
+        json_array_append_new(arr, o);
+    }
+    json_object_set_new(j, "scenarios", arr);
+    if (n_sc == 3 && sc[1].ans[sc[1].order[0]].found && sc[2].ans[sc[2].order[0]].found) {
+        json_t *b = json_object();
+        double c0 = sc[0].ans[sc[0].order[0]].found ? sc[0].ans[sc[0].order[0]].cost_per_hour : NAN;
+        double c1 = sc[1].ans[sc[1].order[0]].cost_per_hour, c2 = sc[2].ans[sc[2].order[0]].cost_per_hour;
+        json_object_set_new(b, "peak_over_mean_cost", json_real(c2 / c1));
+        if (isfinite(c0)) json_object_set_new(b, "bursty_over_poisson_cost", json_real(c1 / c0));
+        json_object_set_new(j, "burstiness", b);
+    }
+    json_t *run = json_object();
+    json_object_set_new(run, "simulations", json_integer(sims));
+    json_object_set_new(run, "wall_s", json_real(wall_s));
+    json_object_set_new(j, "run", run);
+    return j;
+}
+
+static int run_scenarios(PlanArgs *a, Scenario *sc, int n_sc, const PlanCandidate *cands, int n_cands,
+                         int64_t *sims)
+{
+    int errors = 0;
+    for (int s = 0; s < n_sc; s++) {
+        a->cfg.input = (SimInput){ .trace_path = a->trace.path, .trace_opts = a->trace.open,
+                                   .synth = a->trace.path ? NULL : &sc[s].synth };
+        sc[s].ans = ss_calloc((size_t)n_cands, sizeof(PlanAnswer));
+        for (int i = 0; i < n_cands; i++) {
+            if (plan_candidate(&a->cfg, &cands[i], &sc[s].ans[i]))
+                fprintf(stderr, "servesim: plan: %s: %s\n", cands[i].gpu, sc[s].ans[i].error), errors++;
+            *sims += sc[s].ans[i].sims;
+        }
+        sort_answers(&sc[s], n_cands);
+        if (!a->json) plan_print_answers(stdout, sc[s].desc, sc[s].ans, sc[s].order, n_cands, &a->cfg.slo);
+    }
+    return errors == n_sc * n_cands ? -EINVAL : 0;
+}
+
+int cmd_plan(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) { plan_usage(stdout); return 0; }
+    PlanArgs a;
+    PlanCandidate cands[PLAN_MAX_CANDS];
+    Scenario sc[3];
+    int n_cands, status = 1;
+    if (parse_plan_args(argc, argv, &a) || parse_candidates(&a, cands, &n_cands)) return 1;
+    memset(sc, 0, sizeof(sc));
+    int n_sc = make_scenarios(&a, sc);
+    json_decref(json_object()); /* jansson seeds its hashes once: before threads start */
+    int64_t sims = 0;
+    double wall0 = ss_wall_seconds();
+    if (run_scenarios(&a, sc, n_sc, cands, n_cands, &sims)) {
+        cli_fail("plan: every candidate failed (see above)");
+        goto done;
+    }
+    double wall_s = ss_wall_seconds() - wall0;
+    json_t *j = plan_json(&a, sc, n_sc, n_cands, sims, wall_s);
+    if (a.json) json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6)), fputc('\n', stdout);
+    json_t *b = json_object_get(j, "burstiness");
+    if (b && !a.json)
+        printf("burstiness: the peak hour costs %.2fx the mean hour; bursty (Gamma 0.5) arrivals cost %.2fx Poisson at the mean rate\n",
+               json_real_value(json_object_get(b, "peak_over_mean_cost")),
+               json_real_value(json_object_get(b, "bursty_over_poisson_cost")));
+    fflush(stdout);
+    fprintf(stderr, "servesim: plan: %lld simulations (%d seeds per size) in %.2f s of wall time on %d threads\n",
+            (long long)sims, a.cfg.seeds, wall_s, a.cfg.threads > 0 ? a.cfg.threads : parallel_default_threads());
+    status = 0;
+    if (a.out && json_dump_file(j, a.out, JSON_INDENT(2) | JSON_REAL_PRECISION(6)))
+        status = cli_fail("%s: cannot write", a.out);
+    else if (a.out) fprintf(stderr, "servesim: plan written to %s\n", a.out);
+    json_decref(j);
+done:
+    for (int s = 0; s < n_sc; s++) free(sc[s].ans);
+    return status;
+}

@@ -1,0 +1,212 @@
+/* sweep.c: `servesim sweep SPEC.json --out FILE.csv`: the cartesian product
+ * of options x seeds on threads, and across MPI ranks when launched by
+ * mpirun (built with -Dmpi=enabled): rank r runs runs r, r + K, r + 2K...,
+ * rank 0 gathers the rows and writes them in spec order, so the CSV is
+ * byte-identical whatever the thread and rank counts. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "common.h"
+#include "fleet/sweep.h"
+
+#ifdef SERVESIM_MPI
+#include <mpi.h>
+#endif
+
+static void sweep_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: servesim sweep SPEC.json --out FILE.csv [--threads N] [--quiet]\n"
+        "       mpirun -n K servesim sweep SPEC.json --out FILE.csv   (built with -Dmpi=enabled)\n"
+        "\n"
+        "Runs the cartesian product of the spec's options x seeds, with no per-request\n"
+        "files, and writes one CSV row per run (its parameters, then its key metrics) in\n"
+        "spec order: byte-identical whatever --threads and the number of ranks.\n"
+        "\n"
+        "spec (JSON; every axis takes a value or a list; docs/PLANNING.md):\n"
+        "  {\"workload\": \"default\", \"requests\": 5000, \"slo\": {\"ttft\": 2, \"tpot\": 0.1},\n"
+        "   \"sched\": [\"vllm\", \"sjf\"], \"rate\": [10, 20, 40], \"fleet\": \"2xh100-sxm\",\n"
+        "   \"router\": \"least-work\", \"seeds\": 3}\n"
+        "  axes: model gpu fleet router sched predict cost rate speedup seeds\n"
+        "  \"trace\": FILE replays a trace instead (\"speedup\" scales it; \"rate\" is ignored)\n"
+        "\n"
+        "  --out FILE     the CSV ('-' for stdout)\n"
+        "  --threads N    threads per process (default: cores, divided among local ranks)\n"
+        "  --quiet        no timing line\n");
+}
+
+typedef struct SweepRun {
+    const SweepSpec *spec;
+    int64_t first, stride;   /* this rank's runs: first, first + stride, ... */
+    char **rows;             /* [local index] */
+} SweepRun;
+
+static int run_one(void *ctx, int64_t k)
+{
+    SweepRun *s = ctx;
+    return sweep_run_row(s->spec, s->first + k * s->stride, &s->rows[k]);
+}
+
+static int64_t local_count(int64_t n, int64_t first, int64_t stride)
+{
+    return first < n ? (n - first + stride - 1) / stride : 0;
+}
+
+static int write_csv(const char *out, char **rows, int64_t n)
+{
+    FILE *f = strcmp(out, "-") ? fopen(out, "w") : stdout;
+    if (!f) return cli_fail("%s: cannot create: %s", out, strerror(errno));
+    fputs(sweep_csv_header(), f);
+    for (int64_t i = 0; i < n; i++) fputs(rows[i], f);
+    if (f == stdout ? fflush(f) : fclose(f)) return cli_fail("%s: write error", out);
+    return 0;
+}
+
+#ifdef SERVESIM_MPI
+/* Launched by mpirun/srun?  (A plain run must not start MPI at all.) */
+static bool mpi_launched(void)
+{
+    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
+}
+
+static int mpi_local_ranks(void)
+{
+    MPI_Comm local;
+    int n = 1;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local);
+    MPI_Comm_size(local, &n);
+    MPI_Comm_free(&local);
+    return n;
+}
+
+/* Rank 0 receives every rank's rows (concatenated, in its local order) and
+ * interleaves them back into spec order.  all[] gets the n rows on rank 0. */
+static void mpi_gather(char **mine, int64_t n_mine, int64_t n, int rank, int size, char **all)
+{
+    size_t len = 0;
+    for (int64_t k = 0; k < n_mine; k++) len += strlen(mine[k]);
+    char *buf = ss_malloc(len + 1), *p = buf;
+    for (int64_t k = 0; k < n_mine; k++) p = stpcpy(p, mine[k]);
+    int my_len = (int)len, *lens = NULL, *displs = NULL;
+    char *recv = NULL;
+    if (!rank) lens = ss_calloc((size_t)size, sizeof(int)), displs = ss_calloc((size_t)size, sizeof(int));
+    MPI_Gather(&my_len, 1, MPI_INT, lens, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (!rank) {
+        int total = 0;
+        for (int r = 0; r < size; r++) displs[r] = total, total += lens[r];
+        recv = ss_malloc((size_t)total + 1);
+    }
+    MPI_Gatherv(buf, my_len, MPI_CHAR, recv, lens, displs, MPI_CHAR, 0, MPI_COMM_WORLD);
+    if (!rank) {
+        for (int r = 0; r < size; r++) {
+            const char *q = recv + displs[r];
+            for (int64_t i = r; i < n; i += size) {
+                const char *nl = strchr(q, '\n');
+                all[i] = strndup(q, (size_t)(nl - q + 1));
+                q = nl + 1;
+            }
+        }
+    }
+    free(buf), free(lens), free(displs), free(recv);
+}
+#endif
+
+typedef struct SweepArgs {
+    const char *spec_path, *out;
+    int threads;
+    bool quiet;
+} SweepArgs;
+
+static int parse_sweep_args(int argc, char **argv, SweepArgs *a)
+{
+    static const struct option long_opts[] = {
+        { "out", required_argument, 0, 'o' }, { "threads", required_argument, 0, 't' },
+        { "quiet", no_argument, 0, 'q' }, { 0, 0, 0, 0 },
+    };
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+        int64_t v;
+        if (c == 'o') a->out = optarg;
+        else if (c == 'q') a->quiet = true;
+        else if (c == 't') {
+            if (ss_parse_i64(optarg, &v) || v < 1 || v > 4096) return cli_fail("--threads: '%s' is not in 1..4096", optarg);
+            a->threads = (int)v;
+        } else {
+            return cli_fail("sweep: unknown or incomplete option '%s' (see servesim sweep --help)", argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 1) return cli_fail("sweep: give one spec file (see servesim sweep --help)");
+    a->spec_path = argv[optind];
+    if (!a->out) return cli_fail("sweep: --out FILE.csv is required ('-' for stdout)");
+    return 0;
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) { sweep_usage(stdout); return 0; }
+    SweepArgs a = { .threads = 0 };
+    int status = parse_sweep_args(argc, argv, &a);
+    if (status) return status;
+    int rank = 0, size = 1, local = 1;
+#ifdef SERVESIM_MPI
+    bool mpi = mpi_launched();
+    if (mpi) {
+        int provided;
+        MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+        MPI_Comm_size(MPI_COMM_WORLD, &size);
+        local = mpi_local_ranks();
+    }
+#endif
+    int threads = a.threads ? a.threads : SS_MAX(1, parallel_default_threads() / local);
+    json_decref(json_object()); /* jansson seeds its hashes once: before threads start */
+    SweepSpec spec;
+    if (sweep_spec_load(&spec, a.spec_path)) { /* every rank fails alike */
+        status = cli_fail_lib();
+#ifdef SERVESIM_MPI
+        if (mpi) MPI_Finalize();
+#endif
+        return status;
+    }
+    double wall0 = ss_wall_seconds();
+    SweepRun run = { .spec = &spec, .first = rank, .stride = size };
+    int64_t n_mine = local_count(spec.n_runs, rank, size);
+    run.rows = ss_calloc((size_t)n_mine + 1, sizeof(char *));
+    int r = parallel_for(n_mine, threads, run_one, &run);
+    if (r) cli_fail_lib();
+    int failed = r != 0;
+    char **all = run.rows;
+#ifdef SERVESIM_MPI
+    if (mpi) {
+        MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+        all = NULL;
+        if (!failed) {
+            if (!rank) all = ss_calloc((size_t)spec.n_runs + 1, sizeof(char *));
+            mpi_gather(run.rows, n_mine, spec.n_runs, rank, size, all);
+        }
+    }
+#endif
+    status = failed;
+    if (!failed && !rank) {
+        status = write_csv(a.out, all, spec.n_runs);
+        if (!a.quiet)
+            fprintf(stderr, "servesim: sweep: %lld runs on %d rank%s x %d thread%s in %.3f s of wall time -> %s\n",
+                    (long long)spec.n_runs, size, size == 1 ? "" : "s", threads, threads == 1 ? "" : "s",
+                    ss_wall_seconds() - wall0, a.out);
+    }
+    for (int64_t k = 0; k < n_mine; k++) free(run.rows[k]);
+    if (all != run.rows && all) {
+        for (int64_t i = 0; i < spec.n_runs; i++) free(all[i]);
+        free(all);
+    }
+    free(run.rows);
+    sweep_spec_free(&spec);
+#ifdef SERVESIM_MPI
+    if (mpi) MPI_Finalize();
+#endif
+    return status;
+}

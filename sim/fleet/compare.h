@@ -1,0 +1,68 @@
+/* compare.h: diff two result sets metric by metric against tolerances, for
+ * gating scheduler changes in CI (`servesim compare A B --tol SPEC`).
+ *
+ * Every metric has a direction (higher is better, lower is better, or
+ * informational) and a tolerance: B regresses against A on a metric when it
+ * is worse by more than max(rel x |A|, abs).  Defaults (docs/PLANNING.md):
+ * throughputs -2 %, latencies and waits +5 %, failure rate +0.001, padding
+ * share +0.01, preemptions +10 % (and at least 10), completed/failed/
+ * rejected/truncated counts exact; std, durations and totals informational. */
+#ifndef SERVESIM_COMPARE_H
+#define SERVESIM_COMPARE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef enum CompareDir { CMP_INFO = 0, CMP_HIGHER_BETTER, CMP_LOWER_BETTER } CompareDir;
+typedef enum CompareVerdict { CMP_SAME = 0, CMP_WITHIN, CMP_BETTER, CMP_REGRESSION, CMP_NA } CompareVerdict;
+
+typedef struct CompareTol {
+    char pattern[64];        /* fnmatch pattern over metric names */
+    double rel, abs;         /* allowed worsening: relative (fraction of A) and absolute (units of the metric) */
+    bool off;                /* not gated */
+} CompareTol;
+
+#define COMPARE_MAX_TOLS 64
+typedef struct CompareRules {
+    CompareTol tol[COMPARE_MAX_TOLS]; /* user overrides, first match wins, before the defaults */
+    int n;
+} CompareRules;
+
+/* "p99_*=10%,request_throughput=1%,failure_rate=0.002,steps=off" (a sign
+ * before the number is allowed and ignored: the direction is the metric's).
+ * 0 or -EINVAL. */
+int compare_rules_parse(CompareRules *r, const char *spec);
+CompareDir compare_direction(const char *metric);
+/* The tolerance for a metric: a user rule, else the default. */
+CompareTol compare_tolerance(const CompareRules *r, const char *metric);
+
+typedef struct CompareRow {
+    char run[256];           /* relative directory of the run within its set ("" for one file) */
+    char metric[64];
+    double a, b;             /* NAN when absent or null */
+    double allowed;          /* the worsening allowed, units of the metric */
+    CompareDir dir;
+    CompareVerdict verdict;
+} CompareRow;
+
+typedef struct CompareResult {
+    CompareRow *rows;
+    size_t n, cap;
+    int regressions;
+    int runs;
+} CompareResult;
+
+/* Load both sets (a summary.json file, a directory holding one, or a tree of
+ * run directories each holding one; runs pair by relative path) and compare.
+ * 0, or -EINVAL / -ENOENT on bad input (message set). */
+int compare_paths(const char *a, const char *b, const CompareRules *rules, CompareResult *out);
+void compare_result_free(CompareResult *r);
+/* Internal (compare_load.c -> compare.c): one pair of runs' "metrics"
+ * objects, keys of A first, then the keys only B has. */
+void compare__metrics(CompareResult *out, const char *run, json_t *ma, json_t *mb,
+                      const CompareRules *rules);
+/* The table; informational and unchanged rows only when `all`. */
+void compare_print(FILE *f, const CompareResult *r, bool all);
+
+#endif

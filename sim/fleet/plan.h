@@ -1,0 +1,85 @@
+/* plan.h: capacity planning: the smallest fleet of one GPU kind that meets
+ * every SLO, searched by exponential growth then bisection on the instance
+ * count (the SLO metrics are monotone in it: more replicas never slow a
+ * request down under a load-balancing router), R seeds per size run on
+ * threads, with t-intervals over the seeds. */
+#ifndef SERVESIM_PLAN_H
+#define SERVESIM_PLAN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "engine/engine.h"
+#include "sweep.h"
+
+/* The figures judged against the SLOs, per run. */
+enum { PLAN_P99_TTFT, PLAN_P99_TPOT, PLAN_GOODPUT_SHARE, PLAN_FAILURE_SHARE,
+       PLAN_THROUGHPUT, PLAN_MEAN_TTFT, PLAN_N_METRICS };
+
+typedef struct PlanSlo {
+    double p99_ttft_s;          /* <= 0: not judged */
+    double p99_tpot_s;          /* <= 0: not judged */
+    double min_goodput_share;   /* of arrived requests meeting ttft and tpot; 0: not judged */
+    double max_failure_share;   /* failed + rejected over arrived; < 0: not judged */
+    double confidence;          /* 0: every seed must pass; else one-sided level of the t-bound */
+} PlanSlo;
+
+typedef struct PlanCandidate {
+    char gpu[64];               /* GPU spec name or path */
+    int32_t tp;                 /* GPUs per instance */
+    double price_per_hour;      /* USD per GPU-hour; < 0: the GPU file's */
+} PlanCandidate;
+
+typedef struct PlanConfig {
+    EngineConfig base;          /* model, sched, router, predict, cost...; fleet is set per size */
+    SimInput input;
+    PlanSlo slo;
+    int32_t seeds;              /* R */
+    uint64_t first_seed;        /* seeds first_seed .. first_seed + R - 1 */
+    int threads;                /* <= 0: one per core */
+    int32_t max_instances;
+} PlanConfig;
+
+/* One size, R seeds. */
+typedef struct PlanEval {
+    int32_t instances;
+    bool pass;
+    int32_t seeds_passed;
+    double mean[PLAN_N_METRICS];
+    double half[PLAN_N_METRICS]; /* 95 % two-sided t-interval half-width (0 for R = 1) */
+} PlanEval;
+
+typedef struct PlanAnswer {
+    PlanCandidate cand;
+    bool found;
+    int32_t instances;          /* the smallest passing size */
+    double cost_per_hour;       /* USD: instances x tp x price */
+    PlanEval evals[64];         /* every size simulated, in search order */
+    int32_t n_evals;
+    int64_t sims;               /* simulations run */
+    double wall_s;
+    char error[512];            /* when a simulation failed (e.g. the model does not fit) */
+} PlanAnswer;
+
+/* Generic monotone search: smallest n in [1, max_n] with pass(n), by doubling
+ * from 1 then bisection.  pass returns 1, 0, or a negative errno.  Returns the
+ * answer, 0 when none up to max_n passes, or a negative errno. */
+typedef int (*PlanPassFn)(void *ctx, int32_t n);
+int32_t plan_search_monotone(int32_t max_n, PlanPassFn pass, void *ctx);
+
+/* The planner for one candidate.  0 (see found), or a negative errno for a
+ * configuration error (message set; also copied to out->error). */
+int plan_candidate(const PlanConfig *c, const PlanCandidate *cand, PlanAnswer *out);
+const PlanEval *plan_answer_eval(const PlanAnswer *a, int32_t instances);
+
+json_t *plan_slo_json(const PlanSlo *s);
+json_t *plan_answer_json(const PlanAnswer *a);
+/* The table of one scenario's answers, in `order` (plan_report.c). */
+void plan_print_answers(FILE *f, const char *title, const PlanAnswer *ans, const int *order, int n,
+                        const PlanSlo *slo);
+/* Metric names for tables and JSON. */
+const char *plan_metric_name(int k);
+
+#endif
