@@ -105,7 +105,7 @@ static const OptSpec length_aware_opts[] = {
     { NULL, OPT_INT, 0, NULL, NULL, NULL, OPT_NO_BOUNDS },
 };
 
-#define ROUTER(n, h, fn) { .name = n, .help = h, .opts = no_opts, .opts_size = 0, \
+#define ROUTER(n, h, fn) { .name = n, .help = h, .opts = no_opts, .opts_size = sizeof(RouterOpts), \
     .priv_size = sizeof(RouterState), .init = router_init, .pick = fn }
 
 static const RouterOps router_round_robin = ROUTER("round-robin", "instances in turn", pick_round_robin);
@@ -123,7 +123,7 @@ static const RouterOps router_length_aware = {
 };
 static const RouterOps router_central = {
     .name = "central", .help = "one central FIFO; the first idle instance takes the head (M/M/c)",
-    .opts = no_opts, .opts_size = 0, .priv_size = sizeof(RouterState), .central = true,
+    .opts = no_opts, .opts_size = sizeof(RouterOpts), .priv_size = sizeof(RouterState), .central = true,
     .init = router_init, .pick = NULL,
 };
 
