@@ -23,6 +23,9 @@ int cmd_predict(int argc, char **argv);    /* dispatches predict train|eval */
 int cmd_plan(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
 
 /* Print "servesim: <message>" to stderr and return the exit status 1. */
 int cli_fail(const char *fmt, ...)

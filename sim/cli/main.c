@@ -13,6 +13,9 @@ static const CliCommand commands[] = {
     { "plan", "capacity planning: the smallest fleet meeting SLOs, cost per hour", cmd_plan },
     { "sweep", "options x seeds on threads (or MPI ranks) into one CSV", cmd_sweep },
     { "compare", "diff two result sets against tolerances (CI gate)", cmd_compare },
+    { "replay", "run a trace's steps for real on the cpu/cuda kernels, measured", cmd_replay },
+    { "validate", "a replay's measurements vs the simulator's predictions", cmd_validate },
+    { "calibrate", "fit a profile cost model on replay measurements", cmd_calibrate },
     { "list", "every registered plug-in with its options", cmd_list },
     { "version", "print the version", cmd_version },
 };

@@ -5,10 +5,12 @@
 
 extern const BackendOps cost_backend_roofline;
 extern const BackendOps cost_backend_synthetic;
+extern const BackendOps cost_backend_profile;
 
 const BackendOps *const cost_backend_registry[] = {
     &cost_backend_roofline,
     &cost_backend_synthetic,
+    &cost_backend_profile,
     NULL,
 };
 

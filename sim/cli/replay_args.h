@@ -1,0 +1,31 @@
+/* replay_args.h: `servesim replay`'s command line, shared with `servesim
+ * validate`, which re-parses the command a replay recorded in its manifest
+ * to simulate the very same trace and options. */
+#ifndef SERVESIM_REPLAY_ARGS_H
+#define SERVESIM_REPLAY_ARGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cli_common.h"
+#include "engine/engine.h"
+
+typedef struct ReplayArgs {
+    EngineConfig cfg;
+    CliTraceArgs trace;
+    const char *workload, *out_dir;
+    const char *backend;      /* cpu | cuda */
+    const char *clock;        /* virtual (wall: not built) */
+    int64_t requests;
+    double rate, duration_s;
+    bool model_given, gpu_given;
+    bool force, json, quiet, no_requests_csv;
+} ReplayArgs;
+
+/* argv[0] is "replay".  need_out: --out is required (replay) or ignored
+ * (validate).  0 or an exit status (message printed). */
+int replay_args_parse(int argc, char **argv, ReplayArgs *a, bool need_out);
+/* The trace file or the embedded workload.  0 or negative errno. */
+int replay_args_open_source(const ReplayArgs *a, CliSource *src);
+
+#endif
