@@ -27,7 +27,9 @@
  * sequence's KV in place (no swap traffic is measured), so replays with
  * vllm:preempt=swap need cache headroom (an -ENOSPC names it).
  *
- * Timing: CLOCK_MONOTONIC around the forward call (cpu; cuda: the call
+ * Timing: CLOCK_MONOTONIC around the forward call (cpu, or with
+ * thread_cpu_timer the thread's CPU time, which other processes on a busy
+ * machine do not inflate; cuda: the call
  * returns after the GPU finished, so the host clock measures upload, launch
  * and compute).  Block-table bookkeeping is outside the timed region. */
 #ifndef SERVESIM_REPLAY_EXECUTOR_H
@@ -49,6 +51,8 @@ typedef struct ReplayConfig {
     uint64_t seed;              /* weights and prompt tokens */
     int32_t block_size;         /* tokens per KV block (the engine's) */
     int64_t capacity_tokens;    /* KV cache; rounded down to whole blocks */
+    bool thread_cpu_timer;      /* cpu: CLOCK_THREAD_CPUTIME_ID instead of CLOCK_MONOTONIC
+                                 * (immune to other processes on a shared machine) */
     FILE *steps_csv;            /* one row per iteration, or NULL */
     Backend *roofline;          /* predicted-time columns (not owned; NULL: none) */
     Backend *profile;           /* not owned; NULL: the column is empty */

@@ -35,6 +35,8 @@ static void replay_usage(FILE *f)
         "                        backend's (fp32 cpu, bf16 cuda) so the scheduler's KV bytes\n"
         "                        per token are the cache's\n"
         "  --gpu NAME|FILE       memory budget and roofline: cpu-tiny (cpu) or h100-sxm (cuda)\n"
+        "  --timer monotonic|thread  how an iteration is timed: CLOCK_MONOTONIC (default) or,\n"
+        "                        cpu only, the thread's CPU time (steadier on a busy machine)\n"
         "  --cost SPEC           profile:file=F adds the profile's prediction to steps.csv\n"
         "  --trace, --workload, --requests (default 1000), --rate, --duration, --sched,\n"
         "  --predict, --gpu-mem-util, --block-size, --slo, --seed (weights, prompts and every\n"
@@ -53,6 +55,7 @@ static int executor_config(const ReplayArgs *a, ReplayConfig *rc, int64_t *sched
     if ((r = replay_backend_parse(a->backend, &rc->backend))) return r;
     if ((r = replay_shape_from_spec(&rc->shape, &m))) return r;
     rc->seed = a->cfg.seed;
+    rc->thread_cpu_timer = !strcmp(a->timer, "thread");
     rc->block_size = a->cfg.kv_block_size;
     double budget = g.hbm_bytes * a->cfg.gpu_mem_util - m.weight_bytes;
     rc->capacity_tokens = replay_capacity_tokens(&rc->shape, rc->backend, rc->block_size, budget);
@@ -86,6 +89,7 @@ static json_t *replay_info_json(const ReplayArgs *a, const ReplayExecutor *x, do
     json_t *o = replay_executor_stats_json(x);
     char cwd[4096];
     json_object_set_new(o, "clock", json_string(a->clock));
+    json_object_set_new(o, "timer", json_string(a->timer));
     json_object_set_new(o, "wall_s", json_real(wall_s));
     if (getcwd(cwd, sizeof(cwd))) json_object_set_new(o, "cwd", json_string(cwd));
     return o;

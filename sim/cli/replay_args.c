@@ -9,7 +9,7 @@
 #include "common.h"
 
 enum { RA_FORCE = 1000, RA_NO_REQ, RA_JSON, RA_QUIET, RA_SLO, RA_SAMPLE, RA_MEMUTIL, RA_BLOCK,
-       RA_REQUESTS, RA_RATE, RA_DURATION, RA_BACKEND, RA_CLOCK };
+       RA_REQUESTS, RA_RATE, RA_DURATION, RA_BACKEND, RA_CLOCK, RA_TIMER };
 
 static int copy_spec(char *dst, size_t cap, const char *src, const char *flag)
 {
@@ -78,6 +78,7 @@ static int parse_one(ReplayArgs *a, int c, const char *v)
     case RA_QUIET: a->quiet = true; return 0;
     case RA_BACKEND: a->backend = v; return 0;
     case RA_CLOCK: a->clock = v; return 0;
+    case RA_TIMER: a->timer = v; return 0;
     case RA_SLO: return parse_slo(v, &g->slo) ? cli_fail_lib() : 0;
     }
     return parse_number_option(a, c, v);
@@ -99,6 +100,7 @@ int replay_args_parse(int argc, char **argv, ReplayArgs *a, bool need_out)
         { "requests", required_argument, 0, RA_REQUESTS }, { "rate", required_argument, 0, RA_RATE },
         { "duration", required_argument, 0, RA_DURATION },
         { "backend", required_argument, 0, RA_BACKEND }, { "clock", required_argument, 0, RA_CLOCK },
+        { "timer", required_argument, 0, RA_TIMER },
         CLI_TRACE_LONG_OPTIONS,
         { 0, 0, 0, 0 },
     };
@@ -108,6 +110,7 @@ int replay_args_parse(int argc, char **argv, ReplayArgs *a, bool need_out)
     a->requests = 1000;
     a->backend = "cpu";
     a->clock = "virtual";
+    a->timer = "monotonic";
     int c, r;
     optind = 1;
     opterr = 0;
@@ -126,6 +129,9 @@ int replay_args_parse(int argc, char **argv, ReplayArgs *a, bool need_out)
         return cli_fail("--clock %s: only 'virtual' is built (each iteration advances the clock by "
                         "its measured duration); 'wall' (real-time open-loop arrivals) is not", a->clock);
     bool cuda = !strcmp(a->backend, "cuda");
+    if (strcmp(a->timer, "monotonic") && (strcmp(a->timer, "thread") || cuda))
+        return cli_fail("--timer %s: monotonic (wall time of each iteration) or, cpu backend only, "
+                        "thread (the replay thread's CPU time)", a->timer);
     if (!a->model_given) snprintf(a->cfg.model, sizeof(a->cfg.model), "%s", cuda ? "llama-2-7b" : "tiny");
     if (!a->gpu_given) snprintf(a->cfg.gpu, sizeof(a->cfg.gpu), "%s", cuda ? "h100-sxm" : "cpu-tiny");
     a->cfg.progress = !a->quiet;

@@ -16,6 +16,7 @@ typedef struct ReplayArgs {
     const char *workload, *out_dir;
     const char *backend;      /* cpu | cuda */
     const char *clock;        /* virtual (wall: not built) */
+    const char *timer;        /* monotonic | thread (cpu time of the replay thread) */
     int64_t requests;
     double rate, duration_s;
     bool model_given, gpu_given;
