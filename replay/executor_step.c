@@ -27,14 +27,14 @@ static double clock_s(const ReplayExecutor *x)
 
 static int out_of_step(const ReplayReq *q, const char *what, long long have, long long want)
 {
-    return ss_error_set(EPROTO, "replay: request %lld: %s is %lld, the engine's step needs %lld "
+    return ss_error_set(EPROTO, "request %lld: %s is %lld, the engine's step needs %lld "
                         "(executor and engine out of step)", (long long)q->id, what, have, want);
 }
 
 static int grow(ReplayExecutor *x, ReplayReq *q, int64_t positions)
 {
     if (!kv_seq_grow_to(&x->kv, &q->kv, positions, false)) return 0;
-    return ss_error_set(ENOSPC, "replay: request %lld needs %lld KV positions and the executor's "
+    return ss_error_set(ENOSPC, "request %lld needs %lld KV positions and the executor's "
                         "cache (%d blocks of %d tokens) is full: the scheduler believes in more "
                         "memory than the executor has (swap preemption keeps KV resident here)",
                         (long long)q->id, (long long)positions, x->kv.n_blocks, x->kv.block_size);
@@ -152,7 +152,7 @@ static int forward(ReplayExecutor *x, int32_t n, double *seconds)
 #endif
         rc = model_forward_step(x->cpu, x->seqs, n, x->next, NULL);
     *seconds = clock_s(x) - t0;
-    if (rc < 0) return ss_error_set(-rc, "replay: the model refused an iteration of %d sequences", n);
+    if (rc < 0) return ss_error_set(-rc, "the model refused an iteration of %d sequences", n);
     return 0;
 }
 
