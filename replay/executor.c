@@ -8,19 +8,18 @@
 #include <string.h>
 
 #include "common.h"
+#include "cuda_module.h"
 #include "kernels.h"
 
 int replay_backend_parse(const char *name, ReplayBackendKind *out)
 {
     if (!strcmp(name, "cpu")) { *out = REPLAY_BACKEND_CPU; return 0; }
     if (!strcmp(name, "cuda")) {
-#ifdef KERN_HAVE_CUDA
+        const CudaModuleApi *api;
+        int r = cuda_module_load(&api); /* says where it looked when absent */
+        if (r) return r;
         *out = REPLAY_BACKEND_CUDA;
         return 0;
-#else
-        return ss_error_set(ENOTSUP, "--backend cuda: this build has no CUDA (configure with "
-                            "-Dcuda=enabled where nvcc is installed)");
-#endif
     }
     return ss_error_set(EINVAL, "--backend: unknown backend '%s' (cpu|cuda)", name);
 }
@@ -149,18 +148,18 @@ static void replay_release(void *ctx, const Request *r)
 
 /* ---- set-up ---- */
 
-#ifdef KERN_HAVE_CUDA
 static int create_cuda(ReplayExecutor *x, int num_blocks)
 {
-    if (kern_cuda_device_count() == 0)
+    int r = cuda_module_load(&x->cuda_api);
+    if (r) return r;
+    if (x->cuda_api->device_count() == 0)
         return ss_error_set(ENODEV, "--backend cuda: no CUDA device here");
     ModelCuda *m = NULL;
-    int r = model_cuda_create(&m, &x->cfg.shape, x->cfg.seed, num_blocks, x->cfg.block_size);
+    r = x->cuda_api->create(&m, &x->cfg.shape, x->cfg.seed, num_blocks, x->cfg.block_size);
     if (r < 0) return ss_error_set(-r, "--backend cuda: cannot create the model (%d blocks)", num_blocks);
     x->cuda = m;
     return 0;
 }
-#endif
 
 int replay_executor_create(ReplayExecutor **out, const ReplayConfig *cfg)
 {
@@ -181,13 +180,8 @@ int replay_executor_create(ReplayExecutor **out, const ReplayConfig *cfg)
                          x->kv.n_blocks, cfg->block_size);
             goto fail;
         }
-    } else {
-#ifdef KERN_HAVE_CUDA
-        if ((r = create_cuda(x, x->kv.n_blocks))) goto fail;
-#else
-        r = replay_backend_parse("cuda", &(ReplayBackendKind){ 0 });
+    } else if ((r = create_cuda(x, x->kv.n_blocks))) {
         goto fail;
-#endif
     }
     if (cfg->steps_csv)
         fputs("step,iter,kind,members,seqs,prefill_seqs,prefill_tokens,prefill_attn_pairs,"
@@ -214,10 +208,10 @@ void replay_executor_destroy(ReplayExecutor **px)
     }
     free(x->map);
     model_destroy(&x->cpu);
-#ifdef KERN_HAVE_CUDA
-    ModelCuda *m = x->cuda;
-    model_cuda_destroy(&m);
-#endif
+    if (x->cuda) {
+        ModelCuda *m = x->cuda;
+        x->cuda_api->destroy(&m);
+    }
     kv_free(&x->kv);
     free(x->plan);
     free(x->seqs);

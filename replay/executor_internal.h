@@ -35,7 +35,8 @@ typedef struct ReplayMapSlot { int64_t id; ReplayReq *req; } ReplayMapSlot;
 struct ReplayExecutor {
     ReplayConfig cfg;
     Model *cpu;
-    void *cuda;               /* ModelCuda * in CUDA builds */
+    void *cuda;               /* ModelCuda *, from the CUDA module */
+    const struct CudaModuleApi *cuda_api;
     KvCache kv;
     ReplayMapSlot *map;       /* open addressing on id, linear probing; req NULL = empty */
     size_t map_cap, map_used;

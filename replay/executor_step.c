@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "common.h"
+#include "cuda_module.h"
 #include "cost/profile.h"
 #include "executor_internal.h"
 
@@ -145,11 +146,9 @@ static int forward(ReplayExecutor *x, int32_t n, double *seconds)
 {
     double t0 = clock_s(x);
     int rc;
-#ifdef KERN_HAVE_CUDA
     if (x->cuda)
-        rc = model_cuda_forward_step(x->cuda, x->seqs, n, x->next, NULL);
+        rc = x->cuda_api->forward_step(x->cuda, x->seqs, n, x->next, NULL);
     else
-#endif
         rc = model_forward_step(x->cpu, x->seqs, n, x->next, NULL);
     *seconds = clock_s(x) - t0;
     if (rc < 0) return ss_error_set(-rc, "the model refused an iteration of %d sequences", n);

@@ -8,7 +8,7 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 if ! "$SERVESIM" replay --backend cuda --workload default --requests 24 --rate 4 \
         --sched vllm --gpu-mem-util 0.85 --out "$TMP/cuda" --quiet 2> "$TMP/err"; then
-    if grep -q "has no CUDA\|no CUDA device" "$TMP/err"; then
+    if grep -q "has no CUDA\|no CUDA device\|cannot load libservesim_cuda" "$TMP/err"; then
         echo "replay_cuda: skipped: $(cat "$TMP/err")"
         exit 77
     fi
