@@ -7,10 +7,36 @@
 #include "common.h"
 #include "csv_fmt.h"
 
+#define FLOAT_CHUNK ((size_t)1 << 20) /* floats per chunk */
+
 static void float_vec_push(FloatVec *v, double x)
 {
-    SS_GROW(v->v, v->cap, v->n + 1);
-    v->v[v->n++] = (float)x;
+    size_t slot = v->n % FLOAT_CHUNK;
+    if (slot == 0) {
+        SS_GROW(v->chunks, v->cap_chunks, v->n_chunks + 1);
+        v->chunks[v->n_chunks++] = ss_malloc(FLOAT_CHUNK * sizeof(float));
+    }
+    v->chunks[v->n / FLOAT_CHUNK][slot] = (float)x;
+    v->n++;
+}
+
+static void float_vec_free(FloatVec *v)
+{
+    for (size_t i = 0; i < v->n_chunks; i++) free(v->chunks[i]);
+    free(v->chunks);
+    *v = (FloatVec){ 0 };
+}
+
+/* One contiguous copy (for sorting); the caller frees it. */
+static float *float_vec_gather(const FloatVec *v)
+{
+    float *all = ss_malloc((v->n ? v->n : 1) * sizeof(float));
+    for (size_t done = 0, c = 0; done < v->n; c++) {
+        size_t take = SS_MIN(FLOAT_CHUNK, v->n - done);
+        memcpy(all + done, v->chunks[c], take * sizeof(float));
+        done += take;
+    }
+    return all;
 }
 
 void metrics_init(Metrics *m, const SloSpec *slo, FILE *requests_csv)
@@ -35,9 +61,9 @@ void metrics_set_requests_csv(Metrics *m, FILE *requests_csv)
 
 void metrics_free(Metrics *m)
 {
-    free(m->ttft_s.v);
-    free(m->tpot_s.v);
-    free(m->e2e_s.v);
+    float_vec_free(&m->ttft_s);
+    float_vec_free(&m->tpot_s);
+    float_vec_free(&m->e2e_s);
     log_histogram_free(&m->itl_s);
 }
 
@@ -151,15 +177,15 @@ static void float_sort(float *v, size_t n)
     free(tmp);
 }
 
-double float_vec_percentile_sorted(const FloatVec *v, double q)
+double float_percentile_sorted(const float *sorted, size_t n, double q)
 {
-    if (v->n == 0) return NAN;
-    double pos = q / 100.0 * (double)(v->n - 1);
+    if (n == 0) return NAN;
+    double pos = q / 100.0 * (double)(n - 1);
     size_t lo = (size_t)floor(pos);
     double frac = pos - (double)lo;
-    double a = v->v[lo];
-    if (lo + 1 >= v->n || frac == 0) return a;
-    return a + ((double)v->v[lo + 1] - a) * frac;
+    double a = sorted[lo];
+    if (lo + 1 >= n || frac == 0) return a;
+    return a + ((double)sorted[lo + 1] - a) * frac;
 }
 
 static void put_number(json_t *o, const char *key, double x)
@@ -168,26 +194,28 @@ static void put_number(json_t *o, const char *key, double x)
 }
 
 /* mean/median/std/p90/p99 in milliseconds, vLLM's key names. */
-static void put_float_stats(json_t *o, const char *metric, FloatVec *v)
+static void put_float_stats(json_t *o, const char *metric, const FloatVec *vec)
 {
     char key[64];
+    size_t n = vec->n;
+    float *v = float_vec_gather(vec);
     double sum = 0, sum_sq = 0;
-    for (size_t i = 0; i < v->n; i++) sum += v->v[i];
-    double mean = v->n ? sum / (double)v->n : NAN;
-    for (size_t i = 0; i < v->n; i++) sum_sq += (v->v[i] - mean) * (v->v[i] - mean);
-    double sd = v->n ? sqrt(sum_sq / (double)v->n) : NAN;
-    for (size_t i = 0; i < v->n; i++) SS_ASSERT(v->v[i] >= 0); /* latencies */
-    float_sort(v->v, v->n);
+    for (size_t i = 0; i < n; i++) sum += v[i];
+    double mean = n ? sum / (double)n : NAN;
+    for (size_t i = 0; i < n; i++) sum_sq += (v[i] - mean) * (v[i] - mean);
+    double sd = n ? sqrt(sum_sq / (double)n) : NAN;
+    for (size_t i = 0; i < n; i++) SS_ASSERT(v[i] >= 0); /* latencies */
+    float_sort(v, n);
     snprintf(key, sizeof(key), "mean_%s_ms", metric);   put_number(o, key, 1e3 * mean);
-    snprintf(key, sizeof(key), "median_%s_ms", metric); put_number(o, key, 1e3 * float_vec_percentile_sorted(v, 50));
+    snprintf(key, sizeof(key), "median_%s_ms", metric); put_number(o, key, 1e3 * float_percentile_sorted(v, n, 50));
     snprintf(key, sizeof(key), "std_%s_ms", metric);    put_number(o, key, 1e3 * sd);
-    snprintf(key, sizeof(key), "p90_%s_ms", metric);    put_number(o, key, 1e3 * float_vec_percentile_sorted(v, 90));
-    snprintf(key, sizeof(key), "p99_%s_ms", metric);    put_number(o, key, 1e3 * float_vec_percentile_sorted(v, 99));
+    snprintf(key, sizeof(key), "p90_%s_ms", metric);    put_number(o, key, 1e3 * float_percentile_sorted(v, n, 90));
+    snprintf(key, sizeof(key), "p99_%s_ms", metric);    put_number(o, key, 1e3 * float_percentile_sorted(v, n, 99));
+    free(v);
 }
 
-json_t *metrics_summary_json(const Metrics *m_in)
+json_t *metrics_summary_json(const Metrics *m)
 {
-    Metrics *m = (Metrics *)m_in; /* sorting the vectors is not a visible change */
     json_t *o = json_object();
     double duration = m->completed + m->failed > 0 ? m->last_finish_s - m->first_arrival_s : 0;
     double inv_duration = duration > 0 ? 1.0 / duration : NAN;
