@@ -227,6 +227,5 @@ json_t *plan_answer_json(const PlanAnswer *a)
     for (int32_t i = 0; i < a->n_evals; i++) json_array_append_new(evs, eval_json(a, &a->evals[i]));
     json_object_set_new(j, "search", evs);
     json_object_set_new(j, "simulations", json_integer(a->sims));
-    json_object_set_new(j, "wall_s", json_real(a->wall_s));
     return j;
 }
