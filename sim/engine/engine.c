@@ -7,9 +7,11 @@
  * the metrics, tells the scheduler and asks for the next step. */
 #include "engine.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common.h"
 #include "csv_fmt.h"
@@ -316,6 +318,7 @@ json_t *engine_run_info_json(const Engine *e)
     }
     json_object_set_new(o, "fleet", fleet);
     json_object_set_new(o, "events", json_integer(e->events));
+    if (e->cfg.wall_clock) json_object_set_new(o, "wall_late_s", json_real(e->wall_late_s));
     json_object_set_new(o, "simulated_s", json_real(e->now_s));
     return o;
 }
@@ -343,9 +346,13 @@ static int read_next_arrival(Engine *e)
     if (r < 0) return r;
     e->have_pending = r > 0;
     if (e->have_pending) {
-        if (e->pending.arrival_s < e->now_s)
+        /* Rows come in arrival order (readers reject the rest); in wall-clock
+         * mode the clock may be past a row's time when the engine runs late. */
+        if (e->pending.arrival_s < e->last_arrival_s)
             return ss_error_set(EINVAL, "%s:%zu: arrival time goes backwards (%.9g < %.9g)",
-                                e->src->description, e->pending.line, e->pending.arrival_s, e->now_s);
+                                e->src->description, e->pending.line, e->pending.arrival_s,
+                                e->last_arrival_s);
+        e->last_arrival_s = e->pending.arrival_s;
         event_queue_push(&e->queue, e->pending.arrival_s, SIM_EV_ARRIVAL, -1, 0);
     }
     return 0;
@@ -470,6 +477,22 @@ static void progress(Engine *e, bool final)
             final ? "\n" : "");
 }
 
+/* Wall-clock mode: an event fires no earlier than its time (sleep until then)
+ * and no earlier than now (when the engine, the scheduler or the kernels ran
+ * late, the clock is where the wall is).  Returns the time it fires at. */
+static double wall_clock_wait(Engine *e, double event_s)
+{
+    double now = ss_wall_seconds() - e->start_wall_s;
+    if (event_s > now) {
+        double wait = event_s - now;
+        struct timespec ts = { (time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9) };
+        while (nanosleep(&ts, &ts) && errno == EINTR) {}
+        return event_s;
+    }
+    e->wall_late_s += now - event_s;
+    return now;
+}
+
 /* Integrate queue and system sizes up to t (they are constant between events). */
 static void track_sizes(Engine *e, double t)
 {
@@ -492,6 +515,7 @@ int engine_run(Engine *e, RowSource *src)
         event_queue_push(&e->queue, e->pending.arrival_s, SIM_EV_SAMPLE, -1, 0);
     SimEvent ev;
     while (event_queue_pop(&e->queue, &ev)) {
+        if (e->cfg.wall_clock) ev.time_s = wall_clock_wait(e, SS_MAX(ev.time_s, e->now_s));
         SS_ASSERT(ev.time_s >= e->now_s);
         if (ev.time_s > e->now_s && e->metrics.arrived > 0) track_sizes(e, ev.time_s);
         e->now_s = ev.time_s;

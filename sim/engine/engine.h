@@ -31,6 +31,9 @@ typedef struct EngineConfig {
     uint64_t seed;
     double sample_interval_s; /* time-series period in simulated seconds; <= 0: none */
     bool stepwise;            /* no event skipping: one iteration at a time (tests) */
+    bool wall_clock;          /* replay: simulated time is real time since the start:
+                                 arrivals wait for their moment (open loop) and the
+                                 engine's and scheduler's own time counts */
     bool progress;            /* progress lines on stderr for long runs */
     SloSpec slo;
 } EngineConfig;

@@ -34,8 +34,10 @@ struct Engine {
     int64_t length_capped;     /* outputs cut at the model's context limit */
     int64_t events;
     double now_s;              /* simulated seconds */
+    double last_arrival_s;     /* the previous row's arrival */
     double start_wall_s, next_progress_wall_s;
     bool progress_shown;
+    double wall_late_s;        /* wall-clock mode: total time events fired after their due time */
     Request *free_list;
     Request **chunks;
     size_t n_chunks, cap_chunks;
