@@ -110,3 +110,148 @@ void cli_source_close(CliSource *s)
     if (s->reader) trace_reader_destroy(&s->reader);
     if (s->synth) synth_source_destroy(&s->synth);
 }
+
+void cli_run_args_default(CliRunArgs *a)
+{
+    memset(a, 0, sizeof(*a));
+    engine_config_default(&a->cfg);
+    cli_trace_args_default(&a->trace);
+    a->requests = 10000;
+}
+
+static int copy_arg(char *dst, size_t cap, const char *src, const char *flag)
+{
+    if (strlen(src) >= cap) return cli_fail("%s: value too long", flag);
+    memcpy(dst, src, strlen(src) + 1);
+    return 0;
+}
+
+static int parse_slo(const char *s, SloSpec *slo)
+{
+    static const OptSpec specs[] = {
+        { "ttft", OPT_DOUBLE, offsetof(SloSpec, ttft_s), "0", "seconds", NULL, 0, 1e12 },
+        { "tpot", OPT_DOUBLE, offsetof(SloSpec, tpot_s), "0", "seconds", NULL, 0, 1e12 },
+        { "e2el", OPT_DOUBLE, offsetof(SloSpec, e2el_s), "0", "seconds", NULL, 0, 1e12 },
+        { NULL, OPT_INT, 0, NULL, NULL, NULL, OPT_NO_BOUNDS },
+    };
+    return opts_init(specs, s, slo, "--slo");
+}
+
+/* Integer options >= 1 (bounded), by flag name. */
+static int parse_count(const char *flag, const char *v, int64_t max, int64_t *out)
+{
+    if (ss_parse_i64(v, out) || *out < 1 || *out > max)
+        return cli_fail("--%s: '%s' is not an integer in 1..%lld", flag, v, (long long)max);
+    return 0;
+}
+
+static int parse_numeric_option(CliRunArgs *a, int opt, const char *v)
+{
+    EngineConfig *c = &a->cfg;
+    int64_t n;
+    double d;
+    int r = 0;
+    switch (opt) {
+    case CLI_OPT_SEED:
+        if (ss_parse_i64(v, &n) || n < 0) return cli_fail("--seed: '%s' is not a non-negative integer", v);
+        c->seed = (uint64_t)n;
+        return 0;
+    case CLI_OPT_SAMPLE:
+        if (ss_parse_double(v, &d) || d < 0) return cli_fail("--sample-interval: '%s' is not a number >= 0", v);
+        c->sample_interval_s = d;
+        return 0;
+    case CLI_OPT_MEMUTIL:
+        if (ss_parse_double(v, &d) || d <= 0 || d > 1) return cli_fail("--gpu-mem-util: '%s' is not in (0, 1]", v);
+        c->gpu_mem_util = d;
+        return 0;
+    case CLI_OPT_RATE: case CLI_OPT_DURATION:
+        if (ss_parse_double(v, &d) || d <= 0)
+            return cli_fail("--%s: '%s' is not a positive number", opt == CLI_OPT_RATE ? "rate" : "duration", v);
+        if (opt == CLI_OPT_RATE) a->rate = d; else a->duration_s = d;
+        return 0;
+    case CLI_OPT_TP: if (!(r = parse_count("tp", v, 64, &n))) c->tensor_parallel = (int32_t)n; return r;
+    case CLI_OPT_BLOCK: if (!(r = parse_count("block-size", v, 1 << 20, &n))) c->kv_block_size = (int32_t)n; return r;
+    case CLI_OPT_INSTANCES: if (!(r = parse_count("instances", v, 100000, &n))) c->instances = (int32_t)n; return r;
+    case CLI_OPT_REQUESTS: if (!(r = parse_count("requests", v, INT64_MAX, &n))) a->requests = n; return r;
+    }
+    return -1;
+}
+
+int cli_run_parse_option(CliRunArgs *a, int opt, const char *v)
+{
+    EngineConfig *c = &a->cfg;
+    switch (opt) {
+    case CLI_OPT_TRACE: a->trace.path = v; return 0;
+    case CLI_OPT_WORKLOAD: a->workload = v; return 0;
+    case CLI_OPT_SCHED: return copy_arg(c->sched_spec, sizeof(c->sched_spec), v, "--sched");
+    case CLI_OPT_PREDICT: return copy_arg(c->predict_spec, sizeof(c->predict_spec), v, "--predict");
+    case CLI_OPT_COST: return copy_arg(c->cost_spec, sizeof(c->cost_spec), v, "--cost");
+    case CLI_OPT_MODEL: a->model_given = true; return copy_arg(c->model, sizeof(c->model), v, "--model");
+    case CLI_OPT_GPU: a->gpu_given = true; return copy_arg(c->gpu, sizeof(c->gpu), v, "--gpu");
+    case CLI_OPT_FLEET: return copy_arg(c->fleet, sizeof(c->fleet), v, "--fleet");
+    case CLI_OPT_ROUTER: return copy_arg(c->router, sizeof(c->router), v, "--router");
+    case CLI_OPT_OUT: a->out_dir = v; return 0;
+    case CLI_OPT_FORCE: a->force = true; return 0;
+    case CLI_OPT_NO_REQ: a->no_requests_csv = true; return 0;
+    case CLI_OPT_JSON: a->json = true; return 0;
+    case CLI_OPT_QUIET: a->quiet = true; return 0;
+    case CLI_OPT_SLO: return parse_slo(v, &c->slo) ? cli_fail_lib() : 0;
+    }
+    int r = parse_numeric_option(a, opt, v);
+    if (r != -1) return r;
+    if (opt >= CLI_OPT_FORMAT && opt <= CLI_OPT_FAILED) return cli_trace_parse_option(&a->trace, opt, v);
+    return -1;
+}
+
+int cli_run_args_check(const CliRunArgs *a, const char *cmd, bool need_out)
+{
+    if (!a->trace.path == !a->workload)
+        return cli_fail("%s: give exactly one of --trace FILE or --workload default", cmd);
+    if (a->workload && strcmp(a->workload, "default"))
+        return cli_fail("--workload: unknown workload '%s' (known: default)", a->workload);
+    if (need_out && !a->out_dir) return cli_fail("%s: --out DIR is required", cmd);
+    return 0;
+}
+
+int cli_run_open_source(const CliRunArgs *a, CliSource *src)
+{
+    if (a->trace.path) return cli_source_open_trace(src, &a->trace);
+    SynthParams p;
+    synth_params_default(&p);
+    if (a->rate > 0) p.rate = a->rate;
+    p.requests = a->duration_s > 0 ? 0 : a->requests;
+    p.duration_s = a->duration_s;
+    return cli_source_open_synth(src, &p, a->cfg.seed);
+}
+
+const char *cli_run_options_help(void)
+{
+    return "workload:\n"
+           "  --trace FILE          BurstGPT / Azure / CSV / JSONL trace, plain or gzip\n"
+           "  --workload default    the embedded BurstGPT-like workload (no file needed)\n"
+           "  --requests N          requests to generate (workload; default 10000)\n"
+           "  --rate R              mean arrival rate of the workload, requests/s\n"
+           "  --duration S          generate for S simulated seconds instead of N requests\n"
+           "serving:\n"
+           "  --sched SPEC          scheduler and options (default fcfs-static); `servesim list`\n"
+           "  --predict SPEC        length predictor (default oracle)\n"
+           "  --cost SPEC           ground-truth step-time model (default roofline)\n"
+           "  --model NAME|FILE     model shape (default llama-2-7b)\n"
+           "  --gpu NAME|FILE       GPU spec (default h100-sxm)\n"
+           "  --gpu-mem-util F      fraction of GPU memory for weights + KV (default 0.9)\n"
+           "  --tp N                tensor-parallel GPUs per instance (default 1)\n"
+           "  --instances N         replicas of --gpu (default 1)\n"
+           "  --fleet SPEC          heterogeneous replicas: 4xh100-sxm:tp=2,2xa100-80g\n"
+           "  --router SPEC         round-robin (default), random, least-requests, least-work,\n"
+           "                        p2c, length-aware:short_tokens=256, central (one FIFO)\n"
+           "  --block-size N        KV block size in tokens (default 16)\n"
+           "  --slo ttft=S,tpot=S,e2el=S   goodput SLOs in seconds\n"
+           "  --seed N              seed of every random stream (default 1)\n"
+           "output:\n"
+           "  --out DIR             results directory (refused if it exists, unless --force)\n"
+           "  --force               overwrite DIR's files\n"
+           "  --sample-interval S   time-series period in simulated seconds (default 1)\n"
+           "  --no-requests-csv     skip requests.csv (huge traces)\n"
+           "  --json                print summary.json instead of the table\n"
+           "  --quiet               no table, no progress\n";
+}

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "engine/engine.h"
 #include "synth.h"
 #include "trace.h"
 
@@ -43,6 +44,66 @@ typedef struct CliSource {
     char sha256[65];
     uint64_t synth_seed;
 } CliSource;
+
+/* What `run` and `replay` share: the workload, the serving set-up, the
+ * outputs.  One parser, so the two commands never drift apart. */
+typedef struct CliRunArgs {
+    EngineConfig cfg;
+    CliTraceArgs trace;
+    const char *workload, *out_dir;
+    int64_t requests;         /* embedded workload: how many (default 10000) */
+    double rate, duration_s;  /* embedded workload: req/s (0 = its own), seconds (0 = by count) */
+    bool model_given, gpu_given;
+    bool force, json, quiet, no_requests_csv;
+} CliRunArgs;
+
+enum {
+    CLI_OPT_TRACE = 2100, CLI_OPT_WORKLOAD, CLI_OPT_SCHED, CLI_OPT_PREDICT, CLI_OPT_COST,
+    CLI_OPT_MODEL, CLI_OPT_GPU, CLI_OPT_SEED, CLI_OPT_OUT, CLI_OPT_FORCE, CLI_OPT_NO_REQ,
+    CLI_OPT_JSON, CLI_OPT_QUIET, CLI_OPT_SLO, CLI_OPT_SAMPLE, CLI_OPT_MEMUTIL, CLI_OPT_TP,
+    CLI_OPT_BLOCK, CLI_OPT_REQUESTS, CLI_OPT_RATE, CLI_OPT_DURATION, CLI_OPT_INSTANCES,
+    CLI_OPT_FLEET, CLI_OPT_ROUTER,
+};
+
+#define CLI_RUN_LONG_OPTIONS                                                          \
+    { "trace", required_argument, 0, CLI_OPT_TRACE },                                 \
+    { "workload", required_argument, 0, CLI_OPT_WORKLOAD },                           \
+    { "sched", required_argument, 0, CLI_OPT_SCHED },                                 \
+    { "predict", required_argument, 0, CLI_OPT_PREDICT },                             \
+    { "cost", required_argument, 0, CLI_OPT_COST },                                   \
+    { "model", required_argument, 0, CLI_OPT_MODEL },                                 \
+    { "gpu", required_argument, 0, CLI_OPT_GPU },                                     \
+    { "seed", required_argument, 0, CLI_OPT_SEED },                                   \
+    { "out", required_argument, 0, CLI_OPT_OUT },                                     \
+    { "force", no_argument, 0, CLI_OPT_FORCE },                                       \
+    { "no-requests-csv", no_argument, 0, CLI_OPT_NO_REQ },                            \
+    { "json", no_argument, 0, CLI_OPT_JSON },                                         \
+    { "quiet", no_argument, 0, CLI_OPT_QUIET },                                       \
+    { "slo", required_argument, 0, CLI_OPT_SLO },                                     \
+    { "sample-interval", required_argument, 0, CLI_OPT_SAMPLE },                      \
+    { "gpu-mem-util", required_argument, 0, CLI_OPT_MEMUTIL },                        \
+    { "tp", required_argument, 0, CLI_OPT_TP },                                       \
+    { "block-size", required_argument, 0, CLI_OPT_BLOCK },                            \
+    { "requests", required_argument, 0, CLI_OPT_REQUESTS },                           \
+    { "rate", required_argument, 0, CLI_OPT_RATE },                                   \
+    { "duration", required_argument, 0, CLI_OPT_DURATION },                           \
+    { "instances", required_argument, 0, CLI_OPT_INSTANCES },                         \
+    { "fleet", required_argument, 0, CLI_OPT_FLEET },                                 \
+    { "router", required_argument, 0, CLI_OPT_ROUTER },                               \
+    CLI_TRACE_LONG_OPTIONS
+
+void cli_run_args_default(CliRunArgs *a);
+/* Handle one of CLI_RUN_LONG_OPTIONS: 0, an exit status (message printed),
+ * or -1 when `opt` is not one of them. */
+int cli_run_parse_option(CliRunArgs *a, int opt, const char *value);
+/* After parsing: exactly one source, a known workload, --out when needed.
+ * `cmd` names the command in messages.  0 or an exit status. */
+int cli_run_args_check(const CliRunArgs *a, const char *cmd, bool need_out);
+/* The trace file or the embedded workload (its --rate, --requests or
+ * --duration).  0 or negative errno. */
+int cli_run_open_source(const CliRunArgs *a, CliSource *src);
+/* The option help lines shared by `run` and `replay`. */
+const char *cli_run_options_help(void);
 
 int cli_source_open_trace(CliSource *s, const CliTraceArgs *a);
 int cli_source_open_synth(CliSource *s, const SynthParams *p, uint64_t seed);

@@ -52,15 +52,15 @@ static int executor_config(const ReplayArgs *a, ReplayConfig *rc, int64_t *sched
     ModelSpec m;
     GpuSpec g;
     int r;
-    if ((r = model_spec_load(&m, a->cfg.model)) || (r = gpu_spec_load(&g, a->cfg.gpu))) return r;
+    if ((r = model_spec_load(&m, a->run.cfg.model)) || (r = gpu_spec_load(&g, a->run.cfg.gpu))) return r;
     if ((r = replay_backend_parse(a->backend, &rc->backend))) return r;
     if ((r = replay_shape_from_spec(&rc->shape, &m))) return r;
-    rc->seed = a->cfg.seed;
+    rc->seed = a->run.cfg.seed;
     rc->thread_cpu_timer = !strcmp(a->timer, "thread");
-    rc->block_size = a->cfg.kv_block_size;
-    double budget = g.hbm_bytes * a->cfg.gpu_mem_util - m.weight_bytes;
+    rc->block_size = a->run.cfg.kv_block_size;
+    double budget = g.hbm_bytes * a->run.cfg.gpu_mem_util - m.weight_bytes;
     rc->capacity_tokens = replay_capacity_tokens(&rc->shape, rc->backend, rc->block_size, budget);
-    *sched_capacity = cost_kv_capacity_tokens(&m, &g, a->cfg.gpu_mem_util, 1);
+    *sched_capacity = cost_kv_capacity_tokens(&m, &g, a->run.cfg.gpu_mem_util, 1);
     /* paged schedulers use whole blocks of it */
     if (rc->capacity_tokens < *sched_capacity / rc->block_size * rc->block_size)
         return ss_error_set(EINVAL, "replay: the %s backend's KV cache holds %lld tokens (%zu bytes "
@@ -78,10 +78,10 @@ static int predictors_create(const ReplayArgs *a, Backend **roofline, Backend **
     ModelSpec m;
     GpuSpec g;
     int r;
-    if ((r = model_spec_load(&m, a->cfg.model)) || (r = gpu_spec_load(&g, a->cfg.gpu))) return r;
+    if ((r = model_spec_load(&m, a->run.cfg.model)) || (r = gpu_spec_load(&g, a->run.cfg.gpu))) return r;
     BackendEnv env = { &m, &g, 1, NULL };
     if ((r = backend_create(roofline, "roofline", &env))) return r;
-    if (!strncmp(a->cfg.cost_spec, "profile", 7)) return backend_create(profile, a->cfg.cost_spec, &env);
+    if (!strncmp(a->run.cfg.cost_spec, "profile", 7)) return backend_create(profile, a->run.cfg.cost_spec, &env);
     return 0;
 }
 
@@ -114,24 +114,24 @@ static int replay_open(ReplayRun *R)
     int64_t sched_capacity;
     if (replay_args_open_source(&R->a, &R->src) || executor_config(&R->a, &rc, &sched_capacity) ||
         predictors_create(&R->a, &R->roofline, &R->profile) ||
-        engine_create(&R->engine, &R->a.cfg, NULL))
+        engine_create(&R->engine, &R->a.run.cfg, NULL))
         return cli_fail_lib();
-    if (results_dir_open(&R->dir, R->a.out_dir, R->a.force)) return cli_fail_lib();
+    if (results_dir_open(&R->dir, R->a.run.out_dir, R->a.run.force)) return cli_fail_lib();
     R->dir_open = true;
     if (!(R->steps = results_dir_create_file(&R->dir, "steps.csv"))) return cli_fail_lib();
-    if (!R->a.no_requests_csv && !(R->outs.requests_csv = results_dir_create_file(&R->dir, "requests.csv")))
+    if (!R->a.run.no_requests_csv && !(R->outs.requests_csv = results_dir_create_file(&R->dir, "requests.csv")))
         return cli_fail_lib();
-    if (R->a.cfg.sample_interval_s > 0 &&
+    if (R->a.run.cfg.sample_interval_s > 0 &&
         !(R->outs.timeseries_csv = results_dir_create_file(&R->dir, "timeseries.csv")))
         return cli_fail_lib();
     rc.steps_csv = R->steps;
     rc.roofline = R->roofline;
     rc.profile = R->profile;
     if (replay_executor_create(&R->x, &rc)) return cli_fail_lib();
-    if (!R->a.quiet)
+    if (!R->a.run.quiet)
         fprintf(stderr, "servesim: replay on %s: %s, KV cache %lld tokens (scheduler: %lld), seed %llu\n",
-                R->a.backend, R->a.cfg.model, (long long)rc.capacity_tokens,
-                (long long)sched_capacity, (unsigned long long)R->a.cfg.seed);
+                R->a.backend, R->a.run.cfg.model, (long long)rc.capacity_tokens,
+                (long long)sched_capacity, (unsigned long long)R->a.run.cfg.seed);
     StepExecutor hook = replay_executor_hook(R->x);
     engine_set_executor(R->engine, &hook);
     engine_set_outputs(R->engine, &R->outs);
@@ -140,17 +140,17 @@ static int replay_open(ReplayRun *R)
 
 static int replay_finish(ReplayRun *R, int argc, char **argv, double wall_s)
 {
-    json_t *summary = results_summary_json(R->engine, &R->a.cfg, &R->src, argc, argv);
+    json_t *summary = results_summary_json(R->engine, &R->a.run.cfg, &R->src, argc, argv);
     json_object_set_new(summary, "replay", replay_info_json(&R->a, R->x, wall_s));
     int r = results_write_json(&R->dir, "summary.json", summary);
-    if (!r && !R->a.quiet) {
-        if (R->a.json) json_dumpf(summary, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    if (!r && !R->a.run.quiet) {
+        if (R->a.run.json) json_dumpf(summary, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
         else results_print_table(stdout, summary);
         cli_source_report(&R->src, stderr);
         json_t *st = json_object_get(summary, "replay");
         fprintf(stderr, "servesim: %lld iterations measured, %.3f s of model time, %.1f s wall; "
                 "results in %s/\n", (long long)json_integer_value(json_object_get(st, "iterations")),
-                json_real_value(json_object_get(st, "measured_s")), wall_s, R->a.out_dir);
+                json_real_value(json_object_get(st, "measured_s")), wall_s, R->a.run.out_dir);
     }
     json_decref(summary);
     return r ? cli_fail_lib() : 0;
@@ -167,7 +167,7 @@ int cmd_replay(int argc, char **argv)
         double wall0 = ss_wall_seconds();
         if (engine_run(R.engine, &R.src.rows)) {
             status = cli_fail_lib();
-            fprintf(stderr, "servesim: replay abandoned; %s left without partial results\n", R.a.out_dir);
+            fprintf(stderr, "servesim: replay abandoned; %s left without partial results\n", R.a.run.out_dir);
         } else {
             status = replay_finish(&R, argc, argv, ss_wall_seconds() - wall0);
         }
@@ -178,7 +178,7 @@ int cmd_replay(int argc, char **argv)
     backend_destroy(&R.profile);
     FILE *files[] = { R.outs.requests_csv, R.outs.timeseries_csv, R.steps };
     for (size_t i = 0; i < SS_ARRAY_LEN(files); i++)
-        if (files[i] && fclose(files[i]) && !status) status = cli_fail("%s: write error", R.a.out_dir);
+        if (files[i] && fclose(files[i]) && !status) status = cli_fail("%s: write error", R.a.run.out_dir);
     if (status && R.dir_open) results_dir_abandon(&R.dir);
     cli_source_close(&R.src);
     return status;

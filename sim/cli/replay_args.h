@@ -11,16 +11,10 @@
 #include "engine/engine.h"
 
 typedef struct ReplayArgs {
-    EngineConfig cfg;
-    CliTraceArgs trace;
-    const char *workload, *out_dir;
+    CliRunArgs run;           /* everything `servesim run` takes */
     const char *backend;      /* cpu | cuda */
-    const char *clock;        /* virtual (wall: not built) */
+    const char *clock;        /* virtual | wall */
     const char *timer;        /* monotonic | thread (cpu time of the replay thread) */
-    int64_t requests;
-    double rate, duration_s;
-    bool model_given, gpu_given;
-    bool force, json, quiet, no_requests_csv;
 } ReplayArgs;
 
 /* argv[0] is "replay".  need_out: --out is required (replay) or ignored

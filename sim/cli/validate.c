@@ -52,11 +52,11 @@ static int command_argv(json_t *man, char ***argv_out, int *argc_out)
 /* A relative trace path is tried from here, then from the replay's cwd. */
 static void resolve_trace(ReplayArgs *a, json_t *rep, char *buf, size_t cap)
 {
-    if (!a->trace.path || a->trace.path[0] == '/' || !access(a->trace.path, R_OK)) return;
+    if (!a->run.trace.path || a->run.trace.path[0] == '/' || !access(a->run.trace.path, R_OK)) return;
     const char *cwd = json_string_value(json_object_get(rep, "cwd"));
     if (!cwd) return;
-    snprintf(buf, cap, "%s/%s", cwd, a->trace.path);
-    a->trace.path = buf;
+    snprintf(buf, cap, "%s/%s", cwd, a->run.trace.path);
+    a->run.trace.path = buf;
 }
 
 static int per_step(ValidateModel *vm, const StepRows *rows, const ReplayArgs *a)
@@ -65,7 +65,7 @@ static int per_step(ValidateModel *vm, const StepRows *rows, const ReplayArgs *a
     GpuSpec g;
     Backend *b = NULL;
     int r;
-    if ((r = model_spec_load(&m, a->cfg.model)) || (r = gpu_spec_load(&g, a->cfg.gpu))) return r;
+    if ((r = model_spec_load(&m, a->run.cfg.model)) || (r = gpu_spec_load(&g, a->run.cfg.gpu))) return r;
     BackendEnv env = { &m, &g, 1, NULL };
     if ((r = backend_create(&b, vm->cost, &env))) return r;
     vm->err = ss_malloc((rows->n + 1) * sizeof(*vm->err));
@@ -84,7 +84,7 @@ static int per_step(ValidateModel *vm, const StepRows *rows, const ReplayArgs *a
 /* Simulate the replay's command with vm->cost; vm->sim gets the metrics. */
 static int resimulate(ValidateModel *vm, const ReplayArgs *a, const char *want_sha)
 {
-    EngineConfig cfg = a->cfg;
+    EngineConfig cfg = a->run.cfg;
     CliSource src = { 0 };
     Engine *e = NULL;
     snprintf(cfg.cost_spec, sizeof(cfg.cost_spec), "%s", vm->cost);
