@@ -3,11 +3,15 @@
  * Free ids live on a stack: the most recently freed block is reused first
  * (warm in a real cache's L2, and deterministic).  A sequence's blocks are
  * pushed back in reverse table order so that the next sequence gets them in
- * the same order it had them. */
+ * the same order it had them.  The stack grows downwards, from the end of
+ * free_ids (its top is free_ids[n_blocks - depth]), so that both a pop of n
+ * ids into a table and a push of a whole table are one memcpy: admissions
+ * take a prompt's worth of blocks at once. */
 #include "kv.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common.h"
 
@@ -30,7 +34,7 @@ int kv_init(KvCache *kv, int64_t capacity_tokens, int32_t block_size, double wat
     kv->watermark = (int32_t)(watermark * (double)blocks);
     kv->free_ids = ss_malloc((size_t)blocks * sizeof(*kv->free_ids));
     /* Block 0 on top: the first sequence gets ids 0, 1, 2 ... */
-    for (int32_t i = 0; i < kv->n_blocks; i++) kv->free_ids[i] = kv->n_blocks - 1 - i;
+    for (int32_t i = 0; i < kv->n_blocks; i++) kv->free_ids[i] = i;
     int64_t swap = swap_tokens > 0 ? swap_tokens / block_size : 0;
     kv->n_swap_blocks = kv->n_swap_free = (int32_t)SS_MIN(swap, (int64_t)INT32_MAX / 2);
     return 0;
@@ -43,12 +47,12 @@ void kv_free(KvCache *kv)
 }
 
 /* Pop n ids off the free stack into the table; the caller has already taken
- * n off the counts, so the stack's old top is n above their sum. */
+ * n off the counts, so the stack held n more than their sum. */
 static void kv__take(KvCache *kv, KvSeq *seq, int32_t n)
 {
     SS_GROW(seq->ids, seq->cap, seq->n_blocks + n);
-    int32_t top = kv->n_free + kv->n_reserved + n;
-    for (int32_t i = 0; i < n; i++) seq->ids[seq->n_blocks + i] = kv->free_ids[top - 1 - i];
+    int32_t top = kv->n_blocks - (kv->n_free + kv->n_reserved + n);
+    if (n) memcpy(seq->ids + seq->n_blocks, kv->free_ids + top, (size_t)n * sizeof(*seq->ids));
     seq->n_blocks += n;
     int64_t held = kv_held(kv);
     if (held > kv->peak_held) kv->peak_held = held;
@@ -70,10 +74,12 @@ int kv_seq_grow_to(KvCache *kv, KvSeq *seq, int64_t tokens, bool from_reserved)
     return 0;
 }
 
+/* Push the table back, its last block first: ids[0] ends on top. */
 static void kv__give_back(KvCache *kv, KvSeq *seq)
 {
-    int32_t top = kv->n_free + kv->n_reserved;
-    for (int32_t i = seq->n_blocks - 1; i >= 0; i--) kv->free_ids[top++] = seq->ids[i];
+    int32_t top = kv->n_blocks - (kv->n_free + kv->n_reserved) - seq->n_blocks;
+    if (seq->n_blocks) /* a table never grown has no ids array */
+        memcpy(kv->free_ids + top, seq->ids, (size_t)seq->n_blocks * sizeof(*seq->ids));
     kv->n_free += seq->n_blocks;
     seq->n_blocks = 0;
 }

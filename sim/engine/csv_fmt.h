@@ -12,13 +12,36 @@
 #include <stdint.h>
 #include <string.h>
 
+/* "00" .. "99": two digits per division (the digit loops were most of a row). */
+static const char csv_digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Writes v's `n` lowest decimal digits ending at p + n (leading zeros kept).
+ * 32-bit: every field but an id past 4e9 fits, and 32-bit division is cheaper. */
+static inline void csv_fill_digits(char *p, uint32_t v, int n)
+{
+    while (n >= 2) {
+        n -= 2;
+        memcpy(p + n, csv_digit_pairs + 2 * (v % 100), 2);
+        v /= 100;
+    }
+    if (n) p[0] = (char)('0' + v % 10);
+}
+
 static inline char *csv_put_u64(char *p, uint64_t v)
 {
-    char tmp[24];
-    int n = 0;
-    do { tmp[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-    while (n) *p++ = tmp[--n];
-    return p;
+    if (v > UINT32_MAX) { /* the upper digits first, then nine more */
+        p = csv_put_u64(p, v / 1000000000u);
+        csv_fill_digits(p, (uint32_t)(v % 1000000000u), 9);
+        return p + 9;
+    }
+    uint32_t v32 = (uint32_t)v;
+    int n = 1;
+    for (uint32_t x = v32; x >= 10; x /= 10) n++;
+    csv_fill_digits(p, v32, n);
+    return p + n;
 }
 
 static inline char *csv_put_i64(char *p, int64_t v)
@@ -34,16 +57,18 @@ static inline char *csv_put_seconds(char *p, double v)
     double a = fabs(v);
     if (a >= 1e9) return p + sprintf(p, "%.9g", v);
     if (v < 0) *p++ = '-';
-    uint64_t ns = (uint64_t)llround(a * 1e9);
+    /* llround(a * 1e9) without the libm call: x < 1e18 < 2^63 truncates exactly, and
+     * x - trunc(x) is exact, so ties go up (away from zero) as llround's do. */
+    double x = a * 1e9;
+    uint64_t ns = (uint64_t)x;
+    if (x - (double)ns >= 0.5) ns++;
     p = csv_put_u64(p, ns / 1000000000u);
-    uint64_t frac = ns % 1000000000u;
+    uint32_t frac = (uint32_t)(ns % 1000000000u);
     if (frac) {
-        char digits[9];
-        for (int i = 8; i >= 0; i--) { digits[i] = (char)('0' + frac % 10); frac /= 10; }
         int len = 9;
-        while (digits[len - 1] == '0') len--;
+        while (frac % 10 == 0) frac /= 10, len--; /* trailing zeros trimmed */
         *p++ = '.';
-        memcpy(p, digits, (size_t)len);
+        csv_fill_digits(p, frac, len);
         p += len;
     }
     return p;
