@@ -29,9 +29,9 @@ static void sub_bucket_fill(void)
     for (long b = 0; b <= N_BUCKETS; b++)
         lower_edge[b] = ldexp(octave_edge[b % LOG_HIST_PER_OCTAVE],
                               (int)(b / LOG_HIST_PER_OCTAVE) + LOG_HIST_MIN_EXP);
+    long b = 0; /* slice starts rise with m: the scan resumes where the last one stopped */
     for (size_t m = 0; m < (1u << MANT_BITS); m++) {
         double mantissa = 1.0 + (double)m / (double)(1u << MANT_BITS); /* slice start */
-        long b = 0;
         while (b + 1 < LOG_HIST_PER_OCTAVE && octave_edge[b + 1] <= mantissa) b++;
         sub_bucket[m] = (uint16_t)b;
     }

@@ -30,10 +30,9 @@ void step_reset(Step *s)
     s->padding_tokens = 0;
 }
 
-void step_add(Step *s, Request *r, int32_t prefill_chunk)
+void step_grow(Step *s)
 {
     SS_GROW(s->members, s->cap_members, s->n_members + 1);
-    s->members[s->n_members++] = (StepMember){ .req = r, .prefill_chunk = prefill_chunk };
 }
 
 void step_free(Step *s)

@@ -246,7 +246,9 @@ void span_end(Engine *e, Instance *in)
     Step *s = &in->step;
     int32_t n = s->n_members;
     int64_t K = in->span_iters;
-    double start = s->start_s, t1 = span_time_at(in, 1);
+    /* Most members emit K tokens (continuous steps end at the first completion):
+     * T(K) once, not once per member. */
+    double start = s->start_s, t1 = span_time_at(in, 1), tK = span_time_at(in, K);
     size_t need = (size_t)n * (sizeof(EmitOrder) + sizeof(double));
     if (need > in->span_scratch_bytes) {
         in->span_scratch = ss_realloc(in->span_scratch, need);
@@ -284,7 +286,7 @@ void span_end(Engine *e, Instance *in)
             if (r->generated_tokens == 0) r->first_token_s = first_s;
             r->itl_max_s = SS_MAX(r->itl_max_s, max_gap[i]);
             r->generated_tokens += tokens;
-            r->last_token_s = start + span_time_at(in, tokens);
+            r->last_token_s = start + (tokens == K ? tK : span_time_at(in, tokens));
             if (r->generated_tokens == r->output_tokens) {
                 r->state = REQ_DONE;
                 r->finish_s = r->last_token_s;

@@ -46,7 +46,14 @@ typedef struct Step {
 } Step;
 
 void step_reset(Step *s);
-void step_add(Step *s, Request *r, int32_t prefill_chunk);
+/* Room for one more member (the out-of-line half of step_add). */
+void step_grow(Step *s);
+/* Inline: called for every member of every step (~10 per step). */
+static inline void step_add(Step *s, Request *r, int32_t prefill_chunk)
+{
+    if (s->n_members == s->cap_members) step_grow(s);
+    s->members[s->n_members++] = (StepMember){ .req = r, .prefill_chunk = prefill_chunk };
+}
 void step_free(Step *s);
 
 struct Instance;
