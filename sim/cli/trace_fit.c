@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_common.h"
 #include "common.h"
 #include "fit_report.h"
 #include "servesim_config.h"
@@ -32,8 +33,7 @@ static const char usage[] =
     "  --out FILE            write the fit JSON to FILE (else only the table)\n"
     "  --json                print the JSON instead of the table\n";
 
-enum { O_FORMAT = 1000, O_MAP, O_SPEEDUP, O_WINDOW, O_MODEL, O_LOG, O_MAX, O_BAD, O_FAILED,
-       O_WINS, O_DEQ, O_SEED, O_OUT, O_JSON };
+enum { O_WINS = 1000, O_DEQ, O_SEED, O_OUT, O_JSON };
 
 typedef struct FitArgs {
     TraceOpenOpts open;
@@ -41,50 +41,6 @@ typedef struct FitArgs {
     const char *path, *out;
     bool json;
 } FitArgs;
-
-static int parse_window(const char *v, TraceOpenOpts *o)
-{
-    const char *colon = strchr(v, ':');
-    char a[64];
-    if (!colon || (size_t)(colon - v) >= sizeof(a))
-        return cli_fail("--window: '%s' is not START:END (seconds)", v);
-    memcpy(a, v, (size_t)(colon - v));
-    a[colon - v] = '\0';
-    if (ss_parse_double(a, &o->window_start_s) || o->window_start_s < 0)
-        return cli_fail("--window: start '%s' is not a number >= 0", a);
-    if (colon[1] && (ss_parse_double(colon + 1, &o->window_end_s) ||
-                     o->window_end_s <= o->window_start_s))
-        return cli_fail("--window: end '%s' is not a number > start", colon + 1);
-    return 0;
-}
-
-static int parse_reader_option(int c, const char *v, TraceOpenOpts *o)
-{
-    switch (c) {
-    case O_FORMAT: o->format = v; return 0;
-    case O_MAP: o->map = v; return 0;
-    case O_SPEEDUP:
-        if (ss_parse_double(v, &o->speedup) || !(o->speedup > 0))
-            return cli_fail("--speedup: '%s' is not a number > 0", v);
-        return 0;
-    case O_WINDOW: return parse_window(v, o);
-    case O_MODEL: o->model_filter = v; return 0;
-    case O_LOG: o->log_type_filter = v; return 0;
-    case O_MAX:
-        if (ss_parse_i64(v, &o->max_requests) || o->max_requests < 0)
-            return cli_fail("--max-requests: '%s' is not an integer >= 0", v);
-        return 0;
-    case O_BAD:
-        if (strcmp(v, "abort") && strcmp(v, "skip")) return cli_fail("--bad-rows: abort or skip");
-        o->bad_rows = v[0] == 's' ? TRACE_BAD_SKIP : TRACE_BAD_ABORT;
-        return 0;
-    case O_FAILED:
-        if (strcmp(v, "drop") && strcmp(v, "replay")) return cli_fail("--failed: drop or replay");
-        o->failed_rows = v[0] == 'r' ? TRACE_FAILED_REPLAY : TRACE_FAILED_DROP;
-        return 0;
-    }
-    return cli_fail("internal: option %d", c);
-}
 
 static int parse_fit_option(int c, const char *v, FitArgs *a)
 {
@@ -107,17 +63,19 @@ static int parse_fit_option(int c, const char *v, FitArgs *a)
     case O_OUT: a->out = v; return 0;
     case O_JSON: a->json = true; return 0;
     }
-    return parse_reader_option(c, v, &a->open);
+    CliTraceArgs t = { .open = a->open };
+    int r = cli_trace_parse_option(&t, c, v);
+    a->open = t.open;
+    return r;
 }
 
 static int parse_args(int argc, char **argv, FitArgs *a)
 {
     static const struct option longs[] = {
-        { "format", required_argument, 0, O_FORMAT }, { "map", required_argument, 0, O_MAP },
-        { "speedup", required_argument, 0, O_SPEEDUP }, { "window", required_argument, 0, O_WINDOW },
-        { "model", required_argument, 0, O_MODEL }, { "log-type", required_argument, 0, O_LOG },
-        { "max-requests", required_argument, 0, O_MAX }, { "bad-rows", required_argument, 0, O_BAD },
-        { "failed", required_argument, 0, O_FAILED }, { "window-s", required_argument, 0, O_WINS },
+        CLI_TRACE_LONG_OPTIONS,
+        /* here no model spec competes for the name: --model filters the trace */
+        { "model", required_argument, 0, CLI_OPT_TRACE_MODEL },
+        { "window-s", required_argument, 0, O_WINS },
         { "dequantize", required_argument, 0, O_DEQ }, { "seed", required_argument, 0, O_SEED },
         { "out", required_argument, 0, O_OUT }, { "json", no_argument, 0, O_JSON },
         { 0, 0, 0, 0 },

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_common.h"
 #include "common.h"
 #include "stats.h"
 #include "trace.h"
@@ -27,75 +28,38 @@ static const char usage[] =
     "  --window-s W          width of the per-window rate, seconds (default 60)\n"
     "  --json                JSON instead of a table\n";
 
-enum { O_FORMAT = 1000, O_MAP, O_SPEEDUP, O_WINDOW, O_MODEL, O_LOG, O_MAX, O_BAD, O_FAILED, O_WINS, O_JSON };
-
-static int parse_window(const char *v, TraceOpenOpts *o)
-{
-    const char *colon = strchr(v, ':');
-    char a[64];
-    if (!colon || (size_t)(colon - v) >= sizeof(a))
-        return cli_fail("--window: '%s' is not START:END (seconds)", v);
-    memcpy(a, v, (size_t)(colon - v));
-    a[colon - v] = '\0';
-    if (ss_parse_double(a, &o->window_start_s) || o->window_start_s < 0)
-        return cli_fail("--window: start '%s' is not a number >= 0", a);
-    if (colon[1] && (ss_parse_double(colon + 1, &o->window_end_s) || o->window_end_s <= o->window_start_s))
-        return cli_fail("--window: end '%s' is not a number > start", colon + 1);
-    return 0;
-}
+enum { O_WINS = 1000, O_JSON };
 
 static int parse_args(int argc, char **argv, TraceOpenOpts *o, double *window_s, bool *json,
                       const char **path)
 {
     static const struct option longs[] = {
-        { "format", required_argument, 0, O_FORMAT }, { "map", required_argument, 0, O_MAP },
-        { "speedup", required_argument, 0, O_SPEEDUP }, { "window", required_argument, 0, O_WINDOW },
-        { "model", required_argument, 0, O_MODEL }, { "log-type", required_argument, 0, O_LOG },
-        { "max-requests", required_argument, 0, O_MAX }, { "bad-rows", required_argument, 0, O_BAD },
-        { "failed", required_argument, 0, O_FAILED }, { "window-s", required_argument, 0, O_WINS },
-        { "json", no_argument, 0, O_JSON }, { 0, 0, 0, 0 },
+        CLI_TRACE_LONG_OPTIONS,
+        /* here no model spec competes for the name: --model filters the trace */
+        { "model", required_argument, 0, CLI_OPT_TRACE_MODEL },
+        { "window-s", required_argument, 0, O_WINS }, { "json", no_argument, 0, O_JSON },
+        { 0, 0, 0, 0 },
     };
+    CliTraceArgs t = { .open = *o };
     int c;
     optind = 1;
+    opterr = 0;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-        const char *v = optarg;
-        int r = 0;
-        switch (c) {
-        case O_FORMAT: o->format = v; break;
-        case O_MAP: o->map = v; break;
-        case O_SPEEDUP:
-            if (ss_parse_double(v, &o->speedup) || o->speedup <= 0)
-                return cli_fail("--speedup: '%s' is not a positive number", v);
-            break;
-        case O_WINDOW: r = parse_window(v, o); break;
-        case O_MODEL: o->model_filter = v; break;
-        case O_LOG: o->log_type_filter = v; break;
-        case O_MAX:
-            if (ss_parse_i64(v, &o->max_requests) || o->max_requests < 1)
-                return cli_fail("--max-requests: '%s' is not a positive integer", v);
-            break;
-        case O_BAD:
-            if (!strcmp(v, "abort") || !strcmp(v, "skip")) o->bad_rows = v[0] == 's' ? TRACE_BAD_SKIP : TRACE_BAD_ABORT;
-            else return cli_fail("--bad-rows: '%s' is not abort or skip", v);
-            break;
-        case O_FAILED:
-            if (!strcmp(v, "drop") || !strcmp(v, "replay"))
-                o->failed_rows = v[0] == 'r' ? TRACE_FAILED_REPLAY : TRACE_FAILED_DROP;
-            else return cli_fail("--failed: '%s' is not drop or replay", v);
-            break;
-        case O_WINS:
-            if (ss_parse_double(v, window_s) || *window_s <= 0)
-                return cli_fail("--window-s: '%s' is not a positive number of seconds", v);
-            break;
-        case O_JSON: *json = true; break;
-        default: fputs(usage, stderr); return 2;
+        if (c == O_JSON) { *json = true; continue; }
+        if (c == O_WINS) {
+            if (ss_parse_double(optarg, window_s) || *window_s <= 0)
+                return cli_fail("--window-s: '%s' is not a positive number of seconds", optarg);
+            continue;
         }
+        if (c == '?') { fputs(usage, stderr); return 2; }
+        int r = cli_trace_parse_option(&t, c, optarg);
         if (r) return r;
     }
     if (optind != argc - 1) {
         fputs(usage, stderr);
         return 2;
     }
+    *o = t.open;
     *path = argv[optind];
     return 0;
 }
