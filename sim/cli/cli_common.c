@@ -157,7 +157,9 @@ static int parse_numeric_option(CliRunArgs *a, int opt, const char *v)
         c->seed = (uint64_t)n;
         return 0;
     case CLI_OPT_SAMPLE:
-        if (ss_parse_double(v, &d) || d < 0) return cli_fail("--sample-interval: '%s' is not a number >= 0", v);
+        /* 0 turns sampling off; below a microsecond the file would grow without end */
+        if (ss_parse_double(v, &d) || d < 0 || (d > 0 && d < 1e-6))
+            return cli_fail("--sample-interval: '%s' is not 0 (off) or >= 1e-6 seconds", v);
         c->sample_interval_s = d;
         return 0;
     case CLI_OPT_MEMUTIL:

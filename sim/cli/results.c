@@ -38,6 +38,16 @@ int results_dir_open(ResultsDir *d, const char *path, bool force)
         if (!force)
             return ss_error_set(EEXIST, "%s exists: refusing to overwrite results (use --force, "
                                 "or choose another --out)", path);
+        /* --force replaces a result whole: an old steps.csv or summary.json
+         * must not sit beside the new run's files (or a failed run's). */
+        static const char *const outputs[] = { "summary.json", "requests.csv", "timeseries.csv",
+                                                "steps.csv" };
+        for (size_t i = 0; i < SS_ARRAY_LEN(outputs); i++) {
+            char p[4160];
+            snprintf(p, sizeof(p), "%s/%s", path, outputs[i]);
+            if (remove(p) && errno != ENOENT)
+                return ss_error_set(errno, "%s: cannot remove the old result: %s", p, strerror(errno));
+        }
         return 0;
     }
     int r = mkdir_parents(d->path);

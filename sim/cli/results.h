@@ -18,7 +18,8 @@ typedef struct ResultsDir {
     char *buffers[8];       /* their stdio buffers: free with results_dir_free_buffers */
 } ResultsDir;
 
-/* Create DIR (and parents).  An existing DIR is refused unless `force`. */
+/* Create DIR (and parents).  An existing DIR is refused unless `force`,
+ * which first removes the result files a run writes there. */
 int results_dir_open(ResultsDir *d, const char *path, bool force);
 FILE *results_dir_create_file(ResultsDir *d, const char *name);
 /* A run failed: remove the files it created (and the directory if new), so

@@ -371,10 +371,8 @@ static void route_to(Engine *e, Instance *in, Request *q)
         engine_reject(in, q, REQ_REJECT_TOO_LONG, e->now_s);
         return;
     }
-    if (q->output_tokens > in->model.max_context - q->input_tokens) {
+    if (q->output_tokens > in->model.max_context - q->input_tokens) /* (a fleet shares one model) */
         q->output_tokens = in->model.max_context - q->input_tokens;
-        e->length_capped++;
-    }
     q->state = REQ_QUEUED;
     in->sched_ops->on_arrival(in->sched, q, e->now_s);
     if (in->busy) {
@@ -422,6 +420,13 @@ static int on_arrival(Engine *e)
     if (q->trace_failed) q->output_tokens = 0;
     q->app_id = -1;
     q->first_scheduled_s = q->first_token_s = q->last_token_s = q->finish_s = -1;
+    /* The model's context bounds every output (route_to cuts it there); the
+     * oracle must see the length that will actually be generated. */
+    int32_t max_context = e->instances[0].model.max_context;
+    if (q->input_tokens < max_context && q->output_tokens > max_context - q->input_tokens) {
+        q->output_tokens = max_context - q->input_tokens;
+        e->length_capped++;
+    }
     PredictInput pin = { q->input_tokens, row->app, row->instruction, row->text, q->output_tokens };
     PredictOutput pout;
     int r = predictor_predict(e->predictor, &pin, &pout);
@@ -460,8 +465,11 @@ static void on_sample(Engine *e)
         p = csv_put_i64(p, e->finished); *p++ = '\n';
         fwrite(row, 1, (size_t)(p - row), e->out.timeseries_csv);
     }
+    /* Next tick strictly later, even where now + interval rounds to now. */
+    double next = e->now_s + e->cfg.sample_interval_s;
+    if (!(next > e->now_s)) next = nextafter(e->now_s, INFINITY);
     if (e->have_pending || e->in_system > 0)
-        event_queue_push(&e->queue, e->now_s + e->cfg.sample_interval_s, SIM_EV_SAMPLE, -1, 0);
+        event_queue_push(&e->queue, next, SIM_EV_SAMPLE, -1, 0);
 }
 
 static void progress(Engine *e, bool final)

@@ -43,7 +43,8 @@ long log_histogram_bucket(double value)
     memcpy(&bits, &value, sizeof(bits));
     int exponent = (int)((bits >> 52) & 0x7ff) - 1023;
     if (!(value > 0) || exponent < LOG_HIST_MIN_EXP) return -1;
-    if (exponent > LOG_HIST_MAX_EXP) exponent = LOG_HIST_MAX_EXP;
+    if (exponent > LOG_HIST_MAX_EXP) /* beyond the range: the last bucket */
+        return (long)(LOG_HIST_MAX_EXP - LOG_HIST_MIN_EXP + 1) * LOG_HIST_PER_OCTAVE - 1;
     unsigned m = (unsigned)((bits >> (52 - MANT_BITS)) & ((1u << MANT_BITS) - 1));
     long sub = sub_bucket[m];
     uint64_t mant_bits = (bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull;

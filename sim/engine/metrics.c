@@ -86,7 +86,9 @@ void metrics_on_finish(Metrics *m, const Request *r)
     m->preemptions += r->preemptions;
     m->generated_tokens += r->generated_tokens;
     if (r->finish_s > m->last_finish_s) m->last_finish_s = r->finish_s;
-    m->e2e_sum_all_s += r->finish_s - r->arrival_s;
+    /* Response time (Magnus): every request that was served, failed ones
+     * included; a rejected request was never served and would count as ~0. */
+    if (r->state != REQ_REJECTED) m->e2e_sum_all_s += r->finish_s - r->arrival_s;
     if (r->first_scheduled_s >= 0 && r->first_scheduled_s - r->arrival_s > m->max_wait_s)
         m->max_wait_s = r->first_scheduled_s - r->arrival_s;
     double ttft = NAN, tpot = NAN, e2e = NAN;
@@ -254,7 +256,7 @@ json_t *metrics_summary_json(const Metrics *m)
     put_number(o, "padding_share", m->computed_tokens
                ? (double)(m->padding_prefill_tokens + m->padding_decode_tokens) / m->computed_tokens : NAN);
     put_number(o, "mean_response_time_ms",
-               m->completed + m->failed ? 1e3 * m->e2e_sum_all_s / (m->completed + m->failed + m->rejected) : NAN);
+               m->completed + m->failed ? 1e3 * m->e2e_sum_all_s / (double)(m->completed + m->failed) : NAN);
     put_number(o, "mean_wait_ms", m->completed ? 1e3 * m->wait_sum_s / m->completed : NAN);
     put_number(o, "max_wait_ms", 1e3 * m->max_wait_s);
     double span = m->area_last_s - m->first_arrival_s;

@@ -43,7 +43,7 @@ typedef struct Metrics {
     int64_t computed_tokens;         /* every token slot computed, padding included */
     int64_t steps, iterations;
     double first_arrival_s, last_finish_s;
-    double e2e_sum_all_s;            /* response time of every finished request */
+    double e2e_sum_all_s;            /* response time of every served request (done or failed) */
     double max_wait_s;               /* longest arrival -> first scheduled */
     double wait_sum_s;               /* sum of arrival -> first scheduled, completed requests */
     /* Time integrals for Little's law: queue and system sizes over time. */

@@ -11,7 +11,9 @@
  * server it reserves for each slot the padded prompt plus `max_new_tokens`
  * (default: the model's whole context), and admits fewer members when the
  * batch would not fit the KV cache.  Outputs never overflow that
- * reservation (the engine caps them at the model's context). */
+ * reservation: the batch stops after max_new_tokens tokens (members still
+ * generating then end as truncated, as a server's max_tokens cuts them), and
+ * the engine caps every output at the model's context. */
 #include <stdlib.h>
 
 #include "common.h"
@@ -86,6 +88,8 @@ static int fcfs_static_next_step(void *priv, double now_s, Step *step, double *w
     SS_ASSERT(step->n_members > 0); /* on_arrival rejected what cannot fit alone */
     step->static_batch = true;
     step->padded_input = (int32_t)padded;
+    /* Iterations emit one token each (the first comes with the prefill). */
+    if (s->o.max_new_tokens > 0) step->max_iters = s->o.max_new_tokens;
     s->reserved_tokens = step->n_members * slot_tokens(s, padded);
     return 1;
 }
@@ -94,10 +98,15 @@ static void fcfs_static_on_step_done(void *priv, const Step *step, double now_s)
 {
     FcfsStatic *s = priv;
     s->reserved_tokens = 0;
-    /* The span ran to the longest member's end: everyone is finished. */
-    for (int32_t i = 0; i < step->n_members; i++)
-        SS_ASSERT(request_is_finished(step->members[i].req));
-    (void)now_s;
+    /* The span ran to the longest member's end or to max_new_tokens: who is
+     * still generating was cut at the limit. */
+    for (int32_t i = 0; i < step->n_members; i++) {
+        Request *r = step->members[i].req;
+        if (!request_is_finished(r)) {
+            SS_ASSERT(s->o.max_new_tokens > 0 && step->iters_done == s->o.max_new_tokens);
+            engine_fail(s->env.instance, r, REQ_FAIL_TRUNCATED, now_s);
+        }
+    }
 }
 
 static int64_t fcfs_static_queue_length(void *priv) { return (int64_t)((FcfsStatic *)priv)->waiting.n; }

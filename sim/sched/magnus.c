@@ -65,6 +65,13 @@ static int magnus_init(void *priv, const void *opts, const SchedEnv *env)
     return knn_create(&m->knn, (int32_t)m->o.knn_k, (int32_t)m->o.knn_capacity);
 }
 
+/* The most a request may generate: the model's context and the cache both bound it. */
+static int64_t magnus_gen_limit(const Magnus *m, const Request *r)
+{
+    int64_t room = SS_MIN((int64_t)m->env.max_context, m->env.kv_capacity_tokens) - r->input_tokens;
+    return SS_MAX(room, (int64_t)1); /* tokens */
+}
+
 static void magnus_on_arrival(void *priv, Request *r, double now_s)
 {
     Magnus *m = priv;
@@ -74,8 +81,7 @@ static void magnus_on_arrival(void *priv, Request *r, double now_s)
     }
     double plan = m->o.overflow == MAGNUS_OVERFLOW_RESERVE ? r->predicted_output_p90
                                                             : r->predicted_output_tokens;
-    int64_t limit = SS_MAX((int64_t)1, (int64_t)m->env.max_context - r->input_tokens);
-    r->sched_key = SS_MIN(SS_MAX((int64_t)llround(plan), (int64_t)1), limit); /* tokens */
+    r->sched_key = SS_MIN(SS_MAX((int64_t)llround(plan), (int64_t)1), magnus_gen_limit(m, r));
     magnus_wait_insert(m, r);
 }
 
@@ -114,7 +120,10 @@ static int magnus_next_step(void *priv, double now_s, Step *step, double *wake_s
  * converge in O(log length) evictions. */
 static void magnus_overflow(Magnus *m, Request *r, double now_s)
 {
-    if (m->o.overflow == MAGNUS_OVERFLOW_TRUNCATE) {
+    /* Its context alone fills the cache: recomputing could never make room
+     * for one more token, so it ends here whatever the policy. */
+    bool never_fits = (int64_t)request_prefill_target(r) + 1 > m->env.kv_capacity_tokens;
+    if (m->o.overflow == MAGNUS_OVERFLOW_TRUNCATE || never_fits) {
         m->st.overflow_truncated++;
         engine_fail(m->env.instance, r, REQ_FAIL_TRUNCATED, now_s);
         return;
@@ -122,8 +131,8 @@ static void magnus_overflow(Magnus *m, Request *r, double now_s)
     m->st.overflow_preempted++;
     engine_preempt(m->env.instance, r, now_s);
     m->st.recompute_tokens += request_prefill_target(r);
-    int64_t limit = (int64_t)m->env.max_context - r->input_tokens; /* tokens */
-    r->sched_key = SS_MIN(SS_MAX(r->sched_key, 2 * (int64_t)r->generated_tokens), limit);
+    r->sched_key = SS_MIN(SS_MAX(r->sched_key, 2 * (int64_t)r->generated_tokens),
+                          magnus_gen_limit(m, r));
     magnus_wait_insert(m, r);
 }
 

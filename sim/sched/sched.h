@@ -83,8 +83,9 @@ typedef struct SchedOps {
      * nothing to run now; then, if *wake_s > now_s, the engine asks again at
      * that time (batching windows) as well as at the next arrival. */
     int (*next_step)(void *priv, double now_s, Step *step, double *wake_s);
-    /* The step ran; members' generated_tokens, states and times are updated
-     * and finished members already reported to metrics. */
+    /* The step ran; members' generated_tokens, states and times are updated.
+     * Members that finished (request_is_finished) are reported to the metrics
+     * and freed by the engine right after this returns: drop them here. */
     void (*on_step_done)(void *priv, const Step *step, double now_s);
     /* Requests waiting (for time series). */
     int64_t (*queue_length)(void *priv);
