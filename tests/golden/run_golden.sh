@@ -46,3 +46,23 @@ if "$SERVESIM" run --workload default --requests 10 --out "$TMP/a" --quiet 2>/de
     echo "overwrite: an existing --out was not refused"; exit 1
 fi
 echo "determinism: 3 passed, 0 failed"
+
+# Regressions from review: limits that must end requests cleanly, not abort.
+MAP="--map arrival=ts,input=in,output=out --gpu v100-32g --gpu-mem-util 0.45" # a 3786-token KV cache
+printf 'ts,in,out\n0,100,3900\n0.5,50,20\n' > "$TMP/big.csv"
+for ov in preempt reserve truncate; do
+    "$SERVESIM" run --trace "$TMP/big.csv" $MAP --sched "magnus:overflow=$ov" --out "$TMP/m-$ov" --quiet
+    grep -q '^0,.*,failed,truncated,' "$TMP/m-$ov/requests.csv" ||
+        { echo "limits: magnus overflow=$ov did not truncate the request that fills the cache"; exit 1; }
+done
+{ echo "ts,in,out"; for i in 1 2 3 4 5 6 7 8; do echo "0,100,3000"; done; echo "1,10,50"; } > "$TMP/b8.csv"
+"$SERVESIM" run --trace "$TMP/b8.csv" $MAP --sched fcfs-static:batch=8,max_new_tokens=100 --out "$TMP/mx" --quiet
+[ "$(grep -c ',100,failed,truncated,' "$TMP/mx/requests.csv")" = 8 ] && grep -q '^8,.*,50,done,' "$TMP/mx/requests.csv" ||
+    { echo "limits: fcfs-static max_new_tokens was not enforced"; exit 1; }
+if "$SERVESIM" run --workload default --requests 10 --sample-interval 1e-12 --out "$TMP/si" --quiet 2>/dev/null; then
+    echo "limits: a 1e-12 s sample interval was accepted"; exit 1
+fi
+"$SERVESIM" run --workload default --requests 20 --steps --out "$TMP/f" --quiet
+"$SERVESIM" run --workload default --requests 20 --out "$TMP/f" --force --quiet
+[ ! -e "$TMP/f/steps.csv" ] || { echo "limits: --force left the old steps.csv"; exit 1; }
+echo "limits: 4 passed, 0 failed"
