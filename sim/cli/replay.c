@@ -180,6 +180,7 @@ int cmd_replay(int argc, char **argv)
     for (size_t i = 0; i < SS_ARRAY_LEN(files); i++)
         if (files[i] && fclose(files[i]) && !status) status = cli_fail("%s: write error", R.a.run.out_dir);
     if (status && R.dir_open) results_dir_abandon(&R.dir);
+    results_dir_free_buffers(&R.dir);
     cli_source_close(&R.src);
     return status;
 }
