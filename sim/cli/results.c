@@ -66,10 +66,10 @@ FILE *results_dir_create_file(ResultsDir *d, const char *name)
         return NULL;
     }
     if (d->n_files < (int)SS_ARRAY_LEN(d->files)) {
-        /* Per-request rows are small and many: 1 MiB buffers, not 4 KiB
+        /* Per-request rows are small and many: 64 KiB buffers, not 4 KiB
          * write()s (glibc sizes its own buffer by st_blksize). */
-        d->buffers[d->n_files] = ss_malloc(1 << 20);
-        setvbuf(f, d->buffers[d->n_files], _IOFBF, 1 << 20);
+        d->buffers[d->n_files] = ss_malloc(1 << 16);
+        setvbuf(f, d->buffers[d->n_files], _IOFBF, 1 << 16);
         snprintf(d->files[d->n_files++], sizeof(d->files[0]), "%s", name);
     }
     return f;

@@ -42,17 +42,19 @@ void engine_config_default(EngineConfig *c)
 
 static Request *pool_get(Engine *e)
 {
-    if (!e->free_list) {
-        Request *chunk = ss_calloc(POOL_CHUNK, sizeof(Request));
-        SS_GROW(e->chunks, e->cap_chunks, e->n_chunks + 1);
-        e->chunks[e->n_chunks++] = chunk;
-        for (size_t i = 0; i < POOL_CHUNK; i++) {
-            chunk[i].sched_data = e->free_list;
-            e->free_list = &chunk[i];
-        }
-    }
     Request *r = e->free_list;
-    e->free_list = r->sched_data;
+    if (r) {
+        e->free_list = r->sched_data;
+    } else {
+        /* Carve from the newest chunk; a fresh chunk's pages are touched only
+         * as records are first used (O(peak in flight), not O(chunk)). */
+        if (!e->n_chunks || e->chunk_used == POOL_CHUNK) {
+            SS_GROW(e->chunks, e->cap_chunks, e->n_chunks + 1);
+            e->chunks[e->n_chunks++] = ss_malloc(POOL_CHUNK * sizeof(Request));
+            e->chunk_used = 0;
+        }
+        r = &e->chunks[e->n_chunks - 1][e->chunk_used++];
+    }
     memset(r, 0, sizeof(*r));
     return r;
 }

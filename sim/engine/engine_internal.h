@@ -41,6 +41,7 @@ struct Engine {
     Request *free_list;
     Request **chunks;
     size_t n_chunks, cap_chunks;
+    size_t chunk_used;         /* records handed out of the newest chunk */
 };
 
 /* span.c */
