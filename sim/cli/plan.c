@@ -50,6 +50,8 @@ static void plan_usage(FILE *f)
         "  --confidence C        pass on the one-sided C t-bound of the mean instead of every seed\n"
         "search and output:\n"
         "  --max-instances N     give up above N (default 1024)\n"
+        "  --mix                 also search fleets mixing two of the kinds (cheaper when a\n"
+        "                        pure fleet rounds up to a whole idle instance)\n"
         "  --threads N           simulations in parallel (default: cores)\n"
         "  --out FILE.json       write the plan as JSON    --json  print it instead of the table\n",
         synth_diurnal_profile()[14], cli_trace_options_help());
@@ -62,10 +64,10 @@ typedef struct PlanArgs {
     SynthParams synth;
     double rate, duration_s;
     int64_t requests;
-    bool diurnal, json, requests_given;
+    bool diurnal, json, requests_given, mix;
 } PlanArgs;
 
-enum { P_RATE = 1000, P_REQUESTS, P_DURATION, P_DIURNAL, P_GPUS, P_PRICE, P_TP, P_MODEL, P_SCHED,
+enum { P_MIX = 999, P_RATE = 1000, P_REQUESTS, P_DURATION, P_DIURNAL, P_GPUS, P_PRICE, P_TP, P_MODEL, P_SCHED,
        P_ROUTER, P_PREDICT, P_COST, P_MEMUTIL, P_BLOCK, P_SLO, P_GOODPUT, P_MAXFAIL, P_SEEDS, P_SEED,
        P_CONF, P_MAXINST, P_THREADS, P_OUT, P_JSON, P_TRACE, P_WORKLOAD };
 
@@ -109,6 +111,7 @@ static int parse_one(PlanArgs *a, int c, const char *v)
     case P_DURATION: r = parse_number("--duration", v, 1e-9, 1e12, &a->duration_s); break;
     case P_REQUESTS: r = parse_number("--requests", v, 1, 1e12, &d); a->requests = (int64_t)d; a->requests_given = true; break;
     case P_DIURNAL: a->diurnal = true; break;
+    case P_MIX: a->mix = true; break;
     case P_GPUS: a->gpus = v; break;
     case P_PRICE: a->prices = v; break;
     case P_TP: r = parse_number("--tp", v, 1, 64, &d); e->tensor_parallel = (int32_t)d; break;
@@ -158,6 +161,7 @@ static int parse_plan_args(int argc, char **argv, PlanArgs *a)
         { "trace", required_argument, 0, P_TRACE }, { "workload", required_argument, 0, P_WORKLOAD },
         { "rate", required_argument, 0, P_RATE }, { "requests", required_argument, 0, P_REQUESTS },
         { "duration", required_argument, 0, P_DURATION }, { "diurnal", no_argument, 0, P_DIURNAL },
+        { "mix", no_argument, 0, P_MIX },
         { "gpus", required_argument, 0, P_GPUS }, { "price", required_argument, 0, P_PRICE },
         { "tp", required_argument, 0, P_TP }, { "model", required_argument, 0, P_MODEL },
         { "sched", required_argument, 0, P_SCHED }, { "router", required_argument, 0, P_ROUTER },
@@ -221,6 +225,7 @@ typedef struct Scenario {
     SynthParams synth;
     double rate;                       /* requests/s; NAN for a trace */
     PlanAnswer *ans;                   /* [n_cands] */
+    PlanMix mix;                       /* --mix: the cheapest two-kind fleet, if one beats them */
     int order[PLAN_MAX_CANDS];         /* cheapest found first */
 } Scenario;
 
@@ -292,6 +297,7 @@ static json_t *plan_json(const PlanArgs *a, Scenario *sc, int n_sc, int n_cands,
         if (!a->trace.path) json_object_set_new(o, "workload", synth_params_to_json(&sc[s].synth));
         for (int i = 0; i < n_cands; i++) json_array_append_new(cands, plan_answer_json(&sc[s].ans[sc[s].order[i]]));
         json_object_set_new(o, "candidates", cands);
+        if (a->mix) json_object_set_new(o, "mix", plan_mix_json(&sc[s].mix));
         json_array_append_new(arr, o);
     }
     json_object_set_new(j, "scenarios", arr);
@@ -310,6 +316,29 @@ static json_t *plan_json(const PlanArgs *a, Scenario *sc, int n_sc, int n_cands,
     return j;
 }
 
+/* --mix: every pair of kinds that each have an answer; keep the cheapest mix. */
+static int plan_scenario_mix(PlanArgs *a, Scenario *sc, int n_cands, int64_t *sims)
+{
+    for (int i = 0; i < n_cands; i++)
+        for (int j = 0; j < n_cands; j++) {
+            if (i == j) continue; /* both orders: the search walks the first kind's count */
+            PlanMix m;
+            int r = plan_mix_pair(&a->cfg, &sc->ans[i], &sc->ans[j], &m);
+            *sims += m.sims;
+            if (r) { fprintf(stderr, "servesim: plan --mix: %s\n", ss_error_get()); return r; }
+            if (m.found && (!sc->mix.found || m.cost_per_hour < sc->mix.cost_per_hour)) sc->mix = m;
+        }
+    if (!a->json) {
+        if (sc->mix.found)
+            printf("mixed fleet: %d x %s + %d x %s = %.2f USD/hour (P99 TTFT %.4g s +- %.2g)\n",
+                   sc->mix.n_a, sc->mix.a.gpu, sc->mix.n_b, sc->mix.b.gpu, sc->mix.cost_per_hour,
+                   sc->mix.eval.mean[PLAN_P99_TTFT], sc->mix.eval.half[PLAN_P99_TTFT]);
+        else
+            printf("mixed fleet: none cheaper than the best pure fleet\n");
+    }
+    return 0;
+}
+
 static int run_scenarios(PlanArgs *a, Scenario *sc, int n_sc, const PlanCandidate *cands, int n_cands,
                          int64_t *sims)
 {
@@ -325,6 +354,7 @@ static int run_scenarios(PlanArgs *a, Scenario *sc, int n_sc, const PlanCandidat
         }
         sort_answers(&sc[s], n_cands);
         if (!a->json) plan_print_answers(stdout, sc[s].desc, sc[s].ans, sc[s].order, n_cands, &a->cfg.slo);
+        if (a->mix && plan_scenario_mix(a, &sc[s], n_cands, sims)) errors++;
     }
     return errors == n_sc * n_cands ? -EINVAL : 0;
 }

@@ -111,25 +111,36 @@ typedef struct SearchCtx {
     PlanAnswer *a;
 } SearchCtx;
 
-static int eval_size(void *ctx, int32_t n)
+int plan_eval_fleet(const PlanConfig *c, const char *fleet, int32_t instances, PlanEval *ev,
+                    int64_t *sims)
 {
-    SearchCtx *s = ctx;
-    const PlanConfig *c = s->c;
-    PlanAnswer *a = s->a;
-    if (a->n_evals == (int32_t)SS_ARRAY_LEN(a->evals)) return ss_error_set(E2BIG, "plan: too many sizes");
     SeedJob job = { .c = c, .cfg = c->base };
-    int w = snprintf(job.cfg.fleet, sizeof(job.cfg.fleet), "%dx%s:tp=%d", n, a->cand.gpu, a->cand.tp);
-    if (w < 0 || (size_t)w >= sizeof(job.cfg.fleet)) return ss_error_set(EINVAL, "plan: GPU name too long");
+    if (strlen(fleet) >= sizeof(job.cfg.fleet)) return ss_error_set(EINVAL, "plan: fleet spec too long");
+    memcpy(job.cfg.fleet, fleet, strlen(fleet) + 1);
     job.x = ss_calloc((size_t)c->seeds, sizeof(*job.x));
     int r = parallel_for(c->seeds, c->threads, seed_run, &job);
-    a->sims += c->seeds;
+    *sims += c->seeds;
     if (!r) {
-        PlanEval *ev = &a->evals[a->n_evals++];
-        ev->instances = n;
+        memset(ev, 0, sizeof(*ev));
+        ev->instances = instances;
         summarise(ev, &c->slo, job.x, c->seeds);
         r = ev->pass;
     }
     free(job.x);
+    return r;
+}
+
+static int eval_size(void *ctx, int32_t n)
+{
+    SearchCtx *s = ctx;
+    PlanAnswer *a = s->a;
+    if (a->n_evals == (int32_t)SS_ARRAY_LEN(a->evals)) return ss_error_set(E2BIG, "plan: too many sizes");
+    char fleet[256];
+    int w = snprintf(fleet, sizeof(fleet), "%dx%s:tp=%d", n, a->cand.gpu, a->cand.tp);
+    if (w < 0 || (size_t)w >= sizeof(fleet)) return ss_error_set(EINVAL, "plan: GPU name too long");
+    PlanEval ev;
+    int r = plan_eval_fleet(s->c, fleet, n, &ev, &a->sims);
+    if (r >= 0) a->evals[a->n_evals++] = ev;
     return r;
 }
 

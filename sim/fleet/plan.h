@@ -69,6 +69,28 @@ typedef struct PlanAnswer {
 typedef int (*PlanPassFn)(void *ctx, int32_t n);
 int32_t plan_search_monotone(int32_t max_n, PlanPassFn pass, void *ctx);
 
+/* Run R seeds of one fleet ("3xh100-sxm:tp=1,2xa100-80g:tp=1") and judge it:
+ * 1 pass, 0 fail, or a negative errno.  `instances` is recorded in *ev. */
+int plan_eval_fleet(const PlanConfig *c, const char *fleet, int32_t instances, PlanEval *ev,
+                    int64_t *sims);
+
+/* The cheapest fleet mixing two kinds (plan_mix.c). */
+typedef struct PlanMix {
+    PlanCandidate a, b;         /* prices resolved */
+    bool found;                 /* a mix cheaper than either pure answer */
+    int32_t n_a, n_b;           /* instances of each */
+    double cost_per_hour;       /* USD */
+    PlanEval eval;              /* at the answer */
+    int32_t mixes_tried;        /* counts of a tried */
+    int64_t sims;
+} PlanMix;
+
+/* Given both kinds' homogeneous answers, for each count of `a` below its
+ * answer the fewest `b` that pass (monotone search up to b's answer),
+ * skipping counts whose `a` part alone costs more than the best so far. */
+int plan_mix_pair(const PlanConfig *c, const PlanAnswer *a, const PlanAnswer *b, PlanMix *out);
+json_t *plan_mix_json(const PlanMix *m);
+
 /* The planner for one candidate.  0 (see found), or a negative errno for a
  * configuration error (message set; also copied to out->error). */
 int plan_candidate(const PlanConfig *c, const PlanCandidate *cand, PlanAnswer *out);
