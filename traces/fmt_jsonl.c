@@ -76,6 +76,10 @@ static int arrival(Jsonl *j, json_t *o, size_t line, double *t_s)
     *t_s = 0;
     if (!strcmp(m->arrival, "-")) return 0;
     json_t *v = json_object_get(o, m->arrival);
+    if (!v && line == 1 && !strcmp(m->arrival, "arrival_s"))
+        return trace_bad_row(j->file, line, m->arrival, "missing (a dataset without arrival times? "
+                             "`servesim trace gen --from-dataset` gives it arrivals; --map "
+                             "arrival=-,... reads it as one batch at t = 0)");
     if (!v) return trace_bad_row(j->file, line, m->arrival, "missing");
     if (json_is_string(v)) return trace_map_time(m, &j->base, json_string_value(v), j->file, line, t_s);
     if (!json_is_number(v) || m->unit == TRACE_UNIT_ISO)

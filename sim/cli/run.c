@@ -89,6 +89,9 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     double wall_s = ss_wall_seconds() - wall0;
+    if (engine_metrics(engine)->arrived == 0)
+        fprintf(stderr, "servesim: warning: no requests reached the simulator (empty trace, or "
+                        "every row filtered or dropped)\n");
     json_t *summary = results_summary_json(engine, &a.cfg, &src, argc, argv);
     if (results_write_json(&dir, "summary.json", summary)) { json_decref(summary); cli_fail_lib(); goto done; }
     if (!a.quiet) {
