@@ -17,6 +17,11 @@ int cmd_list(int argc, char **argv)
         return 0;
     }
     const char *only = argc >= 2 ? argv[1] : NULL;
+    static const char *const kinds[] = { "schedulers", "predictors", "routers", "backends", "formats" };
+    bool known = !only;
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && !known; i++) known = !strcmp(only, kinds[i]);
+    if (!known)
+        return cli_fail("list: unknown kind '%s' (schedulers, predictors, routers, backends, formats)", only);
     if (!only || !strcmp(only, "schedulers")) {
         printf("schedulers (--sched NAME:key=value,...)\n");
         for (const SchedOps *const *s = sched_registry; *s; s++) {
