@@ -162,19 +162,36 @@ static int parse_numeric_option(CliRunArgs *a, int opt, const char *v)
             return cli_fail("--sample-interval: '%s' is not 0 (off) or >= 1e-6 seconds", v);
         c->sample_interval_s = d;
         return 0;
-    case CLI_OPT_MEMUTIL:
-        if (ss_parse_double(v, &d) || d <= 0 || d > 1) return cli_fail("--gpu-mem-util: '%s' is not in (0, 1]", v);
-        c->gpu_mem_util = d;
-        return 0;
     case CLI_OPT_RATE: case CLI_OPT_DURATION:
         if (ss_parse_double(v, &d) || d <= 0)
             return cli_fail("--%s: '%s' is not a positive number", opt == CLI_OPT_RATE ? "rate" : "duration", v);
         if (opt == CLI_OPT_RATE) a->rate = d; else a->duration_s = d;
         return 0;
+    case CLI_OPT_REQUESTS: if (!(r = parse_count("requests", v, INT64_MAX, &n))) a->requests = n; return r;
+    }
+    return -1;
+}
+
+int cli_serving_parse_option(EngineConfig *c, int opt, const char *v)
+{
+    int64_t n;
+    double d;
+    int r;
+    switch (opt) {
+    case CLI_OPT_SCHED: return copy_arg(c->sched_spec, sizeof(c->sched_spec), v, "--sched");
+    case CLI_OPT_PREDICT: return copy_arg(c->predict_spec, sizeof(c->predict_spec), v, "--predict");
+    case CLI_OPT_COST: return copy_arg(c->cost_spec, sizeof(c->cost_spec), v, "--cost");
+    case CLI_OPT_MODEL: return copy_arg(c->model, sizeof(c->model), v, "--model");
+    case CLI_OPT_GPU: return copy_arg(c->gpu, sizeof(c->gpu), v, "--gpu");
+    case CLI_OPT_FLEET: return copy_arg(c->fleet, sizeof(c->fleet), v, "--fleet");
+    case CLI_OPT_ROUTER: return copy_arg(c->router, sizeof(c->router), v, "--router");
+    case CLI_OPT_MEMUTIL:
+        if (ss_parse_double(v, &d) || d <= 0 || d > 1) return cli_fail("--gpu-mem-util: '%s' is not in (0, 1]", v);
+        c->gpu_mem_util = d;
+        return 0;
     case CLI_OPT_TP: if (!(r = parse_count("tp", v, 64, &n))) c->tensor_parallel = (int32_t)n; return r;
     case CLI_OPT_BLOCK: if (!(r = parse_count("block-size", v, 1 << 20, &n))) c->kv_block_size = (int32_t)n; return r;
     case CLI_OPT_INSTANCES: if (!(r = parse_count("instances", v, 100000, &n))) c->instances = (int32_t)n; return r;
-    case CLI_OPT_REQUESTS: if (!(r = parse_count("requests", v, INT64_MAX, &n))) a->requests = n; return r;
     }
     return -1;
 }
@@ -182,16 +199,15 @@ static int parse_numeric_option(CliRunArgs *a, int opt, const char *v)
 int cli_run_parse_option(CliRunArgs *a, int opt, const char *v)
 {
     EngineConfig *c = &a->cfg;
+    int r = cli_serving_parse_option(c, opt, v);
+    if (r != -1) {
+        a->model_given |= opt == CLI_OPT_MODEL;
+        a->gpu_given |= opt == CLI_OPT_GPU;
+        return r;
+    }
     switch (opt) {
     case CLI_OPT_TRACE: a->trace.path = v; return 0;
     case CLI_OPT_WORKLOAD: a->workload = v; return 0;
-    case CLI_OPT_SCHED: return copy_arg(c->sched_spec, sizeof(c->sched_spec), v, "--sched");
-    case CLI_OPT_PREDICT: return copy_arg(c->predict_spec, sizeof(c->predict_spec), v, "--predict");
-    case CLI_OPT_COST: return copy_arg(c->cost_spec, sizeof(c->cost_spec), v, "--cost");
-    case CLI_OPT_MODEL: a->model_given = true; return copy_arg(c->model, sizeof(c->model), v, "--model");
-    case CLI_OPT_GPU: a->gpu_given = true; return copy_arg(c->gpu, sizeof(c->gpu), v, "--gpu");
-    case CLI_OPT_FLEET: return copy_arg(c->fleet, sizeof(c->fleet), v, "--fleet");
-    case CLI_OPT_ROUTER: return copy_arg(c->router, sizeof(c->router), v, "--router");
     case CLI_OPT_OUT: a->out_dir = v; return 0;
     case CLI_OPT_FORCE: a->force = true; return 0;
     case CLI_OPT_NO_REQ: a->no_requests_csv = true; return 0;
@@ -199,7 +215,7 @@ int cli_run_parse_option(CliRunArgs *a, int opt, const char *v)
     case CLI_OPT_QUIET: a->quiet = true; return 0;
     case CLI_OPT_SLO: return parse_slo(v, &c->slo) ? cli_fail_lib() : 0;
     }
-    int r = parse_numeric_option(a, opt, v);
+    r = parse_numeric_option(a, opt, v);
     if (r != -1) return r;
     if (opt >= CLI_OPT_FORMAT && opt <= CLI_OPT_FAILED) return cli_trace_parse_option(&a->trace, opt, v);
     return -1;

@@ -93,6 +93,11 @@ enum {
     CLI_TRACE_LONG_OPTIONS
 
 void cli_run_args_default(CliRunArgs *a);
+/* The serving set-up alone (--sched --predict --cost --model --gpu --fleet
+ * --router --gpu-mem-util --tp --block-size --instances), for commands such
+ * as `plan` that take these but not run's workload and outputs: 0, an exit
+ * status, or -1 when `opt` is not one of them. */
+int cli_serving_parse_option(EngineConfig *c, int opt, const char *value);
 /* Handle one of CLI_RUN_LONG_OPTIONS: 0, an exit status (message printed),
  * or -1 when `opt` is not one of them. */
 int cli_run_parse_option(CliRunArgs *a, int opt, const char *value);

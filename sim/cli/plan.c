@@ -67,16 +67,9 @@ typedef struct PlanArgs {
     bool diurnal, json, requests_given, mix;
 } PlanArgs;
 
-enum { P_MIX = 999, P_RATE = 1000, P_REQUESTS, P_DURATION, P_DIURNAL, P_GPUS, P_PRICE, P_TP, P_MODEL, P_SCHED,
-       P_ROUTER, P_PREDICT, P_COST, P_MEMUTIL, P_BLOCK, P_SLO, P_GOODPUT, P_MAXFAIL, P_SEEDS, P_SEED,
-       P_CONF, P_MAXINST, P_THREADS, P_OUT, P_JSON, P_TRACE, P_WORKLOAD };
-
-static int copy_str(char *dst, size_t cap, const char *v, const char *flag)
-{
-    if (strlen(v) >= cap) return cli_fail("%s: value too long", flag);
-    strcpy(dst, v);
-    return 0;
-}
+enum { P_MIX = 999, P_RATE = 1000, P_REQUESTS, P_DURATION, P_DIURNAL, P_GPUS, P_PRICE, P_SLO,
+       P_GOODPUT, P_MAXFAIL, P_SEEDS, P_SEED, P_CONF, P_MAXINST, P_THREADS, P_OUT, P_JSON, P_TRACE,
+       P_WORKLOAD };
 
 static int parse_slo_arg(const char *s, PlanSlo *slo, SloSpec *req)
 {
@@ -114,14 +107,6 @@ static int parse_one(PlanArgs *a, int c, const char *v)
     case P_MIX: a->mix = true; break;
     case P_GPUS: a->gpus = v; break;
     case P_PRICE: a->prices = v; break;
-    case P_TP: r = parse_number("--tp", v, 1, 64, &d); e->tensor_parallel = (int32_t)d; break;
-    case P_MODEL: r = copy_str(e->model, sizeof(e->model), v, "--model"); break;
-    case P_SCHED: r = copy_str(e->sched_spec, sizeof(e->sched_spec), v, "--sched"); break;
-    case P_ROUTER: r = copy_str(e->router, sizeof(e->router), v, "--router"); break;
-    case P_PREDICT: r = copy_str(e->predict_spec, sizeof(e->predict_spec), v, "--predict"); break;
-    case P_COST: r = copy_str(e->cost_spec, sizeof(e->cost_spec), v, "--cost"); break;
-    case P_MEMUTIL: r = parse_number("--gpu-mem-util", v, 1e-3, 1, &e->gpu_mem_util); break;
-    case P_BLOCK: r = parse_number("--block-size", v, 1, 4096, &d); e->kv_block_size = (int32_t)d; break;
     case P_SLO: r = parse_slo_arg(v, &a->cfg.slo, &e->slo); break;
     case P_GOODPUT: r = parse_number("--goodput", v, 0, 1, &a->cfg.slo.min_goodput_share); break;
     case P_MAXFAIL: r = parse_number("--max-failure", v, -1, 1, &a->cfg.slo.max_failure_share); break;
@@ -132,7 +117,10 @@ static int parse_one(PlanArgs *a, int c, const char *v)
     case P_THREADS: r = parse_number("--threads", v, 1, 4096, &d); a->cfg.threads = (int)d; break;
     case P_OUT: a->out = v; break;
     case P_JSON: a->json = true; break;
-    default: r = cli_trace_parse_option(&a->trace, c, v);
+    default:
+        /* The serving set-up, as `run` parses it; then the trace options. */
+        r = cli_serving_parse_option(e, c, v);
+        if (r == -1) r = cli_trace_parse_option(&a->trace, c, v);
     }
     return r;
 }
@@ -163,10 +151,11 @@ static int parse_plan_args(int argc, char **argv, PlanArgs *a)
         { "duration", required_argument, 0, P_DURATION }, { "diurnal", no_argument, 0, P_DIURNAL },
         { "mix", no_argument, 0, P_MIX },
         { "gpus", required_argument, 0, P_GPUS }, { "price", required_argument, 0, P_PRICE },
-        { "tp", required_argument, 0, P_TP }, { "model", required_argument, 0, P_MODEL },
-        { "sched", required_argument, 0, P_SCHED }, { "router", required_argument, 0, P_ROUTER },
-        { "predict", required_argument, 0, P_PREDICT }, { "cost", required_argument, 0, P_COST },
-        { "gpu-mem-util", required_argument, 0, P_MEMUTIL }, { "block-size", required_argument, 0, P_BLOCK },
+        { "tp", required_argument, 0, CLI_OPT_TP }, { "model", required_argument, 0, CLI_OPT_MODEL },
+        { "sched", required_argument, 0, CLI_OPT_SCHED }, { "router", required_argument, 0, CLI_OPT_ROUTER },
+        { "predict", required_argument, 0, CLI_OPT_PREDICT }, { "cost", required_argument, 0, CLI_OPT_COST },
+        { "gpu-mem-util", required_argument, 0, CLI_OPT_MEMUTIL },
+        { "block-size", required_argument, 0, CLI_OPT_BLOCK },
         { "slo", required_argument, 0, P_SLO }, { "goodput", required_argument, 0, P_GOODPUT },
         { "max-failure", required_argument, 0, P_MAXFAIL }, { "seeds", required_argument, 0, P_SEEDS },
         { "seed", required_argument, 0, P_SEED }, { "confidence", required_argument, 0, P_CONF },

@@ -367,14 +367,12 @@ static void route_to(Engine *e, Instance *in, Request *q)
     q->queued_s = e->now_s;
     in->in_system++;
     in->outstanding_tokens += (double)q->input_tokens + q->predicted_output_tokens;
-    /* Model context limit: a prompt that cannot fit is rejected; an output
-     * past the limit is cut there, as a server's max_model_len would. */
+    /* Model context limit: a prompt that cannot fit is rejected (an output
+     * past it was cut at arrival, before the predictor saw it). */
     if (q->input_tokens < 1 || q->input_tokens >= in->model.max_context) {
         engine_reject(in, q, REQ_REJECT_TOO_LONG, e->now_s);
         return;
     }
-    if (q->output_tokens > in->model.max_context - q->input_tokens) /* (a fleet shares one model) */
-        q->output_tokens = in->model.max_context - q->input_tokens;
     q->state = REQ_QUEUED;
     in->sched_ops->on_arrival(in->sched, q, e->now_s);
     if (in->busy) {
