@@ -1,7 +1,7 @@
 #!/bin/sh
 # --clock wall: the same replay in real time (arrivals released on schedule)
-# must serve every request and agree with the virtual clock on the trace's
-# span (never shorter; loosely longer on a shared, loaded machine).
+# must serve every request, and its span must cover the arrivals (real time
+# never runs ahead of them; it may batch differently from the virtual clock).
 set -eu
 SERVESIM=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -13,13 +13,18 @@ for clock in virtual wall; do
 done
 python3 - "$TMP/virtual/summary.json" "$TMP/wall/summary.json" <<'PY'
 import json, sys
+import csv, os
 v = json.load(open(sys.argv[1])); w = json.load(open(sys.argv[2]))
+rows = list(csv.DictReader(open(os.path.join(os.path.dirname(sys.argv[2]), "requests.csv"))))
+arrivals = [float(r["arrival_s"]) for r in rows]
+span = max(arrivals) - min(arrivals)
 mv, mw = v["metrics"], w["metrics"]
 checks = [
     ("all requests completed", mw["completed"] == mv["completed"] == 60),
-    # real time cannot run ahead of the arrivals; it may lag on a loaded machine
-    ("duration not shorter than the virtual one", mw["duration"] >= 0.95 * mv["duration"]),
-    ("duration within 3x (the machine kept up at all)", mw["duration"] <= 3 * mv["duration"]),
+    # real time cannot run ahead of the arrivals (it may batch differently from
+    # the virtual clock when iterations run late, so no closer bound holds)
+    ("duration covers the arrivals", mw["duration"] >= span),
+    ("duration within 5x the virtual one", mw["duration"] <= 5 * mv["duration"]),
     ("lateness recorded", w["run"].get("wall_late_s", -1) >= 0),
 ]
 print("wall vs virtual: duration %.3f vs %.3f s, median TTFT %.2f vs %.2f ms, late %.3f s" %
