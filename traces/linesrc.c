@@ -15,6 +15,10 @@
 #include "common.h"
 
 #define LINESRC_CHUNK (256u << 10) /* bytes */
+/* The first fill, which format detection at open needs, decodes only this
+ * much: opening is then cheap on the caller's thread, and the rest of the
+ * decoding happens where the rows are read (the prefetch thread in `run`). */
+#define LINESRC_FIRST_FILL (16u << 10) /* bytes */
 
 struct LineSrc {
     char *name;
@@ -35,7 +39,7 @@ struct LineSrc {
     bool eof;                 /* decoder drained */
 
     size_t line_no;
-    bool first_line, unget;
+    bool filled, first_line, unget;
     char *last;
     size_t last_len;
 };
@@ -223,8 +227,10 @@ static int fill(LineSrc *ls)
         ls->cap = 2 * ls->cap - 1;
         ls->buf = ss_realloc(ls->buf, ls->cap);
     }
-    size_t got;
-    int r = decode(ls, ls->buf + ls->end, ls->cap - 1 - ls->end, &got);
+    size_t got, room = ls->cap - 1 - ls->end;
+    if (!ls->filled) room = SS_MIN(room, LINESRC_FIRST_FILL);
+    ls->filled = true;
+    int r = decode(ls, ls->buf + ls->end, room, &got);
     if (r) return r;
     if (!got) ls->eof = true;
     ls->end += got;

@@ -91,9 +91,16 @@ int cli_source_open_synth(CliSource *s, const SynthParams *p, uint64_t seed)
     return 0;
 }
 
+void cli_source_start_prefetch(CliSource *s)
+{
+    row_prefetch_create(&s->prefetch, s->rows);
+    s->rows = row_prefetch_source(s->prefetch);
+}
+
 void cli_source_report(const CliSource *s, FILE *f)
 {
     if (!s->reader) return;
+    if (s->prefetch) row_prefetch_stop(s->prefetch);
     const TraceReaderStats *st = trace_reader_stats(s->reader);
     if (st->rows_bad_skipped) {
         fprintf(f, "servesim: %s: skipped %lld malformed rows, first ones:\n", s->path,
@@ -107,6 +114,7 @@ void cli_source_report(const CliSource *s, FILE *f)
 
 void cli_source_close(CliSource *s)
 {
+    row_prefetch_destroy(&s->prefetch); /* the thread reads reader or synth: first */
     if (s->reader) trace_reader_destroy(&s->reader);
     if (s->synth) synth_source_destroy(&s->synth);
 }
@@ -117,6 +125,7 @@ void cli_run_args_default(CliRunArgs *a)
     engine_config_default(&a->cfg);
     cli_trace_args_default(&a->trace);
     a->requests = 10000;
+    a->prefetch = true;
 }
 
 static int copy_arg(char *dst, size_t cap, const char *src, const char *flag)
@@ -233,13 +242,20 @@ int cli_run_args_check(const CliRunArgs *a, const char *cmd, bool need_out)
 
 int cli_run_open_source(const CliRunArgs *a, CliSource *src)
 {
-    if (a->trace.path) return cli_source_open_trace(src, &a->trace);
-    SynthParams p;
-    synth_params_default(&p);
-    if (a->rate > 0) p.rate = a->rate;
-    p.requests = a->duration_s > 0 ? 0 : a->requests;
-    p.duration_s = a->duration_s;
-    return cli_source_open_synth(src, &p, a->cfg.seed);
+    int r;
+    if (a->trace.path) {
+        r = cli_source_open_trace(src, &a->trace);
+    } else {
+        SynthParams p;
+        synth_params_default(&p);
+        if (a->rate > 0) p.rate = a->rate;
+        p.requests = a->duration_s > 0 ? 0 : a->requests;
+        p.duration_s = a->duration_s;
+        r = cli_source_open_synth(src, &p, a->cfg.seed);
+    }
+    /* Started now, the thread inflates and parses while the engine is set up. */
+    if (!r && a->prefetch) cli_source_start_prefetch(src);
+    return r;
 }
 
 const char *cli_run_options_help(void)

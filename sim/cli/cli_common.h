@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "engine/engine.h"
+#include "prefetch.h"
 #include "synth.h"
 #include "trace.h"
 
@@ -40,6 +41,7 @@ typedef struct CliSource {
     RowSource rows;
     TraceReader *reader;
     SynthSource *synth;
+    RowPrefetch *prefetch;    /* reads `reader` or `synth` ahead, or NULL */
     const char *path;         /* NULL for the workload */
     char sha256[65];
     uint64_t synth_seed;
@@ -55,6 +57,7 @@ typedef struct CliRunArgs {
     double rate, duration_s;  /* embedded workload: req/s (0 = its own), seconds (0 = by count) */
     bool model_given, gpu_given;
     bool force, json, quiet, no_requests_csv;
+    bool prefetch;            /* read the source on its own thread (default; see prefetch.h) */
 } CliRunArgs;
 
 enum {
@@ -105,14 +108,19 @@ int cli_run_parse_option(CliRunArgs *a, int opt, const char *value);
  * `cmd` names the command in messages.  0 or an exit status. */
 int cli_run_args_check(const CliRunArgs *a, const char *cmd, bool need_out);
 /* The trace file or the embedded workload (its --rate, --requests or
- * --duration).  0 or negative errno. */
+ * --duration), read ahead on a thread when a->prefetch.  0 or negative errno. */
 int cli_run_open_source(const CliRunArgs *a, CliSource *src);
 /* The option help lines shared by `run` and `replay`. */
 const char *cli_run_options_help(void);
 
 int cli_source_open_trace(CliSource *s, const CliTraceArgs *a);
 int cli_source_open_synth(CliSource *s, const SynthParams *p, uint64_t seed);
-/* Skipped / dropped row counts, to `f`. */
+/* From now on s->rows come from a thread that reads the source ahead.  The
+ * commands that run one simulation use it; sweep and plan workers, already
+ * one simulation per core, do not. */
+void cli_source_start_prefetch(CliSource *s);
+/* Skipped / dropped row counts, to `f` (stops the prefetch thread first:
+ * the counts are its until then). */
 void cli_source_report(const CliSource *s, FILE *f);
 void cli_source_close(CliSource *s);
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "csv_fmt.h"
+#include "requests_csv.h"
 
 #define FLOAT_CHUNK ((size_t)1 << 20) /* floats per chunk */
 
@@ -52,15 +52,23 @@ void metrics_init(Metrics *m, const SloSpec *slo, FILE *requests_csv)
 
 void metrics_set_requests_csv(Metrics *m, FILE *requests_csv)
 {
+    /* Rows queued for a previous FILE are written out to it first. */
+    requests_csv_writer_destroy(&m->requests_writer);
     m->requests_csv = requests_csv;
-    if (requests_csv)
-        fputs("id,instance,arrival_s,input_tokens,output_tokens,predicted_output_tokens,"
-              "generated_tokens,state,reason,first_scheduled_s,first_token_s,finish_s,"
-              "ttft_s,tpot_s,e2e_s,itl_max_s,preemptions\n", requests_csv);
+    if (!requests_csv) return;
+    fputs(requests_csv_header, requests_csv);
+    /* The header is written before the thread starts, which orders it first. */
+    requests_csv_writer_create(&m->requests_writer, requests_csv, true);
+}
+
+void metrics_finish_requests_csv(const Metrics *m)
+{
+    if (m->requests_writer) requests_csv_writer_finish(m->requests_writer);
 }
 
 void metrics_free(Metrics *m)
 {
+    requests_csv_writer_destroy(&m->requests_writer);
     float_vec_free(&m->ttft_s);
     float_vec_free(&m->tpot_s);
     float_vec_free(&m->e2e_s);
@@ -120,26 +128,18 @@ void metrics_on_finish(Metrics *m, const Request *r)
     default:
         SS_ASSERT(!"metrics_on_finish: request not finished");
     }
-    if (m->requests_csv) {
-        char row[512], *p = row;
-        p = csv_put_i64(p, r->id); *p++ = ',';
-        p = csv_put_i64(p, r->instance); *p++ = ',';
-        p = csv_put_seconds(p, r->arrival_s); *p++ = ',';
-        p = csv_put_i64(p, r->input_tokens); *p++ = ',';
-        p = csv_put_i64(p, r->output_tokens); *p++ = ',';
-        p = csv_put_i64(p, r->predicted_output_tokens); *p++ = ',';
-        p = csv_put_i64(p, r->generated_tokens); *p++ = ',';
-        p = csv_put_str(p, request_state_name(r->state)); *p++ = ',';
-        p = csv_put_str(p, request_fail_reason_name(r->fail_reason)); *p++ = ',';
-        p = csv_put_seconds(p, r->first_scheduled_s); *p++ = ',';
-        p = csv_put_seconds(p, r->first_token_s); *p++ = ',';
-        p = csv_put_seconds(p, r->finish_s); *p++ = ',';
-        p = csv_put_seconds(p, ttft); *p++ = ',';
-        p = csv_put_seconds(p, tpot); *p++ = ',';
-        p = csv_put_seconds(p, e2e); *p++ = ',';
-        p = csv_put_seconds(p, r->itl_max_s); *p++ = ',';
-        p = csv_put_i64(p, r->preemptions); *p++ = '\n';
-        fwrite(row, 1, (size_t)(p - row), m->requests_csv);
+    if (m->requests_writer) {
+        RequestsCsvRecord rec = {
+            .id = r->id, .instance = r->instance, .arrival_s = r->arrival_s,
+            .input_tokens = r->input_tokens, .output_tokens = r->output_tokens,
+            .predicted_output_tokens = r->predicted_output_tokens,
+            .generated_tokens = r->generated_tokens,
+            .state = (uint8_t)r->state, .fail_reason = (uint8_t)r->fail_reason,
+            .first_scheduled_s = r->first_scheduled_s, .first_token_s = r->first_token_s,
+            .finish_s = r->finish_s, .ttft_s = ttft, .tpot_s = tpot, .e2e_s = e2e,
+            .itl_max_s = r->itl_max_s, .preemptions = r->preemptions,
+        };
+        requests_csv_writer_push(m->requests_writer, &rec);
     }
 }
 

@@ -51,12 +51,19 @@ typedef struct Metrics {
     double area_last_s;              /* time the integrals reach */
     SloSpec slo;
     FILE *requests_csv;              /* optional */
+    struct RequestsCsvWriter *requests_writer; /* its rows, formatted on a thread */
 } Metrics;
 
 void metrics_init(Metrics *m, const SloSpec *slo, FILE *requests_csv);
 void metrics_free(Metrics *m);
-/* Stream one row per finished request to `f` (header written now). */
+/* Stream one row per finished request to `f` (header written now).  The rows
+ * are formatted and written by a thread (requests_csv.h): `f` is that
+ * thread's until metrics_finish_requests_csv() or metrics_free(). */
 void metrics_set_requests_csv(Metrics *m, FILE *f);
+/* Wait until every finished request's row has been handed to the FILE
+ * (fwrite, not fflush); call before reading or closing it.  The figures are
+ * unchanged (hence const); no metrics_on_finish may follow. */
+void metrics_finish_requests_csv(const Metrics *m);
 void metrics_on_arrival(Metrics *m, const Request *r);
 /* A request reached done, failed or rejected. */
 void metrics_on_finish(Metrics *m, const Request *r);
