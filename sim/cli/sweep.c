@@ -1,6 +1,7 @@
 /* sweep.c: `servesim sweep SPEC.json --out FILE.csv`: the cartesian product
  * of options x seeds on threads, and across MPI ranks when launched by
- * mpirun (built with -Dmpi=enabled): rank r runs runs r, r + K, r + 2K...,
+ * mpirun (through libservesim_mpi.so, fleet/mpi_module.h, which builds with
+ * -Dmpi=auto|enabled where OpenMPI is found): rank r runs runs r, r + K, ...,
  * rank 0 gathers the rows and writes them in spec order, so the CSV is
  * byte-identical whatever the thread and rank counts. */
 #include <getopt.h>
@@ -9,11 +10,8 @@
 
 #include "cli.h"
 #include "common.h"
+#include "fleet/mpi_module.h"
 #include "fleet/sweep.h"
-
-#ifdef SERVESIM_MPI
-#include <mpi.h>
-#endif
 
 static void sweep_usage(FILE *f)
 {
@@ -64,54 +62,44 @@ static int write_csv(const char *out, char **rows, int64_t n)
     return 0;
 }
 
-#ifdef SERVESIM_MPI
-/* Launched by mpirun/srun?  (A plain run must not start MPI at all.) */
-static bool mpi_launched(void)
-{
-    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
-}
-
-static int mpi_local_ranks(void)
-{
-    MPI_Comm local;
-    int n = 1;
-    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local);
-    MPI_Comm_size(local, &n);
-    MPI_Comm_free(&local);
-    return n;
-}
-
 /* Rank 0 receives every rank's rows (concatenated, in its local order) and
- * interleaves them back into spec order.  all[] gets the n rows on rank 0. */
-static void mpi_gather(char **mine, int64_t n_mine, int64_t n, int rank, int size, char **all)
+ * interleaves them back into spec order: rank r ran runs r, r + size, ...
+ * all[] gets the n rows on rank 0.  Every rank returns the same status. */
+static int gather_rows(const MpiTransport *mpi, const MpiWorld *world, char **mine,
+                       int64_t n_mine, int64_t n, char **all)
 {
     size_t len = 0;
     for (int64_t k = 0; k < n_mine; k++) len += strlen(mine[k]);
-    char *buf = ss_malloc(len + 1), *p = buf;
+    char *buf = ss_malloc(len + 1), *p = buf, *recv;
+    size_t *offsets;
+    *p = '\0';
     for (int64_t k = 0; k < n_mine; k++) p = stpcpy(p, mine[k]);
-    int my_len = (int)len, *lens = NULL, *displs = NULL;
-    char *recv = NULL;
-    if (!rank) lens = ss_calloc((size_t)size, sizeof(int)), displs = ss_calloc((size_t)size, sizeof(int));
-    MPI_Gather(&my_len, 1, MPI_INT, lens, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    if (!rank) {
-        int total = 0;
-        for (int r = 0; r < size; r++) displs[r] = total, total += lens[r];
-        recv = ss_malloc((size_t)total + 1);
-    }
-    MPI_Gatherv(buf, my_len, MPI_CHAR, recv, lens, displs, MPI_CHAR, 0, MPI_COMM_WORLD);
-    if (!rank) {
-        for (int r = 0; r < size; r++) {
-            const char *q = recv + displs[r];
-            for (int64_t i = r; i < n; i += size) {
+    int err = mpi->gather_bytes(buf, len, &recv, &offsets);
+    free(buf);
+    if (err) return ss_error_set(err, "sweep: %s", mpi->last_error());
+    if (world->rank == 0) {
+        for (int r = 0; r < world->size; r++) {
+            const char *q = recv + offsets[r];
+            for (int64_t i = r; i < n; i += world->size) {
                 const char *nl = strchr(q, '\n');
+                SS_ASSERT(nl && (size_t)(nl - recv) < offsets[r + 1]);
                 all[i] = strndup(q, (size_t)(nl - q + 1));
                 q = nl + 1;
             }
         }
+        free(recv), free(offsets);
     }
-    free(buf), free(lens), free(displs), free(recv);
+    return 0;
 }
-#endif
+
+/* Under mpirun: load the transport and start MPI, or say why not. */
+static int mpi_start(const MpiTransport **mpi, int *argc, char ***argv, MpiWorld *world)
+{
+    int err = mpi_module_load(mpi);
+    if (!err && (err = (*mpi)->init(argc, argv, world)))
+        ss_error_set(err, "sweep: %s", (*mpi)->last_error());
+    return err;
+}
 
 typedef struct SweepArgs {
     const char *spec_path, *out;
@@ -145,33 +133,40 @@ static int parse_sweep_args(int argc, char **argv, SweepArgs *a)
     return 0;
 }
 
+/* Every rank's failure becomes every rank's (so none waits in a gather the
+ * others skip); then rank 0 collects the rows into all[] in spec order. */
+static int collect_rows(const MpiTransport *mpi, const MpiWorld *world, const SweepRun *run,
+                        int64_t n_mine, int64_t n, int failed, char ***all)
+{
+    *all = NULL;
+    if (mpi->allreduce_max(&failed)) return cli_fail("sweep: %s", mpi->last_error());
+    if (failed) return 1;
+    if (!world->rank) *all = ss_calloc((size_t)n + 1, sizeof(char *));
+    return gather_rows(mpi, world, run->rows, n_mine, n, *all) ? cli_fail_lib() : 0;
+}
+
+static int finish(const MpiTransport *mpi, int status)
+{
+    if (mpi && mpi->finalize()) return cli_fail("sweep: %s", mpi->last_error());
+    return status;
+}
+
 int cmd_sweep(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) { sweep_usage(stdout); return 0; }
     SweepArgs a = { .threads = 0 };
     int status = parse_sweep_args(argc, argv, &a);
     if (status) return status;
-    int rank = 0, size = 1, local = 1;
-#ifdef SERVESIM_MPI
-    bool mpi = mpi_launched();
-    if (mpi) {
-        int provided;
-        MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
-        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-        MPI_Comm_size(MPI_COMM_WORLD, &size);
-        local = mpi_local_ranks();
-    }
-#endif
-    int threads = a.threads ? a.threads : SS_MAX(1, parallel_default_threads() / local);
+    /* MPI only under mpirun, from a module loaded now: other runs never map libmpi. */
+    const MpiTransport *mpi = NULL;
+    MpiWorld world = { .rank = 0, .size = 1, .local_size = 1 };
+    if (mpi_module_launched() && mpi_start(&mpi, &argc, &argv, &world)) return cli_fail_lib();
+    int rank = world.rank, size = world.size;
+    int threads = a.threads ? a.threads : SS_MAX(1, parallel_default_threads() / world.local_size);
     json_decref(json_object()); /* jansson seeds its hashes once: before threads start */
     SweepSpec spec;
-    if (sweep_spec_load(&spec, a.spec_path)) { /* every rank fails alike */
-        status = cli_fail_lib();
-#ifdef SERVESIM_MPI
-        if (mpi) MPI_Finalize();
-#endif
-        return status;
-    }
+    if (sweep_spec_load(&spec, a.spec_path)) /* every rank fails alike */
+        return finish(mpi, cli_fail_lib());
     double wall0 = ss_wall_seconds();
     SweepRun run = { .spec = &spec, .first = rank, .stride = size };
     int64_t n_mine = local_count(spec.n_runs, rank, size);
@@ -180,16 +175,7 @@ int cmd_sweep(int argc, char **argv)
     if (r) cli_fail_lib();
     int failed = r != 0;
     char **all = run.rows;
-#ifdef SERVESIM_MPI
-    if (mpi) {
-        MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-        all = NULL;
-        if (!failed) {
-            if (!rank) all = ss_calloc((size_t)spec.n_runs + 1, sizeof(char *));
-            mpi_gather(run.rows, n_mine, spec.n_runs, rank, size, all);
-        }
-    }
-#endif
+    if (mpi) failed = collect_rows(mpi, &world, &run, n_mine, spec.n_runs, failed, &all);
     status = failed;
     if (!failed && !rank) {
         status = write_csv(a.out, all, spec.n_runs);
@@ -205,8 +191,5 @@ int cmd_sweep(int argc, char **argv)
     }
     free(run.rows);
     sweep_spec_free(&spec);
-#ifdef SERVESIM_MPI
-    if (mpi) MPI_Finalize();
-#endif
-    return status;
+    return finish(mpi, status);
 }
