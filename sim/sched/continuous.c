@@ -379,34 +379,34 @@ int cont_next_step(void *priv, double now_s, Step *step, double *wake_s)
     return 1;
 }
 
+/* A finished request leaves the running set (found by bisection: a step
+ * ends at most a few of ~tens of runners) and gives its blocks back. */
+static void drop_finished(Cont *c, Request *r)
+{
+    cont_run_remove_at(c, cont_run_find(c, r));
+    cont_seq_detach(c, r);
+}
+
 /* Members now hold prefilled_tokens each: their blocks come out of the
  * reservation, the rest of it goes back; finished ones leave. */
 void cont_on_step_done(void *priv, const Step *step, double now_s)
 {
     Cont *c = priv;
-    bool finished = step->n_finished_riders > 0;
     (void)now_s;
     if (c->n_riders) cont_ride_step_done(c, step);
     for (int32_t i = 0; i < step->n_members; i++) {
         Request *r = step->members[i].req;
-        if (request_is_finished(r)) {
-            finished = true;
-            continue;
-        }
+        if (request_is_finished(r)) continue;
         ContSeq *s = cont_seq(r);
         if (!kv_seq_need(&c->kv, &s->kv, r->prefilled_tokens)) continue;
         SS_ASSERT(kv_seq_grow_to(&c->kv, &s->kv, r->prefilled_tokens, true) == 0);
         r->kv_blocks = s->kv.n_blocks;
     }
     kv_unreserve(&c->kv, c->kv.n_reserved);
-    if (finished) {
-        int32_t n = 0;
-        for (int32_t i = 0; i < c->n_running; i++) {
-            Request *r = c->running[i];
-            if (request_is_finished(r)) cont_seq_detach(c, r);
-            else c->running[n++] = r;
-        }
-        c->n_running = n;
+    for (int32_t i = 0; i < step->n_finished_riders; i++) drop_finished(c, step->finished_riders[i]);
+    for (int32_t i = 0; i < step->n_members; i++) {
+        Request *r = step->members[i].req;
+        if (request_is_finished(r)) drop_finished(c, r); /* done or failed in the span */
     }
     /* Listed members that now simply decode ride from here on. */
     for (int32_t i = 0; i < step->n_members && c->ride; i++) {

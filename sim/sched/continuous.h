@@ -122,6 +122,7 @@ Request *cont_wait_pop(Cont *c);
 void cont_wait_push(Cont *c, Request *r, bool front);
 void cont_run_insert(Cont *c, Request *r);
 void cont_run_remove_at(Cont *c, int32_t i);
+int32_t cont_run_find(const Cont *c, const Request *r);
 void cont_run_resort(Cont *c);
 
 /* continuous_ride.c: riders' KV, counted in aggregate. */
