@@ -165,15 +165,35 @@ void span_begin(Engine *e, Instance *in)
                      in->index, in->generation);
 }
 
-void span_on_arrival(Engine *e, Instance *in)
+/* The smallest k in 1..K with T(k) >= elapsed (K when none).  Linear
+ * decode costs make T quadratic in k: solve, then step to the exact answer
+ * with T itself (a step or two), so the result is the bisection's. */
+static int64_t first_iter_reaching(Instance *in, double elapsed)
 {
-    if (!in->step.interruptible || in->span_iters <= 1) return;
-    double elapsed = e->now_s - in->step.start_s;
-    int64_t lo = 1, hi = in->span_iters; /* smallest k with T(k) >= elapsed */
+    int64_t lo = 1, hi = in->span_iters;
+    if (in->decode_linear) {
+        double rest = elapsed - in->first_iter_s, a = in->decode_a, b = in->decode_b, n = 0;
+        if (rest > 0) {
+            double lin = a - b / 2; /* T(n + 1) - first = lin n + (b / 2) n^2 */
+            n = b > 0 ? (sqrt(lin * lin + 2 * b * rest) - lin) / b : (a > 0 ? rest / a : (double)hi);
+        }
+        int64_t k = isfinite(n) && n < (double)hi ? (int64_t)ceil(n) + 1 : hi;
+        k = SS_MIN(SS_MAX(k, lo), hi);
+        while (k > lo && span_time_at(in, k - 1) >= elapsed) k--;
+        while (k < hi && span_time_at(in, k) < elapsed) k++;
+        return k;
+    }
     while (lo < hi) {
         int64_t mid = lo + (hi - lo) / 2;
         if (span_time_at(in, mid) >= elapsed) hi = mid; else lo = mid + 1;
     }
+    return lo;
+}
+
+void span_on_arrival(Engine *e, Instance *in)
+{
+    if (!in->step.interruptible || in->span_iters <= 1) return;
+    int64_t lo = first_iter_reaching(in, e->now_s - in->step.start_s);
     if (lo >= in->span_iters) return;
     in->span_iters = lo;
     in->generation++;
