@@ -129,6 +129,8 @@ void cont_run_resort(Cont *c);
 void cont_ride_init(Cont *c, bool allowed);
 void cont_ride_free(Cont *c);
 int64_t cont_ride_blocks_at(const Cont *c, int64_t clock);
+/* A rider whose prefilled tokens are offset + clock enters (+1) or leaves (-1) the counts. */
+void cont_ride_count(Cont *c, int64_t offset, int sign);
 void cont_ride_join(Cont *c, Request *r);
 void cont_ride_take_back_all(Cont *c);
 bool cont_ride_plan(Cont *c, int64_t others_need);

@@ -53,9 +53,9 @@ int64_t cont_ride_blocks_at(const Cont *c, int64_t clock)
     return sum;
 }
 
-static void residue_update(Cont *c, const ContSeq *s, int sign)
+void cont_ride_count(Cont *c, int64_t offset, int sign)
 {
-    int64_t q = floor_div(&c->kv, s->ride_offset), r = s->ride_offset - q * c->kv.block_size;
+    int64_t q = floor_div(&c->kv, offset), r = offset - q * c->kv.block_size;
     c->ride_q_sum += sign * q;
     for (int64_t k = 0; k <= r; k++) c->ride_at_least[k] += sign;
     c->n_riders += sign;
@@ -70,7 +70,7 @@ void cont_ride_join(Cont *c, Request *r)
         return;
     }
     s->ride_offset = (int64_t)r->prefilled_tokens - engine_ride_clock(c->env.instance);
-    residue_update(c, s, +1);
+    cont_ride_count(c, s->ride_offset, +1);
 }
 
 /* r stops riding (its counters are credited) and gets the ids of the
@@ -79,7 +79,7 @@ void cont_ride_join(Cont *c, Request *r)
 static void ride_out(Cont *c, Request *r, int64_t tokens)
 {
     ContSeq *s = cont_seq(r);
-    residue_update(c, s, -1);
+    cont_ride_count(c, s->ride_offset, -1);
     kv_seq_materialize(&c->kv, &s->kv, tokens);
     r->kv_blocks = s->kv.n_blocks;
 }
