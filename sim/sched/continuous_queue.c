@@ -169,7 +169,8 @@ int32_t cont_run_find(const Cont *c, const Request *r)
     int32_t lo = 0, hi = c->n_running;
     while (lo < hi) {
         int32_t mid = lo + (hi - lo) / 2;
-        if (run_before(c, c->running[mid], r)) lo = mid + 1; else hi = mid;
+        bool before = c->priority ? run_before(c, c->running[mid], r) : c->running[mid]->id < r->id;
+        if (before) lo = mid + 1; else hi = mid;
     }
     SS_ASSERT(lo < c->n_running && c->running[lo] == r);
     return lo;
