@@ -118,6 +118,13 @@ void kv_seq_materialize(KvCache *kv, KvSeq *seq, int64_t tokens)
     kv__take(kv, seq, need);
 }
 
+void kv_release_deferred(KvCache *kv, int32_t blocks)
+{
+    SS_ASSERT(blocks >= 0 && blocks <= kv->n_deferred);
+    kv->n_deferred -= blocks; /* the ids never left the stack */
+    kv->n_free += blocks;
+}
+
 int kv_reserve(KvCache *kv, int32_t blocks)
 {
     if (blocks < 0 || blocks > kv->n_free) return -ENOSPC;

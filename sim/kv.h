@@ -96,6 +96,8 @@ static inline int32_t kv_seq_block(const KvSeq *seq, int32_t logical)
  * deferred count (the caller credited them before). */
 int kv_defer(KvCache *kv, int32_t blocks, bool from_reserved);
 void kv_seq_materialize(KvCache *kv, KvSeq *seq, int64_t tokens);
+/* A finished rider's deferred blocks go straight back to the free pool. */
+void kv_release_deferred(KvCache *kv, int32_t blocks);
 /* Lookahead: count blocks out of the free pool (0 or -ENOSPC), give back. */
 int kv_reserve(KvCache *kv, int32_t blocks);
 void kv_unreserve(KvCache *kv, int32_t blocks);

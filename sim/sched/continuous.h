@@ -65,6 +65,7 @@ typedef struct ContSeq {
     bool swapped;
     uint64_t preempted_plan; /* planning round of its last preemption */
     int64_t ride_offset;     /* riding: prefilled tokens - ride clock (constant while it rides) */
+    int32_t deferred_blocks; /* finished as a rider: blocks held without ids, freed on detach */
     struct ContSeq *next_free;
 } ContSeq;
 

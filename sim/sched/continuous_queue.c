@@ -38,6 +38,8 @@ void cont_seq_detach(Cont *c, Request *r)
 {
     ContSeq *s = cont_seq(r);
     kv_seq_release(&c->kv, &s->kv);
+    kv_release_deferred(&c->kv, s->deferred_blocks);
+    s->deferred_blocks = 0;
     r->kv_blocks = 0;
     s->next_free = c->free_seqs;
     c->free_seqs = s;

@@ -108,14 +108,17 @@ bool cont_ride_plan(Cont *c, int64_t others_need)
 }
 
 /* After a span of `iters` iterations: riders that finished leave with the
- * blocks they had for the span's first token; the others grow by the span's
- * tokens out of the reservation. */
+ * blocks they had for the span's first token (as a listed member would: it
+ * grows only while it runs); the others grow by the span's tokens out of
+ * the reservation. */
 void cont_ride_step_done(Cont *c, const Step *step)
 {
     int64_t clock = engine_ride_clock(c->env.instance), start = clock - step->iters_done;
     for (int32_t i = 0; i < step->n_finished_riders; i++) {
-        Request *r = step->finished_riders[i];
-        ride_out(c, r, cont_seq(r)->ride_offset + start + 1);
+        /* It leaves now: its blocks never need ids, they go back on detach. */
+        ContSeq *s = cont_seq(step->finished_riders[i]);
+        cont_ride_count(c, s->ride_offset, -1);
+        s->deferred_blocks = kv_blocks_for(&c->kv, s->ride_offset + start + 1) - s->kv.n_blocks;
     }
     int64_t grow = cont_ride_blocks_at(c, clock) - cont_ride_blocks_at(c, start + 1);
     SS_ASSERT(kv_defer(&c->kv, (int32_t)grow, true) == 0);
