@@ -51,7 +51,7 @@ void kv_free(KvCache *kv)
 static void kv__take(KvCache *kv, KvSeq *seq, int32_t n)
 {
     SS_GROW(seq->ids, seq->cap, seq->n_blocks + n);
-    int32_t top = kv->n_blocks - (kv->n_free + kv->n_reserved + n);
+    int32_t top = kv->n_blocks - (kv->n_free + kv->n_reserved + kv->n_deferred + n);
     if (n) memcpy(seq->ids + seq->n_blocks, kv->free_ids + top, (size_t)n * sizeof(*seq->ids));
     seq->n_blocks += n;
     int64_t held = kv_held(kv);
@@ -77,7 +77,7 @@ int kv_seq_grow_to(KvCache *kv, KvSeq *seq, int64_t tokens, bool from_reserved)
 /* Push the table back, its last block first: ids[0] ends on top. */
 static void kv__give_back(KvCache *kv, KvSeq *seq)
 {
-    int32_t top = kv->n_blocks - (kv->n_free + kv->n_reserved) - seq->n_blocks;
+    int32_t top = kv->n_blocks - (kv->n_free + kv->n_reserved + kv->n_deferred) - seq->n_blocks;
     if (seq->n_blocks) /* a table never grown has no ids array */
         memcpy(kv->free_ids + top, seq->ids, (size_t)seq->n_blocks * sizeof(*seq->ids));
     kv->n_free += seq->n_blocks;
@@ -96,6 +96,33 @@ void kv_seq_destroy(KvSeq *seq)
     SS_ASSERT(seq->n_blocks == 0 && seq->swap_blocks == 0);
     free(seq->ids);
     *seq = (KvSeq){ 0 };
+}
+
+int kv_defer(KvCache *kv, int32_t blocks, bool from_reserved)
+{
+    int32_t *pool = from_reserved ? &kv->n_reserved : &kv->n_free;
+    if (blocks < 0 || blocks > *pool) return -ENOSPC;
+    *pool -= blocks;
+    kv->n_deferred += blocks;
+    int64_t held = kv_held(kv);
+    if (held > kv->peak_held) kv->peak_held = held;
+    return 0;
+}
+
+void kv_seq_materialize(KvCache *kv, KvSeq *seq, int64_t tokens)
+{
+    SS_ASSERT(seq->swap_blocks == 0);
+    int32_t need = kv_seq_need(kv, seq, tokens);
+    SS_ASSERT(need <= kv->n_deferred);
+    kv->n_deferred -= need;
+    kv__take(kv, seq, need);
+}
+
+void kv_release_deferred(KvCache *kv, int32_t blocks)
+{
+    SS_ASSERT(blocks >= 0 && blocks <= kv->n_deferred);
+    kv->n_deferred -= blocks; /* the ids never left the stack */
+    kv->n_free += blocks;
 }
 
 int kv_reserve(KvCache *kv, int32_t blocks)

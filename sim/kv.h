@@ -12,6 +12,12 @@
  * would churn the free list for nothing.  The ids appear when the tokens
  * they hold exist (kv_seq_grow_to after the span).
  *
+ * Deferred blocks are held but have no id yet: the scheduler credits the
+ * growth of sequences that simply keep decoding ("riders", see
+ * sim/engine/ride.c) as one count per span, and a rider's table catches up
+ * (kv_seq_materialize) only when it stops riding.  Simulations never read
+ * the ids of a rider; replay, which does, runs without riders.
+ *
  * Swap space (optional) is a CPU pool counted in blocks; a swapped-out
  * sequence holds swap blocks and no GPU ids. */
 #ifndef SERVESIM_KV_H
@@ -32,8 +38,9 @@ typedef struct KvCache {
     int32_t n_blocks;      /* GPU blocks in all */
     int32_t n_free;        /* neither held nor reserved */
     int32_t n_reserved;    /* counted out for lookahead, no id yet */
+    int32_t n_deferred;    /* held by riders, no id yet (see above) */
     int32_t watermark;     /* blocks admission leaves free for running growth */
-    int32_t *free_ids;     /* stack of ids not held: n_free + n_reserved of them */
+    int32_t *free_ids;     /* stack of ids in no table: n_free + n_reserved + n_deferred */
     int32_t n_swap_blocks; /* CPU swap blocks in all (0 = no swap) */
     int32_t n_swap_free;
     int64_t peak_held;     /* most GPU blocks ever held at once */
@@ -84,6 +91,13 @@ static inline int32_t kv_seq_block(const KvSeq *seq, int32_t logical)
     return logical >= 0 && logical < seq->n_blocks ? seq->ids[logical] : -1;
 }
 
+/* Riders: hold `blocks` more without ids, from the free pool or from the
+ * reservation (0 or -ENOSPC); give a table the ids for `tokens` out of the
+ * deferred count (the caller credited them before). */
+int kv_defer(KvCache *kv, int32_t blocks, bool from_reserved);
+void kv_seq_materialize(KvCache *kv, KvSeq *seq, int64_t tokens);
+/* A finished rider's deferred blocks go straight back to the free pool. */
+void kv_release_deferred(KvCache *kv, int32_t blocks);
 /* Lookahead: count blocks out of the free pool (0 or -ENOSPC), give back. */
 int kv_reserve(KvCache *kv, int32_t blocks);
 void kv_unreserve(KvCache *kv, int32_t blocks);

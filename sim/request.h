@@ -43,6 +43,10 @@ typedef struct Request {
     ReqState state;
     ReqFailReason fail_reason;
     bool trace_failed;              /* replayed BurstGPT failure: fails after prefill */
+    bool riding;                    /* engine: its tokens are credited lazily (sim/engine/ride.h) */
+    int32_t ride_slot;              /* engine: index in the ride heap */
+    int64_t ride_clock;             /* engine: iteration clock of its last credit while riding */
+    int64_t ride_last_clock;        /* engine: clock at which it emits its last token */
     double arrival_s;               /* simulated seconds */
     double queued_s;
     double first_scheduled_s;       /* first time it entered a running step; -1 before */

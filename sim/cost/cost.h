@@ -135,10 +135,23 @@ static inline double backend_decode_span_time(Backend *b, const StepShape *s, in
 void backend_decode_iter_times(Backend *b, const StepShape *s, int64_t from, int64_t n, double *out);
 
 /* The analytic roofline, usable directly by schedulers as their estimator. */
+/* Per-step coefficients: seconds = max(flop_s x FLOPs, byte_s x bytes). */
+typedef struct RooflineRates {
+    double flop_s;  /* seconds per FLOP on the instance (tp GPUs) */
+    double byte_s;  /* seconds per weight byte (split over tp) */
+    double kv_s;    /* seconds per KV byte (split over min(tp, kv_heads)) */
+} RooflineRates;
+
 typedef struct Roofline {
     ModelSpec model;
     GpuSpec gpu;
     int32_t tensor_parallel;
+    /* Derived once by roofline_init (asked for every step of every span). */
+    RooflineRates rates;
+    double layer_params;      /* elements in the transformer blocks */
+    double head_params;       /* vocab x hidden */
+    double s_per_pair;        /* attention seconds per query-key pair */
+    double s_per_kv_token;    /* seconds to read one token's KV */
 } Roofline;
 
 void roofline_init(Roofline *r, const ModelSpec *m, const GpuSpec *g, int32_t tp);

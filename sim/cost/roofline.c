@@ -43,22 +43,7 @@ static double roofline__layer_params(const ModelSpec *m)
     return m->layers * (2.0 * h * q + 2.0 * h * kv + mlp + 2.0 * h);
 }
 
-void roofline_init(Roofline *r, const ModelSpec *m, const GpuSpec *g, int32_t tp)
-{
-    SS_ASSERT(m && g && tp >= 1);
-    r->model = *m;
-    r->gpu = *g;
-    r->tensor_parallel = tp;
-}
-
-/* The per-step coefficients of one layer group: seconds = max(flop_s, byte_s). */
-typedef struct RooflineRates {
-    double flop_s;  /* seconds per FLOP on the instance (tp GPUs) */
-    double byte_s;  /* seconds per weight byte (split over tp) */
-    double kv_s;    /* seconds per KV byte (split over min(tp, kv_heads)) */
-} RooflineRates;
-
-static RooflineRates roofline__rates(const Roofline *r)
+static RooflineRates roofline__rates_of(const Roofline *r)
 {
     const GpuSpec *g = &r->gpu;
     double tp = r->tensor_parallel, shards = SS_MIN(r->tensor_parallel, r->model.kv_heads);
@@ -67,6 +52,24 @@ static RooflineRates roofline__rates(const Roofline *r)
     return (RooflineRates){ 1.0 / (tp * flops), 1.0 / (tp * bw), 1.0 / (shards * bw) };
 }
 
+void roofline_init(Roofline *r, const ModelSpec *m, const GpuSpec *g, int32_t tp)
+{
+    SS_ASSERT(m && g && tp >= 1);
+    r->model = *m;
+    r->gpu = *g;
+    r->tensor_parallel = tp;
+    r->rates = roofline__rates_of(r);
+    r->layer_params = roofline__layer_params(m);
+    r->head_params = (double)m->vocab * m->hidden;
+    r->s_per_pair = 4.0 * m->layers * m->heads * m->head_dim * r->rates.flop_s;
+    r->s_per_kv_token = m->kv_bytes_per_token * r->rates.kv_s;
+}
+
+static inline RooflineRates roofline__rates(const Roofline *r) { return r->rates; }
+
+/* fmax without its NaN rules (a libm call at -O2): every input here is finite. */
+static inline double max2(double a, double b) { return a > b ? a : b; }
+
 /* Seconds of the part of a step that depends only on its token count and its
  * number of logit rows: overhead + dense layers + all-reduces. */
 static double roofline__fixed_time(const Roofline *r, const RooflineRates *k, double tokens,
@@ -74,10 +77,10 @@ static double roofline__fixed_time(const Roofline *r, const RooflineRates *k, do
 {
     const ModelSpec *m = &r->model;
     const GpuSpec *g = &r->gpu;
-    double p = roofline__layer_params(m), head = (double)m->vocab * m->hidden;
+    double p = r->layer_params, head = r->head_params;
     double flop = 2.0 * p * tokens + 2.0 * head * logit_rows;                 /* FLOPs */
     double bytes = (p + (logit_rows > 0 ? head : 0.0)) * m->bytes_per_param;  /* bytes */
-    double dense = fmax(flop * k->flop_s, bytes * k->byte_s);
+    double dense = max2(flop * k->flop_s, bytes * k->byte_s);
     double comm = 0.0;
     int32_t tp = r->tensor_parallel;
     if (tp > 1) {
@@ -91,9 +94,9 @@ static double roofline__fixed_time(const Roofline *r, const RooflineRates *k, do
 static void roofline__attn_coeffs(const Roofline *r, const RooflineRates *k,
                                   double *s_per_pair, double *s_per_kv_token)
 {
-    const ModelSpec *m = &r->model;
-    *s_per_pair = 4.0 * m->layers * m->heads * m->head_dim * k->flop_s;
-    *s_per_kv_token = m->kv_bytes_per_token * k->kv_s;
+    (void)k;
+    *s_per_pair = r->s_per_pair;
+    *s_per_kv_token = r->s_per_kv_token;
 }
 
 double roofline_step_time(const Roofline *r, const StepShape *s)
@@ -106,7 +109,7 @@ double roofline_step_time(const Roofline *r, const StepShape *s)
     roofline__attn_coeffs(r, &k, &per_pair, &per_kv);
     double pairs = s->prefill_attn_pairs + (double)s->decode_context + s->decode_seqs;
     double kv_tokens = (double)s->prefill_past_tokens + (double)s->decode_context + tokens;
-    return fixed + fmax(pairs * per_pair, kv_tokens * per_kv);
+    return fixed + max2(pairs * per_pair, kv_tokens * per_kv);
 }
 
 /* sum_{k=k0}^{k1-1} (a + b k) */
@@ -159,7 +162,7 @@ void roofline_decode_iter_times(const Roofline *r, const StepShape *first, int64
     double per_pair, per_kv;
     roofline__attn_coeffs(r, &k, &per_pair, &per_kv);
     /* Decode pairs and KV tokens are the same count x, so max(x a, x b) = x max(a, b). */
-    double per_x = fmax(per_pair, per_kv);
+    double per_x = max2(per_pair, per_kv);
     double x = (double)first->decode_context + seqs + (double)from * seqs;
     for (int64_t i = 0; i < n; i++, x += seqs) out[i] = fixed + x * per_x;
 }
@@ -226,7 +229,7 @@ static bool roofline_backend_decode_iter_linear(void *priv, const StepShape *fir
     double seqs = first->decode_seqs;
     double per_pair, per_kv;
     roofline__attn_coeffs(r, &k, &per_pair, &per_kv);
-    double per_x = fmax(per_pair, per_kv);
+    double per_x = max2(per_pair, per_kv);
     *a = roofline__fixed_time(r, &k, seqs, seqs) + ((double)first->decode_context + seqs) * per_x;
     *b = seqs * per_x;
     return true;

@@ -98,9 +98,25 @@ void engine_fail(struct Instance *in, Request *r, ReqFailReason why, double now_
     engine__finish(in->engine, in, r);
 }
 
+bool engine_ride_join(struct Instance *in, Request *r)
+{
+    if (in->engine->cfg.stepwise) return false; /* tests and replay: every member listed */
+    in->ride.enabled = true;
+    ride_join(&in->ride, r);
+    return true;
+}
+
+void engine_ride_leave(struct Instance *in, Request *r)
+{
+    ride_leave(&in->ride, r);
+}
+
+int64_t engine_ride_clock(const struct Instance *in) { return in->ride.clock; }
+
 void engine_preempt(struct Instance *in, Request *r, double now_s)
 {
     (void)now_s;
+    SS_ASSERT(!ride_is_riding(r));
     Engine *e = in->engine;
     if (e->executor.release) e->executor.release(e->executor.ctx, r);
     r->state = REQ_PREEMPTED;
@@ -268,6 +284,7 @@ void engine_destroy(Engine **pe)
         free(in->emits_first);
         free(in->span_scratch);
         free(in->stepwise_cum_s);
+        ride_free(&in->ride);
     }
     free(e->instances);
     free(e->router_priv);
@@ -334,7 +351,7 @@ static void try_start(Engine *e, Instance *in)
     double wake_s = -1;
     int has_step = in->sched_ops->next_step(in->sched, e->now_s, &in->step, &wake_s);
     if (has_step) {
-        SS_ASSERT(in->step.n_members > 0);
+        SS_ASSERT(in->step.n_members + in->ride.n > 0);
         span_begin(e, in);
     } else if (wake_s > e->now_s) {
         in->generation++;
@@ -456,7 +473,7 @@ static void on_sample(Engine *e)
         p = csv_put_seconds(p, e->now_s); *p++ = ',';
         p = csv_put_i64(p, i); *p++ = ',';
         p = csv_put_i64(p, queued); *p++ = ',';
-        p = csv_put_i64(p, in->busy ? in->step.n_members : 0); *p++ = ',';
+        p = csv_put_i64(p, in->busy ? in->step.n_members + in->step.n_riders : 0); *p++ = ',';
         p = csv_put_i64(p, kv); *p++ = ',';
         /* utilisation to 1e-6: the fixed-point printer at micro resolution */
         p = csv_put_seconds(p, kv >= 0 ? round(1e6 * (double)kv / (double)in->kv_capacity_tokens) / 1e6 : -1.0);

@@ -10,6 +10,7 @@
 
 #include "cost/cost.h"
 #include "sched/sched.h"
+#include "ride.h"
 
 struct Engine;
 
@@ -40,6 +41,7 @@ typedef struct Instance {
     bool decode_linear;        /* decode iteration j takes decode_a + decode_b j seconds */
     double decode_a, decode_b;
     int64_t span_iters;        /* K */
+    RideLedger ride;           /* decoders credited lazily (ride.h) */
     double span_start_s;
     double first_iter_s;       /* duration of iteration 1 */
     double *stepwise_cum_s;    /* stepwise mode: T(k) for k = 1..K */

@@ -28,6 +28,8 @@ void step_reset(Step *s)
     s->iters_done = 0;
     s->start_s = s->end_s = 0;
     s->padding_tokens = 0;
+    s->n_decode_first = s->n_riders = s->n_finished_riders = 0;
+    s->finished_riders = NULL;
 }
 
 void step_grow(Step *s)

@@ -110,6 +110,19 @@ static void span_shape(Engine *e, Instance *in)
             next.decode_context += target + 1; /* iteration 2 feeds the first new token */
         }
     }
+    /* Riders decode in every iteration; their contexts are one sum. */
+    const RideLedger *l = &in->ride;
+    if (l->n) {
+        SS_ASSERT(!s->static_batch);
+        int64_t context = ride_context(l);
+        first.decode_seqs += l->n;
+        first.decode_context += context;
+        next.decode_seqs += l->n;
+        next.decode_context += context + l->n;
+        emitters += l->n;
+        min_rem = SS_MIN(min_rem, ride_min_remaining(l));
+    }
+    s->n_riders = l->n;
     int64_t iters;
     if (s->static_batch) {
         int64_t n = s->n_members, L = s->padded_input;
@@ -152,15 +165,35 @@ void span_begin(Engine *e, Instance *in)
                      in->index, in->generation);
 }
 
-void span_on_arrival(Engine *e, Instance *in)
+/* The smallest k in 1..K with T(k) >= elapsed (K when none).  Linear
+ * decode costs make T quadratic in k: solve, then step to the exact answer
+ * with T itself (a step or two), so the result is the bisection's. */
+static int64_t first_iter_reaching(Instance *in, double elapsed)
 {
-    if (!in->step.interruptible || in->span_iters <= 1) return;
-    double elapsed = e->now_s - in->step.start_s;
-    int64_t lo = 1, hi = in->span_iters; /* smallest k with T(k) >= elapsed */
+    int64_t lo = 1, hi = in->span_iters;
+    if (in->decode_linear) {
+        double rest = elapsed - in->first_iter_s, a = in->decode_a, b = in->decode_b, n = 0;
+        if (rest > 0) {
+            double lin = a - b / 2; /* T(n + 1) - first = lin n + (b / 2) n^2 */
+            n = b > 0 ? (sqrt(lin * lin + 2 * b * rest) - lin) / b : (a > 0 ? rest / a : (double)hi);
+        }
+        int64_t k = isfinite(n) && n < (double)hi ? (int64_t)ceil(n) + 1 : hi;
+        k = SS_MIN(SS_MAX(k, lo), hi);
+        while (k > lo && span_time_at(in, k - 1) >= elapsed) k--;
+        while (k < hi && span_time_at(in, k) < elapsed) k++;
+        return k;
+    }
     while (lo < hi) {
         int64_t mid = lo + (hi - lo) / 2;
         if (span_time_at(in, mid) >= elapsed) hi = mid; else lo = mid + 1;
     }
+    return lo;
+}
+
+void span_on_arrival(Engine *e, Instance *in)
+{
+    if (!in->step.interruptible || in->span_iters <= 1) return;
+    int64_t lo = first_iter_reaching(in, e->now_s - in->step.start_s);
     if (lo >= in->span_iters) return;
     in->span_iters = lo;
     in->generation++;
@@ -180,38 +213,45 @@ static int emit_order_cmp(const void *a, const void *b)
 /* Pooled ITL for iterations 2..K: iteration j's duration is a gap for every
  * member emitting at least j tokens.  Also records each member's largest
  * in-span gap.  O(K + n log n). */
-static void span_itl_linear(Engine *e, EmitOrder *order, int32_t n, int32_t p, double a,
-                            double b, double *max_gap)
+static double span_itl_linear(Engine *e, EmitOrder *order, int32_t n, int32_t p, int32_t riders,
+                              int64_t K, double a, double b, double *max_gap)
 {
     /* Iteration j (2..K) is decode iteration j - 2: duration a + b (j - 2),
-     * non-decreasing, so a member's largest in-span gap is its last one. */
+     * non-decreasing, so a member's largest in-span gap is its last one.
+     * Riders emit K tokens: they count in every range. */
     int64_t from = 2;
     while (p < n) {
         int64_t upto = order[p].tokens;
         if (upto >= from) {
             metrics_add_itl_linear(&e->metrics, a + b * (double)(from - 2), b, upto - from + 1,
-                                   (double)(n - p));
+                                   (double)(n - p + riders));
             from = upto + 1;
         }
         double gap = a + b * (double)(upto - 2);
         while (p < n && order[p].tokens == upto) max_gap[order[p++].member] = gap;
     }
+    if (riders && K >= from)
+        metrics_add_itl_linear(&e->metrics, a + b * (double)(from - 2), b, K - from + 1, (double)riders);
+    return K >= 2 ? a + b * (double)(K - 2) : 0.0;
 }
 
-static void span_itl(Engine *e, Instance *in, EmitOrder *order, int32_t n, double *max_gap)
+/* Returns the largest in-span gap of a member that emitted all K tokens
+ * (what every rider saw in iterations 2..K). */
+static double span_itl(Engine *e, Instance *in, EmitOrder *order, int32_t n, int32_t riders,
+                       double *max_gap)
 {
+    int64_t K = in->span_iters;
     /* Continuous steps: every emitter got the same count; sort only when not. */
     bool sorted = true;
     for (int32_t i = 1; i < n && sorted; i++) sorted = order[i - 1].tokens <= order[i].tokens;
     if (!sorted) qsort(order, (size_t)n, sizeof(*order), emit_order_cmp);
     int32_t p = 0;
     while (p < n && order[p].tokens < 2) max_gap[order[p++].member] = 0;
-    if (p == n) return;
-    if (in->decode_linear) {
-        span_itl_linear(e, order, n, p, in->decode_a, in->decode_b, max_gap);
-        return;
-    }
+    if (p == n && (!riders || K < 2)) return 0.0;
+    if (in->decode_linear)
+        return span_itl_linear(e, order, n, p, riders, K, in->decode_a, in->decode_b, max_gap);
     int64_t last = n ? order[n - 1].tokens : 0;
+    if (riders) last = SS_MAX(last, K);
     double running_max = 0, times[256];
     for (int64_t j0 = 2; j0 <= last; j0 += (int64_t)SS_ARRAY_LEN(times)) {
         int64_t count = SS_MIN((int64_t)SS_ARRAY_LEN(times), last - j0 + 1);
@@ -225,20 +265,45 @@ static void span_itl(Engine *e, Instance *in, EmitOrder *order, int32_t n, doubl
         for (int64_t i = 0; i < count; i++) {
             int64_t j = j0 + i;
             running_max = SS_MAX(running_max, times[i]);
-            metrics_add_itl(&e->metrics, times[i], (double)(n - p));
+            metrics_add_itl(&e->metrics, times[i], (double)(n - p + riders));
             while (p < n && order[p].tokens == j) max_gap[order[p++].member] = running_max;
         }
     }
+    return running_max;
 }
 
 static void span_write_step(Engine *e, Instance *in, double duration_s)
 {
     const Step *s = &in->step;
     fprintf(e->out.steps_csv, "%d,%lld,%.9g,%.9g,%d,%lld,%lld,%d,%lld,%lld,%.9g\n", in->index,
-            (long long)s->id, s->start_s, duration_s, s->n_members, (long long)in->span_iters,
+            (long long)s->id, s->start_s, duration_s, s->n_members + s->n_riders, (long long)in->span_iters,
             (long long)in->first_shape.prefill_tokens, in->first_shape.decode_seqs,
             (long long)in->first_shape.decode_context, (long long)s->padding_tokens,
             in->first_iter_s);
+}
+
+/* Finished requests go to the metrics in the order a step listing every
+ * rider would have had: riders stand among the decode-first members by rank
+ * (arrival id: only FCFS policies ride), the other members after them.
+ * Identical order, identical floating-point sums. */
+static void span_report_finished(Engine *e, Instance *in)
+{
+    Step *s = &in->step;
+    Request **done = in->ride.finished;
+    int32_t nd = in->ride.n_finished, d = 0;
+    for (int32_t i = 1; i < nd; i++) { /* few: insertion sort by id */
+        Request *r = done[i];
+        int32_t j = i;
+        for (; j > 0 && done[j - 1]->id > r->id; j--) done[j] = done[j - 1];
+        done[j] = r;
+    }
+    for (int32_t i = 0; i < s->n_members; i++) {
+        Request *r = s->members[i].req;
+        while (d < nd && (i >= s->n_decode_first || done[d]->id < r->id)) engine__finish(e, in, done[d++]);
+        if (request_is_finished(r)) engine__finish(e, in, r);
+    }
+    while (d < nd) engine__finish(e, in, done[d++]);
+    in->ride.n_finished = 0;
 }
 
 void span_end(Engine *e, Instance *in)
@@ -264,7 +329,8 @@ void span_end(Engine *e, Instance *in)
         s->members[i].tokens_emitted = (int32_t)tokens;
         useful_decode += tokens > 1 ? tokens - 1 : 0;
     }
-    span_itl(e, in, order, n, max_gap);
+    int32_t riders = s->n_riders;
+    double rider_gap = span_itl(e, in, order, n, riders, max_gap);
     for (int32_t i = 0; i < n; i++) {
         StepMember *m = &s->members[i];
         Request *r = m->req;
@@ -297,7 +363,9 @@ void span_end(Engine *e, Instance *in)
             r->finish_s = start + t1;
         }
     }
+    continuing += riders; /* every rider emitted a token at the span's start */
     if (continuing) metrics_add_itl(&e->metrics, t1, (double)continuing);
+    ride_advance(&in->ride, K, start + tK, SS_MAX(t1, rider_gap));
     Metrics *mt = &e->metrics;
     mt->steps++;
     mt->iterations += K;
@@ -314,7 +382,8 @@ void span_end(Engine *e, Instance *in)
     if (e->out.steps_csv) span_write_step(e, in, e->now_s - start);
     in->busy = false;
     in->steps_done++;
+    s->finished_riders = in->ride.finished;
+    s->n_finished_riders = in->ride.n_finished;
     in->sched_ops->on_step_done(in->sched, s, e->now_s);
-    for (int32_t i = 0; i < n; i++)
-        if (request_is_finished(s->members[i].req)) engine__finish(e, in, s->members[i].req);
+    span_report_finished(e, in);
 }

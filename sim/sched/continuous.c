@@ -45,7 +45,9 @@ int cont_init(Cont *c, const ContOpts *o, const SchedEnv *env, ContMode mode)
     int64_t swap_tokens = 0;
     if (o->preempt == CONT_PREEMPT_SWAP && env->model && env->model->kv_bytes_per_token > 0)
         swap_tokens = (int64_t)(o->swap_gib * 1073741824.0 / env->model->kv_bytes_per_token);
-    return kv_init(&c->kv, env->kv_capacity_tokens, env->kv_block_size, o->watermark, swap_tokens);
+    int r = kv_init(&c->kv, env->kv_capacity_tokens, env->kv_block_size, o->watermark, swap_tokens);
+    if (!r) cont_ride_init(c, true);
+    return r;
 }
 
 void cont_close(void *priv)
@@ -55,6 +57,7 @@ void cont_close(void *priv)
     req_fifo_free(&c->fifo);
     free(c->heap);
     free(c->running);
+    cont_ride_free(c);
     kv_free(&c->kv);
 }
 
@@ -70,6 +73,7 @@ json_t *cont_stats_json(void *priv)
     json_object_set_new(o, "priority_preemptions", json_integer(c->prio_preemptions));
     json_object_set_new(o, "swap_outs", json_integer(c->swap_outs));
     json_object_set_new(o, "planning_rounds", json_integer((json_int_t)c->plans));
+    json_object_set_new(o, "rider_take_backs", json_integer(c->ride_derides));
     return o;
 }
 
@@ -174,9 +178,13 @@ static bool grow_running(Cont *c, int32_t i, int64_t tokens, Step *step, Plan *p
  * chunked prefill, the rest of the budget to unfinished prompts in order. */
 static void run_phase(Cont *c, Step *step, Plan *p, double now_s)
 {
-    for (int pass = 0; pass < (c->chunked ? 2 : 1); pass++) {
+    /* Riders took their token and blocks in cont_ride_plan. */
+    bool all_ride = c->n_riders == c->n_running;
+    for (int pass = 0; pass < (c->chunked ? 2 : 1) && !all_ride; pass++) {
+        if (pass == 1) step->n_decode_first = step->n_members;
         for (int32_t i = 0; i < c->n_running; i++) {
             Request *r = c->running[i];
+            if (r->riding) continue;
             bool dec = is_decoding(r);
             if (dec != (pass == 0)) {
                 SS_ASSERT(c->chunked); /* whole prompts never leave a runner mid-prompt */
@@ -197,6 +205,7 @@ static void run_phase(Cont *c, Step *step, Plan *p, double now_s)
             p->prefill_tokens += chunk;
         }
     }
+    if (!c->chunked) step->n_decode_first = step->n_members;
 }
 
 /* Can the waiting head join this step?  Sets its chunk and KV tokens. */
@@ -284,17 +293,20 @@ static void admit_phase(Cont *c, Step *step, Plan *p, double now_s)
 }
 
 /* New blocks the members need to run L iterations (a member holds h tokens
- * after iteration 1 and one more after each next one). */
-static int64_t extra_blocks(const Cont *c, const Step *step, int64_t L)
+ * after iteration 1 and one more after each next one).  No member is cut at
+ * its end or the context limit: the count is exact for L up to the first
+ * completion, the only L that can bound a span, and an overestimate past it
+ * only ever finds an L past it too. */
+static int64_t extra_blocks(const Cont *c, const Step *step, int64_t L, int64_t clock)
 {
-    int64_t extra = 0, ctx = c->env.max_context;
+    int64_t extra = 0;
     for (int32_t i = 0; i < step->n_members; i++) {
         const StepMember *m = &step->members[i];
         const Request *r = m->req;
         int64_t h = r->prefilled_tokens + (m->prefill_chunk ? m->prefill_chunk : 1);
-        int64_t t = SS_MAX(h, SS_MIN(h + L - 1, ctx));
-        extra += SS_MAX(0, kv_blocks_for(&c->kv, t) - cont_seq(r)->kv.n_blocks);
+        extra += SS_MAX(0, kv_blocks_for(&c->kv, h + L - 1) - cont_seq(r)->kv.n_blocks);
     }
+    if (c->n_riders) extra += cont_ride_blocks_at(c, clock + L) - cont_ride_blocks_at(c, clock + 1);
     return extra;
 }
 
@@ -307,24 +319,25 @@ static int64_t plan_lookahead(Cont *c, const Step *step)
             return 1; /* an unfinished prompt: the engine stops after one iteration */
     }
     int64_t hi = c->o.lookahead > 0 ? c->o.lookahead : c->env.max_context, lo = 1;
-    int64_t free_blocks = c->kv.n_free;
+    int64_t free_blocks = c->kv.n_free, clock = c->n_riders ? engine_ride_clock(c->env.instance) : 0;
+    int64_t members = (int64_t)step->n_members + c->n_riders;
     /* Plenty of memory (the common case): even a context's worth of blocks
      * per member fits; reserving that bound is as good as the exact need. */
-    int64_t bound = (int64_t)step->n_members * kv_blocks_for(&c->kv, SS_MIN(hi, (int64_t)c->env.max_context));
+    int64_t bound = members * kv_blocks_for(&c->kv, SS_MIN(hi, (int64_t)c->env.max_context));
     if (bound <= free_blocks) {
         SS_ASSERT(kv_reserve(&c->kv, (int32_t)bound) == 0);
         return c->o.lookahead > 0 ? hi : 0;
     }
-    int64_t extra = extra_blocks(c, step, hi);
+    int64_t extra = extra_blocks(c, step, hi, clock);
     if (extra <= free_blocks) {
         SS_ASSERT(kv_reserve(&c->kv, (int32_t)extra) == 0);
         return c->o.lookahead > 0 ? hi : 0; /* every member can reach the context limit */
     }
     while (lo < hi) { /* the largest L whose blocks fit (extra(1) = 0) */
         int64_t mid = lo + (hi - lo + 1) / 2;
-        if (extra_blocks(c, step, mid) <= free_blocks) lo = mid; else hi = mid - 1;
+        if (extra_blocks(c, step, mid, clock) <= free_blocks) lo = mid; else hi = mid - 1;
     }
-    SS_ASSERT(kv_reserve(&c->kv, (int32_t)extra_blocks(c, step, lo)) == 0);
+    SS_ASSERT(kv_reserve(&c->kv, (int32_t)extra_blocks(c, step, lo, clock)) == 0);
     return lo;
 }
 
@@ -342,9 +355,22 @@ int cont_next_step(void *priv, double now_s, Step *step, double *wake_s)
             c->peak_sum += s->peak_blocks;
         }
     }
+    if (c->n_riders) {
+        /* Blocks the listed runners may need for their next token, at most
+         * (prompts hold theirs from admission). */
+        int64_t others = 0;
+        for (int32_t i = 0; i < c->n_running && c->n_running > c->n_riders; i++) {
+            const Request *r = c->running[i];
+            if (r->riding) continue;
+            int64_t tokens = SS_MAX((int64_t)r->prefilled_tokens + 1, (int64_t)request_prefill_target(r));
+            others += kv_seq_need(&c->kv, &cont_seq(r)->kv, tokens);
+        }
+        if (cont_ride_plan(c, others)) p.budget_left -= c->n_riders;
+        else cont_ride_take_back_all(c); /* someone may be preempted: plan member by member */
+    }
     run_phase(c, step, &p, now_s);
     admit_phase(c, step, &p, now_s);
-    if (!step->n_members) return 0;
+    if (!step->n_members && !c->n_riders) return 0;
     step->interruptible = true;
     if (p.any_preempted || (p.budget_blocked && p.prefill_tokens > 0))
         step->max_iters = 1;
@@ -353,31 +379,39 @@ int cont_next_step(void *priv, double now_s, Step *step, double *wake_s)
     return 1;
 }
 
+/* A finished request leaves the running set (found by bisection: a step
+ * ends at most a few of ~tens of runners) and gives its blocks back. */
+static void drop_finished(Cont *c, Request *r)
+{
+    cont_run_remove_at(c, cont_run_find(c, r));
+    cont_seq_detach(c, r);
+}
+
 /* Members now hold prefilled_tokens each: their blocks come out of the
  * reservation, the rest of it goes back; finished ones leave. */
 void cont_on_step_done(void *priv, const Step *step, double now_s)
 {
     Cont *c = priv;
-    bool finished = false;
     (void)now_s;
+    if (c->n_riders) cont_ride_step_done(c, step);
     for (int32_t i = 0; i < step->n_members; i++) {
         Request *r = step->members[i].req;
-        if (request_is_finished(r)) {
-            finished = true;
-            continue;
-        }
+        if (request_is_finished(r)) continue;
         ContSeq *s = cont_seq(r);
         if (!kv_seq_need(&c->kv, &s->kv, r->prefilled_tokens)) continue;
         SS_ASSERT(kv_seq_grow_to(&c->kv, &s->kv, r->prefilled_tokens, true) == 0);
         r->kv_blocks = s->kv.n_blocks;
     }
     kv_unreserve(&c->kv, c->kv.n_reserved);
-    if (!finished) return;
-    int32_t n = 0;
-    for (int32_t i = 0; i < c->n_running; i++) {
-        Request *r = c->running[i];
-        if (request_is_finished(r)) cont_seq_detach(c, r);
-        else c->running[n++] = r;
+    for (int32_t i = 0; i < step->n_finished_riders; i++) drop_finished(c, step->finished_riders[i]);
+    for (int32_t i = 0; i < step->n_members; i++) {
+        Request *r = step->members[i].req;
+        if (request_is_finished(r)) drop_finished(c, r); /* done or failed in the span */
     }
-    c->n_running = n;
+    /* Listed members that now simply decode ride from here on. */
+    for (int32_t i = 0; i < step->n_members && c->ride; i++) {
+        const StepMember *m = &step->members[i];
+        if (m->tokens_emitted > 0 && m->req->state == REQ_RUNNING && is_decoding(m->req))
+            cont_ride_join(c, m->req);
+    }
 }

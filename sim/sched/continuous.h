@@ -64,6 +64,8 @@ typedef struct ContSeq {
     int32_t peak_blocks;     /* length-aware: predicted peak, blocks */
     bool swapped;
     uint64_t preempted_plan; /* planning round of its last preemption */
+    int64_t ride_offset;     /* riding: prefilled tokens - ride clock (constant while it rides) */
+    int32_t deferred_blocks; /* finished as a rider: blocks held without ids, freed on detach */
     struct ContSeq *next_free;
 } ContSeq;
 
@@ -83,6 +85,15 @@ typedef struct Cont {
     ContSeq **slabs, *free_seqs;
     size_t n_slabs, cap_slabs;
     uint64_t plans;          /* planning rounds (next_step calls) */
+    /* Riders (sim/engine/ride.h): running decoders whose KV growth is counted
+     * in aggregate.  A rider holds blocks_for(offset + clock) blocks; with
+     * offset = block_size x q + r (0 <= r < block_size), the sum over riders
+     * is q_sum + n x (clock / bs) + counts of r by residue: O(block_size). */
+    bool ride;               /* FCFS order and no per-runner prediction: riders allowed */
+    int32_t n_riders;
+    int64_t ride_q_sum;      /* sum of floor(offset / block_size) */
+    int32_t *ride_at_least;  /* [k]: riders whose offset mod block_size is >= k (0..bs) */
+    int64_t ride_derides;    /* times every rider was taken back (memory short) */
     int64_t peak_sum;        /* length-aware: predicted peak blocks of the running set */
     int64_t mem_preemptions, prio_preemptions, swap_outs;
 } Cont;
@@ -112,6 +123,18 @@ Request *cont_wait_pop(Cont *c);
 void cont_wait_push(Cont *c, Request *r, bool front);
 void cont_run_insert(Cont *c, Request *r);
 void cont_run_remove_at(Cont *c, int32_t i);
+int32_t cont_run_find(const Cont *c, const Request *r);
 void cont_run_resort(Cont *c);
+
+/* continuous_ride.c: riders' KV, counted in aggregate. */
+void cont_ride_init(Cont *c, bool allowed);
+void cont_ride_free(Cont *c);
+int64_t cont_ride_blocks_at(const Cont *c, int64_t clock);
+/* A rider whose prefilled tokens are offset + clock enters (+1) or leaves (-1) the counts. */
+void cont_ride_count(Cont *c, int64_t offset, int sign);
+void cont_ride_join(Cont *c, Request *r);
+void cont_ride_take_back_all(Cont *c);
+bool cont_ride_plan(Cont *c, int64_t others_need);
+void cont_ride_step_done(Cont *c, const Step *step);
 
 #endif

@@ -8,6 +8,7 @@
  * heap keyed once at enqueue is exact.  It also bounds starvation: anything
  * that arrives more than key/aging seconds after a request ranks behind it. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "common.h"
 #include "continuous.h"
@@ -37,6 +38,8 @@ void cont_seq_detach(Cont *c, Request *r)
 {
     ContSeq *s = cont_seq(r);
     kv_seq_release(&c->kv, &s->kv);
+    kv_release_deferred(&c->kv, s->deferred_blocks);
+    s->deferred_blocks = 0;
     r->kv_blocks = 0;
     s->next_free = c->free_seqs;
     c->free_seqs = s;
@@ -158,8 +161,21 @@ void cont_run_insert(Cont *c, Request *r)
 void cont_run_remove_at(Cont *c, int32_t i)
 {
     SS_ASSERT(i >= 0 && i < c->n_running);
-    for (int32_t j = i + 1; j < c->n_running; j++) c->running[j - 1] = c->running[j];
+    memmove(c->running + i, c->running + i + 1, (size_t)(c->n_running - i - 1) * sizeof(*c->running));
     c->n_running--;
+}
+
+/* Bisection on the rank the set is sorted by (keys as last sorted). */
+int32_t cont_run_find(const Cont *c, const Request *r)
+{
+    int32_t lo = 0, hi = c->n_running;
+    while (lo < hi) {
+        int32_t mid = lo + (hi - lo) / 2;
+        bool before = c->priority ? run_before(c, c->running[mid], r) : c->running[mid]->id < r->id;
+        if (before) lo = mid + 1; else hi = mid;
+    }
+    SS_ASSERT(lo < c->n_running && c->running[lo] == r);
+    return lo;
 }
 
 /* Priority policies: keys fall by one per token emitted, the same for every

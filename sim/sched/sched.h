@@ -38,7 +38,15 @@ typedef struct Step {
     /* Continuous policies: cut the step at the iteration boundary after an
      * arrival so the newcomer can join. */
     bool interruptible;
+    /* Riders (continuous policies, sim/engine/ride.h): decoders the engine
+     * credits lazily; they run in every iteration without being members.
+     * members[0..n_decode_first) are the decode-first runners in rank order:
+     * where riders would stand if they were listed (finishing order). */
+    int32_t n_decode_first;
     /* Filled by the engine. */
+    int32_t n_riders;       /* riders in the step */
+    Request *const *finished_riders; /* riders done in this step (on_step_done), */
+    int32_t n_finished_riders;       /* synced and marked done */
     int64_t iters_done;     /* iterations executed */
     double start_s, end_s;  /* simulated seconds */
     int64_t padding_tokens; /* token slots computed for padding */
@@ -105,5 +113,13 @@ void engine_reject(struct Instance *inst, Request *r, ReqFailReason why, double 
 void engine_fail(struct Instance *inst, Request *r, ReqFailReason why, double now_s);
 /* Recompute preemption: KV dropped, prompt + generated tokens recomputed later. */
 void engine_preempt(struct Instance *inst, Request *r, double now_s);
+/* Riders: a running request that has emitted a token and will emit one in
+ * every iteration from now on rides (true), or the run does not ride
+ * (stepwise, replay: false).  Leaving brings its counters up to date; read
+ * nothing of a rider but what does not change while it rides. */
+bool engine_ride_join(struct Instance *inst, Request *r);
+void engine_ride_leave(struct Instance *inst, Request *r);
+/* Iterations run on the instance so far (riders' tokens grow with it). */
+int64_t engine_ride_clock(const struct Instance *inst);
 
 #endif
