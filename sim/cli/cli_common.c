@@ -126,6 +126,7 @@ void cli_run_args_default(CliRunArgs *a)
     cli_trace_args_default(&a->trace);
     a->requests = 10000;
     a->prefetch = true;
+    a->cfg.metrics_thread = true;
 }
 
 static int copy_arg(char *dst, size_t cap, const char *src, const char *flag)

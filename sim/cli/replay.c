@@ -141,7 +141,6 @@ static int replay_open(ReplayRun *R)
 static int replay_finish(ReplayRun *R, int argc, char **argv, double wall_s)
 {
     json_t *summary = results_summary_json(R->engine, &R->a.run.cfg, &R->src, argc, argv);
-    metrics_finish_requests_csv(engine_metrics(R->engine)); /* rows before summary.json, see run.c */
     json_object_set_new(summary, "replay", replay_info_json(&R->a, R->x, wall_s));
     int r = results_write_json(&R->dir, "summary.json", summary);
     if (!r && !R->a.run.quiet) {

@@ -237,6 +237,7 @@ int engine_create(Engine **out, const EngineConfig *cfg, const EngineOutputs *ou
     }
     event_queue_init(&e->queue);
     metrics_init(&e->metrics, &cfg->slo, NULL);
+    metrics_set_threaded(&e->metrics, cfg->metrics_thread);
     e->predict_rng = ss_rng_stream(cfg->seed, "predictor", 0);
     PredictEnv penv = { e->predict_rng };
     if ((r = predictor_create(&e->predictor, cfg->predict_spec, &penv))) goto fail;
@@ -529,7 +530,20 @@ static void track_sizes(Engine *e, double t)
     metrics_advance(&e->metrics, t, queued, e->in_system);
 }
 
+static int engine__run(Engine *e, RowSource *src);
+
 int engine_run(Engine *e, RowSource *src)
+{
+    int r = engine__run(e, src);
+    metrics_drain(&e->metrics); /* the metrics thread has accounted every event */
+    if (r) return r;
+    /* Drain invariant: every arrival is accounted for. */
+    const Metrics *m = &e->metrics;
+    SS_ASSERT(m->arrived == m->completed + m->failed + m->rejected);
+    return 0;
+}
+
+static int engine__run(Engine *e, RowSource *src)
 {
     int r;
     e->src = src;
@@ -578,8 +592,6 @@ int engine_run(Engine *e, RowSource *src)
         if (e->executor_error) return ss_error_set(e->executor_error, "replay: %s", ss_error_get());
     }
     progress(e, true);
-    /* Drain invariant: every arrival is accounted for. */
-    const Metrics *m = &e->metrics;
     if (e->in_system != 0) {
         for (int32_t i = 0; i < e->n_instances; i++)
             if (e->instances[i].in_system)
@@ -588,6 +600,5 @@ int engine_run(Engine *e, RowSource *src)
                                     e->instances[i].sched_ops->name,
                                     (long long)e->instances[i].in_system);
     }
-    SS_ASSERT(m->arrived == m->completed + m->failed + m->rejected);
     return 0;
 }

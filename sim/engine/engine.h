@@ -35,6 +35,8 @@ typedef struct EngineConfig {
                                  arrivals wait for their moment (open loop) and the
                                  engine's and scheduler's own time counts */
     bool progress;            /* progress lines on stderr for long runs */
+    bool metrics_thread;      /* account finished requests and gaps on a thread (metrics.h):
+                                 run/replay; off where many engines run on threads */
     SloSpec slo;
 } EngineConfig;
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "metrics_pipe.h"
 #include "requests_csv.h"
 
 #define FLOAT_CHUNK ((size_t)1 << 20) /* floats per chunk */
@@ -39,46 +40,17 @@ static float *float_vec_gather(const FloatVec *v)
     return all;
 }
 
-void metrics_init(Metrics *m, const SloSpec *slo, FILE *requests_csv)
-{
-    *m = (Metrics){ 0 };
-    if (slo) m->slo = *slo;
-    /* 0.1 us .. 1e5 s, 0.2 % wide buckets: percentiles within 0.1 %. */
-    log_histogram_init(&m->itl_s);
-    m->first_arrival_s = INFINITY;
-    m->last_finish_s = -INFINITY;
-    metrics_set_requests_csv(m, requests_csv);
-}
+enum { EV_FINISH = 1, EV_ITL, EV_ITL_LINEAR };
 
-void metrics_set_requests_csv(Metrics *m, FILE *requests_csv)
-{
-    /* Rows queued for a previous FILE are written out to it first. */
-    requests_csv_writer_destroy(&m->requests_writer);
-    m->requests_csv = requests_csv;
-    if (!requests_csv) return;
-    fputs(requests_csv_header, requests_csv);
-    /* The header is written before the thread starts, which orders it first. */
-    requests_csv_writer_create(&m->requests_writer, requests_csv, true);
-}
+typedef struct EvItl { double gap_s, weight; } EvItl;
+typedef struct EvItlLinear { double a, b, weight; int64_t count; } EvItlLinear;
 
-void metrics_finish_requests_csv(const Metrics *m)
-{
-    if (m->requests_writer) requests_csv_writer_finish(m->requests_writer);
-}
+#define TEXT_BYTES ((size_t)64 << 10) /* the thread's requests.csv buffer */
 
-void metrics_free(Metrics *m)
+static void text_flush(Metrics *m)
 {
-    requests_csv_writer_destroy(&m->requests_writer);
-    float_vec_free(&m->ttft_s);
-    float_vec_free(&m->tpot_s);
-    float_vec_free(&m->e2e_s);
-    log_histogram_free(&m->itl_s);
-}
-
-void metrics_on_arrival(Metrics *m, const Request *r)
-{
-    if (m->arrived++ == 0) m->area_last_s = r->arrival_s; /* integrals start here */
-    if (r->arrival_s < m->first_arrival_s) m->first_arrival_s = r->arrival_s;
+    if (m->text_len) fwrite(m->text, 1, m->text_len, m->requests_csv);
+    m->text_len = 0;
 }
 
 static bool meets_slo(const SloSpec *s, double ttft, double tpot, double e2e, bool has_tpot)
@@ -89,38 +61,40 @@ static bool meets_slo(const SloSpec *s, double ttft, double tpot, double e2e, bo
     return true;
 }
 
-void metrics_on_finish(Metrics *m, const Request *r)
+/* The metrics thread: one finished request. */
+static void apply_finish(Metrics *m, const RequestsCsvRecord *q)
 {
-    m->preemptions += r->preemptions;
-    m->generated_tokens += r->generated_tokens;
-    if (r->finish_s > m->last_finish_s) m->last_finish_s = r->finish_s;
+    m->preemptions += q->preemptions;
+    m->generated_tokens += q->generated_tokens;
+    if (q->finish_s > m->last_finish_s) m->last_finish_s = q->finish_s;
     /* Response time (Magnus): every request that was served, failed ones
      * included; a rejected request was never served and would count as ~0. */
-    if (r->state != REQ_REJECTED) m->e2e_sum_all_s += r->finish_s - r->arrival_s;
-    if (r->first_scheduled_s >= 0 && r->first_scheduled_s - r->arrival_s > m->max_wait_s)
-        m->max_wait_s = r->first_scheduled_s - r->arrival_s;
-    double ttft = NAN, tpot = NAN, e2e = NAN;
+    if (q->state != REQ_REJECTED) m->e2e_sum_all_s += q->finish_s - q->arrival_s;
+    if (q->first_scheduled_s >= 0 && q->first_scheduled_s - q->arrival_s > m->max_wait_s)
+        m->max_wait_s = q->first_scheduled_s - q->arrival_s;
+    RequestsCsvRecord rec = *q; /* + its latencies */
+    rec.ttft_s = rec.tpot_s = rec.e2e_s = NAN;
     bool has_tpot = false;
-    switch (r->state) {
+    switch ((ReqState)q->state) {
     case REQ_DONE:
         m->completed++;
-        m->total_input_tokens += r->input_tokens;
-        m->wait_sum_s += r->first_scheduled_s - r->arrival_s;
-        m->total_output_tokens += r->generated_tokens;
-        ttft = r->first_token_s - r->arrival_s;
-        e2e = r->finish_s - r->arrival_s;
-        float_vec_push(&m->ttft_s, ttft);
-        float_vec_push(&m->e2e_s, e2e);
-        if (r->generated_tokens > 1) {
-            tpot = (e2e - ttft) / (r->generated_tokens - 1);
-            float_vec_push(&m->tpot_s, tpot);
+        m->total_input_tokens += q->input_tokens;
+        m->wait_sum_s += q->first_scheduled_s - q->arrival_s;
+        m->total_output_tokens += q->generated_tokens;
+        rec.ttft_s = q->first_token_s - q->arrival_s;
+        rec.e2e_s = q->finish_s - q->arrival_s;
+        float_vec_push(&m->ttft_s, rec.ttft_s);
+        float_vec_push(&m->e2e_s, rec.e2e_s);
+        if (q->generated_tokens > 1) {
+            rec.tpot_s = (rec.e2e_s - rec.ttft_s) / (double)(q->generated_tokens - 1);
+            float_vec_push(&m->tpot_s, rec.tpot_s);
             has_tpot = true;
         }
-        if (meets_slo(&m->slo, ttft, tpot, e2e, has_tpot)) m->good++;
+        if (meets_slo(&m->slo, rec.ttft_s, rec.tpot_s, rec.e2e_s, has_tpot)) m->good++;
         break;
     case REQ_FAILED:
         m->failed++;
-        if (r->fail_reason == REQ_FAIL_TRUNCATED) m->truncated++;
+        if (q->fail_reason == REQ_FAIL_TRUNCATED) m->truncated++;
         break;
     case REQ_REJECTED:
         m->rejected++;
@@ -128,29 +102,120 @@ void metrics_on_finish(Metrics *m, const Request *r)
     default:
         SS_ASSERT(!"metrics_on_finish: request not finished");
     }
-    if (m->requests_writer) {
-        RequestsCsvRecord rec = {
-            .id = r->id, .instance = r->instance, .arrival_s = r->arrival_s,
-            .input_tokens = r->input_tokens, .output_tokens = r->output_tokens,
-            .predicted_output_tokens = r->predicted_output_tokens,
-            .generated_tokens = r->generated_tokens,
-            .state = (uint8_t)r->state, .fail_reason = (uint8_t)r->fail_reason,
-            .first_scheduled_s = r->first_scheduled_s, .first_token_s = r->first_token_s,
-            .finish_s = r->finish_s, .ttft_s = ttft, .tpot_s = tpot, .e2e_s = e2e,
-            .itl_max_s = r->itl_max_s, .preemptions = r->preemptions,
-        };
-        requests_csv_writer_push(m->requests_writer, &rec);
+    if (!m->requests_csv) return;
+    if (TEXT_BYTES - m->text_len < REQUESTS_CSV_ROW_MAX) text_flush(m);
+    m->text_len = (size_t)(requests_csv_format_row(m->text + m->text_len, &rec) - m->text);
+}
+
+static void apply_event(void *ctx, int kind, const void *payload)
+{
+    Metrics *m = ctx;
+    switch (kind) {
+    case EV_FINISH:
+        apply_finish(m, payload);
+        break;
+    case EV_ITL: {
+        const EvItl *v = payload;
+        log_histogram_add(&m->itl_s, v->gap_s, v->weight);
+        break;
     }
+    case EV_ITL_LINEAR: {
+        const EvItlLinear *v = payload;
+        log_histogram_add_linear(&m->itl_s, v->a, v->b, v->count, v->weight);
+        break;
+    }
+    default:
+        SS_ASSERT(!"metrics: unknown event");
+    }
+}
+
+static void apply_block_done(void *ctx)
+{
+    Metrics *m = ctx;
+    if (m->requests_csv) text_flush(m);
+}
+
+void metrics_init(Metrics *m, const SloSpec *slo, FILE *requests_csv)
+{
+    *m = (Metrics){ 0 };
+    if (slo) m->slo = *slo;
+    /* 0.1 us .. 1e5 s, 0.2 % wide buckets: percentiles within 0.1 %. */
+    log_histogram_init(&m->itl_s);
+    m->first_arrival_s = INFINITY;
+    m->last_finish_s = -INFINITY;
+    m->text = ss_malloc(TEXT_BYTES);
+    metrics_set_requests_csv(m, requests_csv);
+}
+
+void metrics_set_threaded(Metrics *m, bool threaded)
+{
+    SS_ASSERT(!m->pipe); /* before the first event */
+    m->threaded = threaded;
+}
+
+/* The pipe starts with the first event: a requests.csv FILE set before it
+ * (engine_set_outputs) is the thread's from then on. */
+static MetricsPipe *pipe_of(Metrics *m)
+{
+    if (!m->pipe) metrics_pipe_create(&m->pipe, apply_event, apply_block_done, m, m->threaded);
+    return m->pipe;
+}
+
+void metrics_set_requests_csv(Metrics *m, FILE *requests_csv)
+{
+    /* Rows queued for a previous FILE are written out to it first. */
+    metrics_drain(m);
+    metrics_pipe_destroy(&m->pipe);
+    m->requests_csv = requests_csv;
+    if (requests_csv) fputs(requests_csv_header, requests_csv);
+}
+
+void metrics_drain(Metrics *m)
+{
+    if (m->pipe) metrics_pipe_finish(m->pipe);
+}
+
+void metrics_free(Metrics *m)
+{
+    metrics_pipe_destroy(&m->pipe);
+    float_vec_free(&m->ttft_s);
+    float_vec_free(&m->tpot_s);
+    float_vec_free(&m->e2e_s);
+    log_histogram_free(&m->itl_s);
+    free(m->text);
+    m->text = NULL;
+}
+
+void metrics_on_arrival(Metrics *m, const Request *r)
+{
+    if (m->arrived++ == 0) m->area_last_s = r->arrival_s; /* integrals start here */
+    if (r->arrival_s < m->first_arrival_s) m->first_arrival_s = r->arrival_s;
+}
+
+void metrics_on_finish(Metrics *m, const Request *r)
+{
+    RequestsCsvRecord rec = {
+        .id = r->id, .instance = r->instance, .arrival_s = r->arrival_s,
+        .input_tokens = r->input_tokens, .output_tokens = r->output_tokens,
+        .predicted_output_tokens = r->predicted_output_tokens,
+        .generated_tokens = r->generated_tokens,
+        .state = (uint8_t)r->state, .fail_reason = (uint8_t)r->fail_reason,
+        .first_scheduled_s = r->first_scheduled_s, .first_token_s = r->first_token_s,
+        .finish_s = r->finish_s, .itl_max_s = r->itl_max_s, .preemptions = r->preemptions,
+    };
+    metrics_pipe_push(pipe_of(m), EV_FINISH, &rec, sizeof(rec));
 }
 
 void metrics_add_itl(Metrics *m, double gap_s, double weight)
 {
-    log_histogram_add(&m->itl_s, gap_s, weight);
+    EvItl v = { gap_s, weight };
+    metrics_pipe_push(pipe_of(m), EV_ITL, &v, sizeof(v));
 }
 
 void metrics_add_itl_linear(Metrics *m, double a, double b, int64_t count, double weight)
 {
-    log_histogram_add_linear(&m->itl_s, a, b, count, weight);
+    EvItlLinear v = { a, b, weight, count };
+    metrics_pipe_push(pipe_of(m), EV_ITL_LINEAR, &v, sizeof(v));
 }
 
 void metrics_advance(Metrics *m, double now_s, int64_t queued, int64_t in_system)

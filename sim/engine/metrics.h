@@ -51,19 +51,28 @@ typedef struct Metrics {
     double area_last_s;              /* time the integrals reach */
     SloSpec slo;
     FILE *requests_csv;              /* optional */
-    struct RequestsCsvWriter *requests_writer; /* its rows, formatted on a thread */
+    /* Finished requests and gaps are accounted by the metrics thread
+     * (metrics_pipe.h): the fields it writes (the vectors, the histogram,
+     * the counts and sums of finished requests) are read only after
+     * metrics_drain.  The engine thread owns the rest. */
+    struct MetricsPipe *pipe;
+    bool threaded;                   /* account on a thread (set before the first event) */
+    char *text;                      /* the thread's requests.csv rows not yet written */
+    size_t text_len;
 } Metrics;
 
 void metrics_init(Metrics *m, const SloSpec *slo, FILE *requests_csv);
 void metrics_free(Metrics *m);
-/* Stream one row per finished request to `f` (header written now).  The rows
- * are formatted and written by a thread (requests_csv.h): `f` is that
- * thread's until metrics_finish_requests_csv() or metrics_free(). */
+/* Account finished requests and gaps on a thread (run, replay), or at once
+ * (the default: sweeps and plans run many engines on threads of their own). */
+void metrics_set_threaded(Metrics *m, bool threaded);
+/* Stream one row per finished request to `f` (header written now).  `f` is
+ * the metrics thread's until metrics_drain() or metrics_free(). */
 void metrics_set_requests_csv(Metrics *m, FILE *f);
-/* Wait until every finished request's row has been handed to the FILE
- * (fwrite, not fflush); call before reading or closing it.  The figures are
- * unchanged (hence const); no metrics_on_finish may follow. */
-void metrics_finish_requests_csv(const Metrics *m);
+/* Wait until every event is accounted and every requests.csv row handed to
+ * the FILE (fwrite, not fflush).  The engine calls it when a run ends; no
+ * metrics_on_finish/add_itl may follow.  Idempotent. */
+void metrics_drain(Metrics *m);
 void metrics_on_arrival(Metrics *m, const Request *r);
 /* A request reached done, failed or rejected. */
 void metrics_on_finish(Metrics *m, const Request *r);

@@ -1,0 +1,176 @@
+/* test_metrics_pipe.c: the metrics thread gives the figures and the
+ * requests.csv bytes of accounting at once, in order, over many ring
+ * blocks; the ring alone delivers every event in order; a full disk still
+ * shows on the FILE; the row format cannot drift. */
+#include <jansson.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "common.h"
+#include "engine/metrics.h"
+#include "engine/metrics_pipe.h"
+#include "engine/requests_csv.h"
+#include "request.h"
+
+/* A deterministic spread of requests: done, failed and rejected; never /
+ * NaN times; sub-nanosecond fractions; times past 1e9 s (the %.9g branch). */
+static void make_request(Request *r, uint64_t i)
+{
+    uint64_t h = i * 0x9E3779B97F4A7C15ull;
+    memset(r, 0, sizeof(*r));
+    r->id = (int64_t)i;
+    r->instance = (int32_t)(h % 5);
+    r->input_tokens = (int32_t)((h >> 40) % 9000);
+    r->output_tokens = (int32_t)((h >> 20) % 4000);
+    r->predicted_output_tokens = (int32_t)((h >> 30) % 4000) - 1;
+    r->state = (ReqState)(REQ_DONE + h % 3);
+    r->generated_tokens = r->state == REQ_DONE ? r->output_tokens : (int32_t)(h % 7);
+    r->fail_reason = r->state == REQ_DONE ? REQ_FAIL_NONE : (ReqFailReason)(1 + h % 4);
+    r->preemptions = (int32_t)(h % 3);
+    r->arrival_s = (double)i * 0.013 + (double)(h % 1000) * 1e-12;
+    r->first_scheduled_s = r->state == REQ_REJECTED ? -1 : r->arrival_s + 0.25 * (double)(i % 11);
+    r->first_token_s = r->first_scheduled_s + 0.007123456789;
+    r->finish_s = i % 97 == 0 ? 2.5e9 + (double)i : r->first_token_s + (double)(h % 100000) * 1e-4;
+    r->itl_max_s = (double)(h % 100) * 1e-3;
+}
+
+typedef struct Accounted {
+    char *csv, *summary;
+    size_t csv_len;
+} Accounted;
+
+/* n requests and ~3 n gaps through Metrics, on a thread or at once. */
+static Accounted account(bool threaded, uint64_t n)
+{
+    Accounted a = { 0 };
+    FILE *f = open_memstream(&a.csv, &a.csv_len);
+    assert_non_null(f);
+    Metrics m;
+    SloSpec slo = { .ttft_s = 0.3, .tpot_s = 0.01, .e2el_s = 0 };
+    metrics_init(&m, &slo, NULL);
+    metrics_set_threaded(&m, threaded);
+    metrics_set_requests_csv(&m, f);
+    for (uint64_t i = 0; i < n; i++) {
+        Request r;
+        make_request(&r, i);
+        metrics_on_arrival(&m, &r);
+        metrics_add_itl(&m, 0.004 + (double)(i % 17) * 1e-4, (double)(1 + i % 9));
+        metrics_add_itl_linear(&m, 0.005, 1e-6 * (double)(i % 5), (int64_t)(i % 40), 3.0);
+        metrics_on_finish(&m, &r);
+    }
+    metrics_drain(&m);
+    metrics_drain(&m); /* idempotent */
+    json_t *j = metrics_summary_json(&m);
+    a.summary = json_dumps(j, JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+    json_decref(j);
+    metrics_free(&m);
+    assert_int_equal(fclose(f), 0);
+    return a;
+}
+
+static void test_threaded_equals_at_once(void **state)
+{
+    (void)state;
+    /* none, one, about a block, and many rings plus a tail */
+    uint64_t counts[] = { 0, 1, 300, 20000 };
+    for (size_t k = 0; k < SS_ARRAY_LEN(counts); k++) {
+        Accounted now = account(false, counts[k]), thr = account(true, counts[k]);
+        assert_int_equal(now.csv_len, thr.csv_len);
+        assert_memory_equal(now.csv, thr.csv, now.csv_len);
+        assert_string_equal(now.summary, thr.summary);
+        size_t lines = 0;
+        for (size_t i = 0; i < thr.csv_len; i++) lines += thr.csv[i] == '\n';
+        assert_int_equal(lines, counts[k] + 1);
+        free(now.csv), free(now.summary), free(thr.csv), free(thr.summary);
+    }
+}
+
+/* The ring by itself: events of every size arrive whole and in order. */
+typedef struct Seen { uint64_t next; bool ok; } Seen;
+
+static void check_event(void *ctx, int kind, const void *payload)
+{
+    Seen *s = ctx;
+    uint64_t v[32];
+    size_t words = (size_t)kind;
+    memcpy(v, payload, words * sizeof(v[0]));
+    for (size_t w = 0; w < words; w++) s->ok &= v[w] == s->next * 131 + w;
+    s->next++;
+}
+
+static void test_ring_order(void **state)
+{
+    (void)state;
+    Seen seen = { 0, true };
+    MetricsPipe *p;
+    metrics_pipe_create(&p, check_event, NULL, &seen, true);
+    uint64_t n = 200000;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t v[32];
+        size_t words = 1 + i % 32;
+        for (size_t w = 0; w < words; w++) v[w] = i * 131 + w;
+        metrics_pipe_push(p, (int)words, v, words * sizeof(v[0]));
+    }
+    metrics_pipe_destroy(&p);
+    assert_null(p);
+    assert_true(seen.ok);
+    assert_int_equal(seen.next, n);
+}
+
+/* The row text itself: one known row, so the format cannot drift silently. */
+static void test_row_format(void **state)
+{
+    (void)state;
+    RequestsCsvRecord r = {
+        .id = 3, .instance = 0, .arrival_s = 4.710427, .input_tokens = 91, .output_tokens = 16,
+        .predicted_output_tokens = 16, .generated_tokens = 16, .state = REQ_DONE,
+        .fail_reason = REQ_FAIL_NONE, .first_scheduled_s = 4.712880452,
+        .first_token_s = 4.718518358, .finish_s = 4.803152151, .ttft_s = 0.008091358,
+        .tpot_s = 0.005642253, .e2e_s = 0.092725151, .itl_max_s = 0.005645905, .preemptions = 0,
+    };
+    char row[REQUESTS_CSV_ROW_MAX];
+    char *end = requests_csv_format_row(row, &r);
+    *end = '\0';
+    assert_string_equal(row, "3,0,4.710427,91,16,16,16,done,,4.712880452,4.718518358,4.803152151,"
+                             "0.008091358,0.005642253,0.092725151,0.005645905,0\n");
+}
+
+/* A write error stays on the FILE, where the CLI finds it at fclose. */
+static void test_write_error_reaches_file(void **state)
+{
+    (void)state;
+    FILE *f = fopen("/dev/full", "w");
+    if (!f) skip();
+    Metrics m;
+    metrics_init(&m, NULL, NULL);
+    metrics_set_threaded(&m, true);
+    metrics_set_requests_csv(&m, f);
+    for (uint64_t i = 0; i < 3000; i++) {
+        Request r;
+        make_request(&r, i);
+        metrics_on_arrival(&m, &r);
+        metrics_on_finish(&m, &r);
+    }
+    metrics_drain(&m);
+    int flagged = ferror(f), close_failed = fclose(f) != 0;
+    assert_true(flagged || close_failed);
+    metrics_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_threaded_equals_at_once),
+        cmocka_unit_test(test_ring_order),
+        cmocka_unit_test(test_row_format),
+        cmocka_unit_test(test_write_error_reaches_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
