@@ -40,6 +40,13 @@ int kv_init(KvCache *kv, int64_t capacity_tokens, int32_t block_size, double wat
     return 0;
 }
 
+void kv_count_only(KvCache *kv)
+{
+    SS_ASSERT(kv_held(kv) == 0);
+    free(kv->free_ids);
+    kv->free_ids = NULL;
+}
+
 void kv_free(KvCache *kv)
 {
     free(kv->free_ids);
@@ -50,6 +57,12 @@ void kv_free(KvCache *kv)
  * n off the counts, so the stack held n more than their sum. */
 static void kv__take(KvCache *kv, KvSeq *seq, int32_t n)
 {
+    if (!kv->free_ids) { /* counts only */
+        seq->n_blocks += n;
+        int64_t held = kv_held(kv);
+        if (held > kv->peak_held) kv->peak_held = held;
+        return;
+    }
     SS_GROW(seq->ids, seq->cap, seq->n_blocks + n);
     int32_t top = kv->n_blocks - (kv->n_free + kv->n_reserved + kv->n_deferred + n);
     if (n) memcpy(seq->ids + seq->n_blocks, kv->free_ids + top, (size_t)n * sizeof(*seq->ids));
@@ -78,7 +91,7 @@ int kv_seq_grow_to(KvCache *kv, KvSeq *seq, int64_t tokens, bool from_reserved)
 static void kv__give_back(KvCache *kv, KvSeq *seq)
 {
     int32_t top = kv->n_blocks - (kv->n_free + kv->n_reserved + kv->n_deferred) - seq->n_blocks;
-    if (seq->n_blocks) /* a table never grown has no ids array */
+    if (seq->n_blocks && kv->free_ids) /* a table never grown has no ids array */
         memcpy(kv->free_ids + top, seq->ids, (size_t)seq->n_blocks * sizeof(*seq->ids));
     kv->n_free += seq->n_blocks;
     seq->n_blocks = 0;

@@ -40,7 +40,7 @@ typedef struct KvCache {
     int32_t n_reserved;    /* counted out for lookahead, no id yet */
     int32_t n_deferred;    /* held by riders, no id yet (see above) */
     int32_t watermark;     /* blocks admission leaves free for running growth */
-    int32_t *free_ids;     /* stack of ids in no table: n_free + n_reserved + n_deferred */
+    int32_t *free_ids;     /* stack of ids in no table: n_free + n_reserved + n_deferred; NULL: counts only */
     int32_t n_swap_blocks; /* CPU swap blocks in all (0 = no swap) */
     int32_t n_swap_free;
     int64_t peak_held;     /* most GPU blocks ever held at once */
@@ -51,6 +51,11 @@ typedef struct KvCache {
 int kv_init(KvCache *kv, int64_t capacity_tokens, int32_t block_size, double watermark,
             int64_t swap_tokens);
 void kv_free(KvCache *kv);
+/* Count blocks, hand out no ids (tables stay empty, kv_seq_block says -1):
+ * for a scheduler, which only needs to know what fits.  The replay
+ * executor, which places real KV, keeps its own cache with ids.  Before any
+ * block is held. */
+void kv_count_only(KvCache *kv);
 
 static inline int32_t kv_blocks_for(const KvCache *kv, int64_t tokens)
 {
@@ -88,7 +93,7 @@ void kv_seq_destroy(KvSeq *seq);
 
 static inline int32_t kv_seq_block(const KvSeq *seq, int32_t logical)
 {
-    return logical >= 0 && logical < seq->n_blocks ? seq->ids[logical] : -1;
+    return logical >= 0 && logical < seq->n_blocks && seq->ids ? seq->ids[logical] : -1;
 }
 
 /* Riders: hold `blocks` more without ids, from the free pool or from the

@@ -46,7 +46,9 @@ int cont_init(Cont *c, const ContOpts *o, const SchedEnv *env, ContMode mode)
     if (o->preempt == CONT_PREEMPT_SWAP && env->model && env->model->kv_bytes_per_token > 0)
         swap_tokens = (int64_t)(o->swap_gib * 1073741824.0 / env->model->kv_bytes_per_token);
     int r = kv_init(&c->kv, env->kv_capacity_tokens, env->kv_block_size, o->watermark, swap_tokens);
-    if (!r) cont_ride_init(c, true);
+    if (r) return r;
+    kv_count_only(&c->kv); /* what fits is all a plan needs; replay places KV with its own ids */
+    cont_ride_init(c, true);
     return r;
 }
 

@@ -151,6 +151,69 @@ static void test_random_walk(void **state)
     kv_free(&kv);
 }
 
+/* Counts only (a scheduler's cache): the same walk of grows, releases,
+ * reservations, deferrals and swaps gives the same counts, results and peak
+ * as a cache with ids, and no table gets an id. */
+static void test_counts_only_mirror_ids(void **state)
+{
+    (void)state;
+    enum { SEQS = 10, STEPS = 20000 };
+    KvCache with, counts;
+    assert_int_equal(kv_init(&with, 16 * 150, 16, 0.05, 16 * 40), 0);
+    assert_int_equal(kv_init(&counts, 16 * 150, 16, 0.05, 16 * 40), 0);
+    kv_count_only(&counts);
+    KvSeq a[SEQS] = { { 0 } }, b[SEQS] = { { 0 } };
+    uint64_t s = 777;
+    for (int step = 0; step < STEPS; step++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        int i = (int)((s >> 33) % SEQS), op = (int)((s >> 20) % 10);
+        int64_t tokens = (int64_t)a[i].n_blocks * 16 + (int64_t)((s >> 40) % 40);
+        int ra = 0, rb = 0;
+        if (op == 0) {
+            kv_seq_release(&with, &a[i]);
+            kv_seq_release(&counts, &b[i]);
+        } else if (op == 1 && a[i].n_blocks) {
+            ra = kv_seq_swap_out(&with, &a[i]);
+            rb = kv_seq_swap_out(&counts, &b[i]);
+        } else if (op == 2 && a[i].swap_blocks) {
+            ra = kv_seq_swap_in(&with, &a[i]);
+            rb = kv_seq_swap_in(&counts, &b[i]);
+        } else if (op == 3) {
+            int32_t n = (int32_t)((s >> 44) % 6);
+            ra = kv_reserve(&with, n);
+            rb = kv_reserve(&counts, n);
+            if (!ra && a[i].swap_blocks == 0) { /* a rider's growth, out of the reservation */
+                assert_int_equal(kv_defer(&with, n, true), kv_defer(&counts, n, true));
+                kv_seq_materialize(&with, &a[i], (int64_t)(a[i].n_blocks + n) * 16);
+                kv_seq_materialize(&counts, &b[i], (int64_t)(b[i].n_blocks + n) * 16);
+            } else {
+                kv_unreserve(&with, with.n_reserved);
+                kv_unreserve(&counts, counts.n_reserved);
+            }
+        } else if (a[i].swap_blocks == 0) {
+            ra = kv_seq_grow_to(&with, &a[i], tokens, false);
+            rb = kv_seq_grow_to(&counts, &b[i], tokens, false);
+        }
+        assert_int_equal(ra, rb);
+        assert_int_equal(a[i].n_blocks, b[i].n_blocks);
+        assert_int_equal(b[i].cap, 0);
+        assert_int_equal(kv_seq_block(&b[i], 0), -1);
+        assert_int_equal(with.n_free, counts.n_free);
+        assert_int_equal(with.n_swap_free, counts.n_swap_free);
+        assert_int_equal(kv_held(&with), kv_held(&counts));
+        assert_int_equal(with.peak_held, counts.peak_held);
+    }
+    for (int k = 0; k < SEQS; k++) {
+        kv_seq_release(&with, &a[k]);
+        kv_seq_release(&counts, &b[k]);
+        kv_seq_destroy(&a[k]);
+        kv_seq_destroy(&b[k]);
+    }
+    assert_int_equal(counts.n_free, counts.n_blocks);
+    kv_free(&with);
+    kv_free(&counts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -158,6 +221,7 @@ int main(void)
         cmocka_unit_test(test_watermark_and_reserve),
         cmocka_unit_test(test_swap),
         cmocka_unit_test(test_random_walk),
+        cmocka_unit_test(test_counts_only_mirror_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
