@@ -11,9 +11,9 @@
  * Block k lives in slot k % METRICS_PIPE_BLOCKS and is filled only once
  * block k - METRICS_PIPE_BLOCKS has been applied: bounded memory; a slow
  * consumer makes the engine wait instead of queueing without end.  Waking a
- * sleeping thread costs the waker a system call (and, on 2 cores, may put
- * the wakee on the waker's core), so the consumer is woken only once half
- * the ring is full or at the end, and nobody is signalled unless waiting.
+ * sleeping thread costs the waker a system call, so the consumer is woken
+ * only when a whole block waits (it then applies all it finds), and nobody
+ * is signalled unless waiting.
  *
  * Without a thread (threaded = false, or none could be started) each push is
  * applied at once, then the block-done callback runs. */
