@@ -449,9 +449,9 @@ static int on_arrival(Engine *e)
     PredictOutput pout;
     int r = predictor_predict(e->predictor, &pin, &pout);
     if (r) { pool_put(e, q); return r; }
-    q->predicted_output_tokens = (int32_t)SS_MAX(1.0, SS_MIN(lround(pout.tokens), INT32_MAX / 2));
+    q->predicted_output_tokens = (int32_t)SS_MAX(1.0, SS_MIN(ss_lround(pout.tokens), INT32_MAX / 2));
     q->predicted_output_p90 = pout.has_quantiles
-        ? (int32_t)SS_MAX(1.0, SS_MIN(lround(pout.p90), INT32_MAX / 2)) : q->predicted_output_tokens;
+        ? (int32_t)SS_MAX(1.0, SS_MIN(ss_lround(pout.p90), INT32_MAX / 2)) : q->predicted_output_tokens;
     e->in_system++;
     metrics_on_arrival(&e->metrics, q);
     if (e->router->central) {

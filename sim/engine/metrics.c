@@ -157,8 +157,20 @@ void metrics_set_threaded(Metrics *m, bool threaded)
  * (engine_set_outputs) is the thread's from then on. */
 static MetricsPipe *pipe_of(Metrics *m)
 {
-    if (!m->pipe) metrics_pipe_create(&m->pipe, apply_event, apply_block_done, m, m->threaded);
+    if (!m->pipe) {
+        metrics_pipe_create(&m->pipe, apply_event, apply_block_done, m, m->threaded);
+        m->cursor = metrics_pipe_cursor(m->pipe);
+    }
     return m->pipe;
+}
+
+/* Inlined at each call with a constant size: the copy is a few stores. */
+static inline void push(Metrics *m, int kind, const void *payload, size_t bytes)
+{
+    MetricsPipe *p = pipe_of(m);
+    void *slot = metrics_pipe_slot(m->cursor, kind, bytes);
+    if (slot) memcpy(slot, payload, bytes);
+    else metrics_pipe_push(p, kind, payload, bytes);
 }
 
 void metrics_set_requests_csv(Metrics *m, FILE *requests_csv)
@@ -203,19 +215,19 @@ void metrics_on_finish(Metrics *m, const Request *r)
         .first_scheduled_s = r->first_scheduled_s, .first_token_s = r->first_token_s,
         .finish_s = r->finish_s, .itl_max_s = r->itl_max_s, .preemptions = r->preemptions,
     };
-    metrics_pipe_push(pipe_of(m), EV_FINISH, &rec, sizeof(rec));
+    push(m, EV_FINISH, &rec, sizeof(rec));
 }
 
 void metrics_add_itl(Metrics *m, double gap_s, double weight)
 {
     EvItl v = { gap_s, weight };
-    metrics_pipe_push(pipe_of(m), EV_ITL, &v, sizeof(v));
+    push(m, EV_ITL, &v, sizeof(v));
 }
 
 void metrics_add_itl_linear(Metrics *m, double a, double b, int64_t count, double weight)
 {
     EvItlLinear v = { a, b, weight, count };
-    metrics_pipe_push(pipe_of(m), EV_ITL_LINEAR, &v, sizeof(v));
+    push(m, EV_ITL_LINEAR, &v, sizeof(v));
 }
 
 void metrics_advance(Metrics *m, double now_s, int64_t queued, int64_t in_system)

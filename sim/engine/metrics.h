@@ -56,6 +56,7 @@ typedef struct Metrics {
      * the counts and sums of finished requests) are read only after
      * metrics_drain.  The engine thread owns the rest. */
     struct MetricsPipe *pipe;
+    struct MetricsPipeCursor *cursor; /* the pipe's free space: events go there inline */
     bool threaded;                   /* account on a thread (set before the first event) */
     char *text;                      /* the thread's requests.csv rows not yet written */
     size_t text_len;

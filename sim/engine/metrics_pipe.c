@@ -18,10 +18,11 @@
  * block holds ~500 finished requests or ~2,000 gaps). */
 #define METRICS_PIPE_WAKE_BLOCKS 1
 
-typedef struct EventHeader {
+typedef struct EventHeader { /* as metrics_pipe_slot writes it */
     uint32_t kind;
     uint32_t bytes; /* payload, padded to 8 */
 } EventHeader;
+_Static_assert(sizeof(EventHeader) == 8, "metrics_pipe_slot writes an 8-byte header");
 
 typedef struct Block {
     size_t used; /* bytes */
@@ -47,7 +48,17 @@ struct MetricsPipe {
     /* The pushing thread's own. */
     uint64_t filling;            /* block being filled */
     bool slot_checked;           /* its slot is known to be free */
+    MetricsPipeCursor cursor;    /* its free space (empty until slot_checked) */
 };
+
+MetricsPipeCursor *metrics_pipe_cursor(MetricsPipe *p) { return &p->cursor; }
+
+/* The bytes the cursor has filled count as used. */
+static void sync_used(MetricsPipe *p)
+{
+    Block *b = &p->ring[p->filling % METRICS_PIPE_BLOCKS];
+    if (p->slot_checked) b->used = (size_t)(p->cursor.at - b->data);
+}
 
 static void apply_block(MetricsPipe *p, const Block *b)
 {
@@ -105,6 +116,8 @@ void metrics_pipe_create(MetricsPipe **out, MetricsPipeApply apply, MetricsPipeB
 
 static void publish(MetricsPipe *p)
 {
+    sync_used(p);
+    p->cursor = (MetricsPipeCursor){ NULL, NULL };
     pthread_mutex_lock(&p->lock);
     p->published = ++p->filling;
     if (p->consumer_waiting && p->published - p->released >= METRICS_PIPE_WAKE_BLOCKS)
@@ -124,12 +137,16 @@ void metrics_pipe_push(MetricsPipe *p, int kind, const void *payload, size_t byt
         return;
     }
     size_t padded = (bytes + 7) & ~(size_t)7, need = sizeof(EventHeader) + padded;
-    Block *b = &p->ring[p->filling % METRICS_PIPE_BLOCKS];
-    if (p->slot_checked && b->used + need > METRICS_PIPE_BLOCK_BYTES) {
-        publish(p);
-        b = &p->ring[p->filling % METRICS_PIPE_BLOCKS];
+    if (p->slot_checked) {
+        void *slot = metrics_pipe_slot(&p->cursor, kind, bytes);
+        if (slot) {
+            memcpy(slot, payload, bytes);
+            return;
+        }
+        publish(p); /* this block is full */
     }
-    if (!p->slot_checked) { /* a new block: wait until its slot has been applied */
+    Block *b = &p->ring[p->filling % METRICS_PIPE_BLOCKS];
+    {   /* a new block: wait until its slot has been applied */
         pthread_mutex_lock(&p->lock);
         while (p->filling - p->released >= METRICS_PIPE_BLOCKS) {
             p->pusher_waiting = true;
@@ -139,11 +156,10 @@ void metrics_pipe_push(MetricsPipe *p, int kind, const void *payload, size_t byt
         pthread_mutex_unlock(&p->lock);
         p->slot_checked = true;
         b->used = 0;
+        p->cursor = (MetricsPipeCursor){ b->data, b->data + METRICS_PIPE_BLOCK_BYTES };
     }
-    EventHeader h = { (uint32_t)kind, (uint32_t)padded };
-    memcpy(b->data + b->used, &h, sizeof(h));
-    memcpy(b->data + b->used + sizeof(h), payload, bytes);
-    b->used += need;
+    SS_ASSERT(need <= METRICS_PIPE_BLOCK_BYTES);
+    memcpy(metrics_pipe_slot(&p->cursor, kind, bytes), payload, bytes);
 }
 
 void metrics_pipe_finish(MetricsPipe *p)
@@ -151,6 +167,7 @@ void metrics_pipe_finish(MetricsPipe *p)
     if (p->finished) return;
     p->finished = true;
     if (!p->threaded) return;
+    sync_used(p);
     if (p->slot_checked && p->ring[p->filling % METRICS_PIPE_BLOCKS].used) publish(p);
     pthread_mutex_lock(&p->lock);
     p->closing = true;

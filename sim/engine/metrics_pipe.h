@@ -22,6 +22,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #define METRICS_PIPE_BLOCK_BYTES ((size_t)64 << 10) /* events handed over per lock round trip */
 #define METRICS_PIPE_BLOCKS 8                       /* ring: 512 KiB */
@@ -37,6 +39,27 @@ void metrics_pipe_create(MetricsPipe **out, MetricsPipeApply apply, MetricsPipeB
                          void *ctx, bool threaded);
 /* Queue an event of `bytes` (<= 256) bytes (waits when the ring is full). */
 void metrics_pipe_push(MetricsPipe *p, int kind, const void *payload, size_t bytes);
+
+/* The hot path, inlined into the engine: where the next event goes in the
+ * block being filled (its header already written), or NULL when the caller
+ * must use metrics_pipe_push (no thread, a new block).  The caller then
+ * writes `bytes` of payload there. */
+typedef struct MetricsPipeCursor {
+    unsigned char *at, *end; /* free space of the block being filled */
+} MetricsPipeCursor;
+
+static inline void *metrics_pipe_slot(MetricsPipeCursor *c, int kind, size_t bytes)
+{
+    size_t need = 8 + ((bytes + 7) & ~(size_t)7); /* header: kind, padded size */
+    if ((size_t)(c->end - c->at) < need) return NULL;
+    uint32_t header[2] = { (uint32_t)kind, (uint32_t)(need - 8) };
+    memcpy(c->at, header, sizeof(header));
+    void *payload = c->at + 8;
+    c->at += need;
+    return payload;
+}
+/* The cursor the engine keeps for `p` (updated by metrics_pipe_push). */
+MetricsPipeCursor *metrics_pipe_cursor(MetricsPipe *p);
 /* Every pushed event applied; the thread ends.  No push after it.  Idempotent. */
 void metrics_pipe_finish(MetricsPipe *p);
 /* finish, then free; *p = NULL. */
