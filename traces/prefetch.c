@@ -40,6 +40,8 @@ typedef struct PrefetchBlock {
 
 struct RowPrefetch {
     RowSource inner;
+    void (*first)(void *);       /* run on the thread before the first row */
+    void *first_ctx;
     PrefetchBlock *ring;         /* PREFETCH_BLOCKS slots */
     pthread_t thread;
     bool threaded;               /* false: pass-through, no thread could be started */
@@ -100,6 +102,7 @@ static bool fill_block(RowPrefetch *p, PrefetchBlock *b, TraceRow *scratch)
 static void *prefetch_thread_main(void *arg)
 {
     RowPrefetch *p = arg;
+    if (p->first) p->first(p->first_ctx);
     TraceRow scratch;
     memset(&scratch, 0, sizeof(scratch));
     for (uint64_t block = 0;; block++) {
@@ -172,8 +175,16 @@ static int prefetch_next(void *ctx, TraceRow *row)
 
 int row_prefetch_create(RowPrefetch **out, RowSource inner)
 {
+    return row_prefetch_create_after(out, inner, NULL, NULL);
+}
+
+int row_prefetch_create_after(RowPrefetch **out, RowSource inner, void (*first)(void *),
+                              void *first_ctx)
+{
     RowPrefetch *p = ss_calloc(1, sizeof(*p));
     p->inner = inner;
+    p->first = first;
+    p->first_ctx = first_ctx;
     p->ring = ss_calloc(PREFETCH_BLOCKS, sizeof(PrefetchBlock));
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->block_ready, NULL);
@@ -181,6 +192,7 @@ int row_prefetch_create(RowPrefetch **out, RowSource inner)
     /* Without a thread the rows still come, in the same order: the overlap
      * is an optimisation, not something a run may fail for. */
     p->threaded = helper_thread_start(&p->thread, prefetch_thread_main, p);
+    if (!p->threaded && first) first(first_ctx);
     *out = p;
     return 0;
 }

@@ -70,15 +70,21 @@ int cli_trace_parse_option(CliTraceArgs *a, int opt, const char *v)
     return cli_fail("internal: unhandled option %d", opt);
 }
 
-int cli_source_open_trace(CliSource *s, const CliTraceArgs *a)
+static int source_open_trace(CliSource *s, const CliTraceArgs *a, bool defer_sha256)
 {
     memset(s, 0, sizeof(*s));
-    int r = ss_sha256_file(a->path, s->sha256);
+    int r = defer_sha256 ? 0 : ss_sha256_file(a->path, s->sha256);
     if (r) return r;
+    s->sha256_on_thread = defer_sha256;
     if ((r = trace_reader_open(&s->reader, a->path, &a->open))) return r;
     s->path = a->path;
     s->rows = trace_reader_source(s->reader, a->path);
     return 0;
+}
+
+int cli_source_open_trace(CliSource *s, const CliTraceArgs *a)
+{
+    return source_open_trace(s, a, false);
 }
 
 int cli_source_open_synth(CliSource *s, const SynthParams *p, uint64_t seed)
@@ -91,10 +97,24 @@ int cli_source_open_synth(CliSource *s, const SynthParams *p, uint64_t seed)
     return 0;
 }
 
+static void hash_trace(void *ctx) /* on the prefetch thread */
+{
+    CliSource *s = ctx;
+    s->sha256_status = ss_sha256_file(s->path, s->sha256);
+    if (s->sha256_status) snprintf(s->sha256_error, sizeof(s->sha256_error), "%s", ss_error_get());
+}
+
 void cli_source_start_prefetch(CliSource *s)
 {
-    row_prefetch_create(&s->prefetch, s->rows);
+    row_prefetch_create_after(&s->prefetch, s->rows, s->sha256_on_thread ? hash_trace : NULL, s);
     s->rows = row_prefetch_source(s->prefetch);
+}
+
+int cli_source_finish(CliSource *s)
+{
+    if (s->prefetch) row_prefetch_stop(s->prefetch);
+    if (s->sha256_status) return ss_error_set(s->sha256_status, "%s", s->sha256_error);
+    return 0;
 }
 
 void cli_source_report(const CliSource *s, FILE *f)
@@ -245,7 +265,7 @@ int cli_run_open_source(const CliRunArgs *a, CliSource *src)
 {
     int r;
     if (a->trace.path) {
-        r = cli_source_open_trace(src, &a->trace);
+        r = source_open_trace(src, &a->trace, a->prefetch && a->defer_sha256);
     } else {
         SynthParams p;
         synth_params_default(&p);

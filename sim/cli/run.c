@@ -68,6 +68,7 @@ int cmd_run(int argc, char **argv)
     int r = parse_run_args(argc, argv, &args);
     if (r) return r;
     CliRunArgs a = args.run;
+    a.defer_sha256 = true; /* hashed beside the run; read after it (cli_source_finish) */
     CliSource src = { 0 };
     Engine *engine = NULL;
     ResultsDir dir = { .n_files = 0 };
@@ -89,6 +90,7 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     double wall_s = ss_wall_seconds() - wall0;
+    if (cli_source_finish(&src)) { cli_fail_lib(); goto done; }
     if (engine_metrics(engine)->arrived == 0)
         fprintf(stderr, "servesim: warning: no requests reached the simulator (empty trace, or "
                         "every row filtered or dropped)\n");

@@ -215,6 +215,36 @@ static void test_reader_stats_after_end(void **state)
     free(csv);
 }
 
+/* A task run on the thread before the first row (the trace's hash in
+ * `run`): it runs before any row is read, once, and what it wrote is the
+ * consumer's after the end. */
+typedef struct FirstTask { CountingSource *src; int64_t calls_seen; int runs; } FirstTask;
+
+static void first_task(void *ctx)
+{
+    FirstTask *t = ctx;
+    t->calls_seen = t->src->calls;
+    t->runs++;
+}
+
+static void test_first_task_before_rows(void **state)
+{
+    (void)state;
+    CountingSource src = { .n_rows = 1000 };
+    FirstTask t = { .src = &src, .calls_seen = -1 };
+    RowPrefetch *p;
+    assert_int_equal(row_prefetch_create_after(&p, (RowSource){ &src, counting_next, "counting" },
+                                               first_task, &t), 0);
+    RowSource rows = row_prefetch_source(p);
+    TraceRow row;
+    int64_t n = 0;
+    while (rows.next(rows.ctx, &row) == 1) n++;
+    assert_int_equal(n, 1000);
+    assert_int_equal(t.runs, 1);
+    assert_int_equal(t.calls_seen, 0);
+    row_prefetch_destroy(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_early_destroy_does_not_hang),
         cmocka_unit_test(test_synth_source_deterministic),
         cmocka_unit_test(test_reader_stats_after_end),
+        cmocka_unit_test(test_first_task_before_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
