@@ -26,7 +26,7 @@
 #include <string.h>
 
 #define METRICS_PIPE_BLOCK_BYTES ((size_t)64 << 10) /* events handed over per lock round trip */
-#define METRICS_PIPE_BLOCKS 32                      /* ring: 2 MiB: slack for a consumer whose core is busy */
+#define METRICS_PIPE_BLOCKS 8                       /* ring: 512 KiB */
 
 /* Apply one event (its payload is 8-byte aligned); block_done runs after
  * the events of each block (the consumer flushes its text there). */
