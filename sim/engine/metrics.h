@@ -86,8 +86,5 @@ void metrics_advance(Metrics *m, double now_s, int64_t queued, int64_t in_system
 json_t *metrics_summary_json(const Metrics *m);
 /* numpy-style percentile of sorted values. */
 double float_percentile_sorted(const float *sorted, size_t n, double q);
-/* The same for several q (descending, in %) of non-negative v[0..n), which
- * is reordered, in O(n): out[i] = float_percentile_sorted(sorted v, qs[i]). */
-void float_percentiles_desc(float *v, size_t n, const double *qs, int nq, double *out);
 
 #endif

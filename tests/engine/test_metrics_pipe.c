@@ -164,54 +164,11 @@ static void test_write_error_reaches_file(void **state)
     metrics_free(&m);
 }
 
-static int cmp_float(const void *x, const void *y)
-{
-    float a = *(const float *)x, b = *(const float *)y;
-    return (a > b) - (a < b);
-}
-
-/* Percentiles by selection equal those of the sorted vector, for tiny and
- * large vectors, with many ties, for any descending set of q. */
-static void test_percentiles_match_sorted(void **state)
-{
-    (void)state;
-    uint64_t x = 4242;
-    const size_t sizes[] = { 0, 1, 2, 3, 5, 24, 25, 100, 1001, 20000 };
-    const double qs[][4] = { { 99, 90, 50, 0 }, { 100, 99.9, 50, 1 }, { 75, 75, 25, 25 } };
-    for (size_t k = 0; k < SS_ARRAY_LEN(sizes); k++) {
-        for (int ties = 0; ties < 2; ties++) {
-            size_t n = sizes[k];
-            float *v = malloc((n ? n : 1) * sizeof(float)), *sorted = malloc((n ? n : 1) * sizeof(float));
-            for (size_t i = 0; i < n; i++) {
-                x = x * 6364136223846793005ull + 1442695040888963407ull;
-                v[i] = ties ? (float)((x >> 40) % 7) * 0.25f : (float)((double)(x >> 11) * 0x1p-53 * 3.0);
-            }
-            memcpy(sorted, v, n * sizeof(float));
-            qsort(sorted, n, sizeof(float), cmp_float);
-            for (size_t t = 0; t < SS_ARRAY_LEN(qs); t++) {
-                float *work = malloc((n ? n : 1) * sizeof(float));
-                memcpy(work, v, n * sizeof(float));
-                double out[4];
-                float_percentiles_desc(work, n, qs[t], 4, out);
-                for (int i = 0; i < 4; i++) {
-                    double want = float_percentile_sorted(sorted, n, qs[t][i]);
-                    if (isnan(want)) assert_true(isnan(out[i]));
-                    else assert_true(out[i] == want);
-                }
-                free(work);
-            }
-            free(v);
-            free(sorted);
-        }
-    }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_threaded_equals_at_once),
         cmocka_unit_test(test_ring_order),
-        cmocka_unit_test(test_percentiles_match_sorted),
         cmocka_unit_test(test_row_format),
         cmocka_unit_test(test_write_error_reaches_file),
     };
