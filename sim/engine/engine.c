@@ -373,7 +373,7 @@ static int read_next_arrival(Engine *e)
                                 e->src->description, e->pending.line, e->pending.arrival_s,
                                 e->last_arrival_s);
         e->last_arrival_s = e->pending.arrival_s;
-        event_queue_push(&e->queue, e->pending.arrival_s, SIM_EV_ARRIVAL, -1, 0);
+        event_queue_push_side(&e->queue, e->pending.arrival_s, SIM_EV_ARRIVAL, -1, 0);
     }
     return 0;
 }

@@ -34,8 +34,21 @@ void event_queue_push(EventQueue *q, double time_s, int32_t kind, int32_t instan
     q->heap[i] = ev;
 }
 
+void event_queue_push_side(EventQueue *q, double time_s, int32_t kind, int32_t instance,
+                           uint64_t generation)
+{
+    SS_ASSERT(time_s == time_s && !q->side_armed);
+    q->side = (SimEvent){ time_s, q->next_seq++, kind, instance, generation };
+    q->side_armed = true;
+}
+
 bool event_queue_pop(EventQueue *q, SimEvent *out)
 {
+    if (q->side_armed && (q->n == 0 || event_before(&q->side, &q->heap[0]))) {
+        *out = q->side;
+        q->side_armed = false;
+        return true;
+    }
     if (q->n == 0) return false;
     *out = q->heap[0];
     SimEvent last = q->heap[--q->n];
