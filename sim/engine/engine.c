@@ -264,6 +264,7 @@ void engine_set_outputs(Engine *e, const EngineOutputs *outputs)
     if (e->out.timeseries_csv)
         fputs("time_s,instance,queued,running,kv_tokens_used,kv_utilisation,in_system,"
               "finished\n", e->out.timeseries_csv);
+    metrics_set_timeseries_csv(&e->metrics, e->out.timeseries_csv); /* rows from the metrics thread */
     if (e->out.steps_csv)
         fputs("instance,step,start_s,duration_s,members,iterations,prefill_tokens,"
               "decode_seqs,decode_context,padding_tokens,first_iter_s\n", e->out.steps_csv);
@@ -470,18 +471,13 @@ static void on_sample(Engine *e)
         const SchedOps *ops = in->sched_ops;
         int64_t queued = ops->queue_length ? ops->queue_length(in->sched) : -1;
         int64_t kv = ops->kv_tokens_used ? ops->kv_tokens_used(in->sched) : -1;
-        char row[256], *p = row;
-        p = csv_put_seconds(p, e->now_s); *p++ = ',';
-        p = csv_put_i64(p, i); *p++ = ',';
-        p = csv_put_i64(p, queued); *p++ = ',';
-        p = csv_put_i64(p, in->busy ? in->step.n_members + in->step.n_riders : 0); *p++ = ',';
-        p = csv_put_i64(p, kv); *p++ = ',';
-        /* utilisation to 1e-6: the fixed-point printer at micro resolution */
-        p = csv_put_seconds(p, kv >= 0 ? round(1e6 * (double)kv / (double)in->kv_capacity_tokens) / 1e6 : -1.0);
-        *p++ = ',';
-        p = csv_put_i64(p, in->in_system); *p++ = ',';
-        p = csv_put_i64(p, e->finished); *p++ = '\n';
-        fwrite(row, 1, (size_t)(p - row), e->out.timeseries_csv);
+        MetricsSample s = {
+            .time_s = e->now_s, .instance = i, .queued = queued,
+            .running = in->busy ? in->step.n_members + in->step.n_riders : 0,
+            .kv_tokens_used = kv, .in_system = in->in_system, .finished = e->finished,
+            .kv_utilisation = kv >= 0 ? round(1e6 * (double)kv / (double)in->kv_capacity_tokens) / 1e6 : -1.0,
+        };
+        metrics_sample(&e->metrics, &s); /* formatted on the metrics thread */
     }
     /* Next tick strictly later, even where now + interval rounds to now. */
     double next = e->now_s + e->cfg.sample_interval_s;

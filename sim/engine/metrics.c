@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "csv_fmt.h"
 #include "metrics_pipe.h"
 #include "requests_csv.h"
 
@@ -40,7 +41,7 @@ static float *float_vec_gather(const FloatVec *v)
     return all;
 }
 
-enum { EV_FINISH = 1, EV_ITL, EV_ITL_LINEAR };
+enum { EV_FINISH = 1, EV_ITL, EV_ITL_LINEAR, EV_SAMPLE };
 
 typedef struct EvItl { double gap_s, weight; } EvItl;
 typedef struct EvItlLinear { double a, b, weight; int64_t count; } EvItlLinear;
@@ -51,6 +52,29 @@ static void text_flush(Metrics *m)
 {
     if (m->text_len) fwrite(m->text, 1, m->text_len, m->requests_csv);
     m->text_len = 0;
+}
+
+static void ts_flush(Metrics *m)
+{
+    if (m->ts_text_len) fwrite(m->ts_text, 1, m->ts_text_len, m->timeseries_csv);
+    m->ts_text_len = 0;
+}
+
+/* The metrics thread: one timeseries.csv row. */
+static void apply_sample(Metrics *m, const MetricsSample *s)
+{
+    if (TEXT_BYTES - m->ts_text_len < 256) ts_flush(m);
+    char *p = m->ts_text + m->ts_text_len;
+    p = csv_put_seconds(p, s->time_s); *p++ = ',';
+    p = csv_put_i64(p, s->instance); *p++ = ',';
+    p = csv_put_i64(p, s->queued); *p++ = ',';
+    p = csv_put_i64(p, s->running); *p++ = ',';
+    p = csv_put_i64(p, s->kv_tokens_used); *p++ = ',';
+    /* utilisation to 1e-6: the fixed-point printer at micro resolution */
+    p = csv_put_seconds(p, s->kv_utilisation); *p++ = ',';
+    p = csv_put_i64(p, s->in_system); *p++ = ',';
+    p = csv_put_i64(p, s->finished); *p++ = '\n';
+    m->ts_text_len = (size_t)(p - m->ts_text);
 }
 
 static bool meets_slo(const SloSpec *s, double ttft, double tpot, double e2e, bool has_tpot)
@@ -124,6 +148,9 @@ static void apply_event(void *ctx, int kind, const void *payload)
         log_histogram_add_linear(&m->itl_s, v->a, v->b, v->count, v->weight);
         break;
     }
+    case EV_SAMPLE:
+        apply_sample(m, payload);
+        break;
     default:
         SS_ASSERT(!"metrics: unknown event");
     }
@@ -133,6 +160,7 @@ static void apply_block_done(void *ctx)
 {
     Metrics *m = ctx;
     if (m->requests_csv) text_flush(m);
+    if (m->timeseries_csv) ts_flush(m);
 }
 
 void metrics_init(Metrics *m, const SloSpec *slo, FILE *requests_csv)
@@ -144,6 +172,7 @@ void metrics_init(Metrics *m, const SloSpec *slo, FILE *requests_csv)
     m->first_arrival_s = INFINITY;
     m->last_finish_s = -INFINITY;
     m->text = ss_malloc(TEXT_BYTES);
+    m->ts_text = ss_malloc(TEXT_BYTES);
     metrics_set_requests_csv(m, requests_csv);
 }
 
@@ -182,6 +211,18 @@ void metrics_set_requests_csv(Metrics *m, FILE *requests_csv)
     if (requests_csv) fputs(requests_csv_header, requests_csv);
 }
 
+void metrics_set_timeseries_csv(Metrics *m, FILE *f)
+{
+    metrics_drain(m);
+    metrics_pipe_destroy(&m->pipe);
+    m->timeseries_csv = f;
+}
+
+void metrics_sample(Metrics *m, const MetricsSample *s)
+{
+    push(m, EV_SAMPLE, s, sizeof(*s));
+}
+
 void metrics_drain(Metrics *m)
 {
     if (m->pipe) metrics_pipe_finish(m->pipe);
@@ -196,6 +237,8 @@ void metrics_free(Metrics *m)
     log_histogram_free(&m->itl_s);
     free(m->text);
     m->text = NULL;
+    free(m->ts_text);
+    m->ts_text = NULL;
 }
 
 void metrics_on_arrival(Metrics *m, const Request *r)

@@ -60,7 +60,17 @@ typedef struct Metrics {
     bool threaded;                   /* account on a thread (set before the first event) */
     char *text;                      /* the thread's requests.csv rows not yet written */
     size_t text_len;
+    FILE *timeseries_csv;            /* optional: rows of metrics_sample, the thread's */
+    char *ts_text;                   /* its rows not yet written */
+    size_t ts_text_len;
 } Metrics;
+
+/* One time-series row (timeseries.csv), formatted by the metrics thread. */
+typedef struct MetricsSample {
+    double time_s;                   /* simulated seconds */
+    int64_t instance, queued, running, kv_tokens_used, in_system, finished;
+    double kv_utilisation;           /* fraction, to 1e-6; -1 when unknown */
+} MetricsSample;
 
 void metrics_init(Metrics *m, const SloSpec *slo, FILE *requests_csv);
 void metrics_free(Metrics *m);
@@ -74,6 +84,10 @@ void metrics_set_requests_csv(Metrics *m, FILE *f);
  * the FILE (fwrite, not fflush).  The engine calls it when a run ends; no
  * metrics_on_finish/add_itl may follow.  Idempotent. */
 void metrics_drain(Metrics *m);
+/* Rows of metrics_sample go to `f` (its header already written), from the
+ * metrics thread: the FILE is the thread's until metrics_drain(). */
+void metrics_set_timeseries_csv(Metrics *m, FILE *f);
+void metrics_sample(Metrics *m, const MetricsSample *s);
 void metrics_on_arrival(Metrics *m, const Request *r);
 /* A request reached done, failed or rejected. */
 void metrics_on_finish(Metrics *m, const Request *r);

@@ -42,25 +42,34 @@ static void make_request(Request *r, uint64_t i)
 }
 
 typedef struct Accounted {
-    char *csv, *summary;
-    size_t csv_len;
+    char *csv, *summary, *ts;
+    size_t csv_len, ts_len;
 } Accounted;
 
 /* n requests and ~3 n gaps through Metrics, on a thread or at once. */
 static Accounted account(bool threaded, uint64_t n)
 {
     Accounted a = { 0 };
-    FILE *f = open_memstream(&a.csv, &a.csv_len);
+    FILE *f = open_memstream(&a.csv, &a.csv_len), *ts = open_memstream(&a.ts, &a.ts_len);
     assert_non_null(f);
+    assert_non_null(ts);
     Metrics m;
     SloSpec slo = { .ttft_s = 0.3, .tpot_s = 0.01, .e2el_s = 0 };
     metrics_init(&m, &slo, NULL);
     metrics_set_threaded(&m, threaded);
     metrics_set_requests_csv(&m, f);
+    metrics_set_timeseries_csv(&m, ts);
     for (uint64_t i = 0; i < n; i++) {
         Request r;
         make_request(&r, i);
         metrics_on_arrival(&m, &r);
+        if (i % 7 == 0) {
+            MetricsSample smp = { .time_s = r.arrival_s, .instance = (int64_t)(i % 3), .queued = (int64_t)(i % 11),
+                                  .running = (int64_t)(i % 5), .kv_tokens_used = (int64_t)i * 16,
+                                  .in_system = (int64_t)(i % 13), .finished = (int64_t)i,
+                                  .kv_utilisation = i % 2 ? -1.0 : (double)(i % 1000) * 1e-3 };
+            metrics_sample(&m, &smp);
+        }
         metrics_add_itl(&m, 0.004 + (double)(i % 17) * 1e-4, (double)(1 + i % 9));
         metrics_add_itl_linear(&m, 0.005, 1e-6 * (double)(i % 5), (int64_t)(i % 40), 3.0);
         metrics_on_finish(&m, &r);
@@ -72,6 +81,7 @@ static Accounted account(bool threaded, uint64_t n)
     json_decref(j);
     metrics_free(&m);
     assert_int_equal(fclose(f), 0);
+    assert_int_equal(fclose(ts), 0);
     return a;
 }
 
@@ -85,10 +95,12 @@ static void test_threaded_equals_at_once(void **state)
         assert_int_equal(now.csv_len, thr.csv_len);
         assert_memory_equal(now.csv, thr.csv, now.csv_len);
         assert_string_equal(now.summary, thr.summary);
+        assert_int_equal(now.ts_len, thr.ts_len);
+        assert_memory_equal(now.ts, thr.ts, now.ts_len);
         size_t lines = 0;
         for (size_t i = 0; i < thr.csv_len; i++) lines += thr.csv[i] == '\n';
         assert_int_equal(lines, counts[k] + 1);
-        free(now.csv), free(now.summary), free(thr.csv), free(thr.summary);
+        free(now.csv), free(now.summary), free(thr.csv), free(thr.summary), free(now.ts), free(thr.ts);
     }
 }
 
