@@ -308,7 +308,7 @@ static int64_t extra_blocks(const Cont *c, const Step *step, int64_t L, int64_t 
         int64_t h = r->prefilled_tokens + (m->prefill_chunk ? m->prefill_chunk : 1);
         extra += SS_MAX(0, kv_blocks_for(&c->kv, h + L - 1) - cont_seq(r)->kv.n_blocks);
     }
-    if (c->n_riders) extra += cont_ride_blocks_at(c, clock + L) - cont_ride_blocks_at(c, clock + 1);
+    if (c->n_riders) extra += cont_ride_blocks_at(c, clock + L) - c->ride_blocks_next;
     return extra;
 }
 

@@ -94,6 +94,10 @@ typedef struct Cont {
     int64_t ride_q_sum;      /* sum of floor(offset / block_size) */
     int32_t *ride_at_least;  /* [k]: riders whose offset mod block_size is >= k (0..bs) */
     int64_t ride_derides;    /* times every rider was taken back (memory short) */
+    /* Riders' blocks at the clock now (between spans), and at the clock of
+     * the last plan plus one: kept up to date so that a span asks the O(1)
+     * sum twice, not four times. */
+    int64_t ride_blocks_now, ride_blocks_next;
     int64_t peak_sum;        /* length-aware: predicted peak blocks of the running set */
     int64_t mem_preemptions, prio_preemptions, swap_outs;
 } Cont;

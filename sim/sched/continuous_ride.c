@@ -71,6 +71,7 @@ void cont_ride_join(Cont *c, Request *r)
     }
     s->ride_offset = (int64_t)r->prefilled_tokens - engine_ride_clock(c->env.instance);
     cont_ride_count(c, s->ride_offset, +1);
+    c->ride_blocks_now += s->kv.n_blocks;
 }
 
 /* r stops riding (its counters are credited) and gets the ids of the
@@ -80,6 +81,7 @@ static void ride_out(Cont *c, Request *r, int64_t tokens)
 {
     ContSeq *s = cont_seq(r);
     cont_ride_count(c, s->ride_offset, -1);
+    c->ride_blocks_now -= kv_blocks_for(&c->kv, tokens);
     kv_seq_materialize(&c->kv, &s->kv, tokens);
     r->kv_blocks = s->kv.n_blocks;
 }
@@ -101,7 +103,8 @@ void cont_ride_take_back_all(Cont *c)
 bool cont_ride_plan(Cont *c, int64_t others_need)
 {
     int64_t clock = engine_ride_clock(c->env.instance);
-    int64_t need = cont_ride_blocks_at(c, clock + 1) - cont_ride_blocks_at(c, clock);
+    c->ride_blocks_next = cont_ride_blocks_at(c, clock + 1);
+    int64_t need = c->ride_blocks_next - c->ride_blocks_now;
     if (need + others_need > c->kv.n_free) return false;
     SS_ASSERT(kv_defer(&c->kv, (int32_t)need, false) == 0);
     return true;
@@ -118,8 +121,11 @@ void cont_ride_step_done(Cont *c, const Step *step)
         /* It leaves now: its blocks never need ids, they go back on detach. */
         ContSeq *s = cont_seq(step->finished_riders[i]);
         cont_ride_count(c, s->ride_offset, -1);
-        s->deferred_blocks = kv_blocks_for(&c->kv, s->ride_offset + start + 1) - s->kv.n_blocks;
+        int32_t held = kv_blocks_for(&c->kv, s->ride_offset + start + 1);
+        c->ride_blocks_next -= held;
+        s->deferred_blocks = held - s->kv.n_blocks;
     }
-    int64_t grow = cont_ride_blocks_at(c, clock) - cont_ride_blocks_at(c, start + 1);
-    SS_ASSERT(kv_defer(&c->kv, (int32_t)grow, true) == 0);
+    int64_t now = cont_ride_blocks_at(c, clock);
+    SS_ASSERT(kv_defer(&c->kv, (int32_t)(now - c->ride_blocks_next), true) == 0);
+    c->ride_blocks_now = now;
 }
