@@ -284,18 +284,24 @@ void metrics_advance(Metrics *m, double now_s, int64_t queued, int64_t in_system
 }
 
 /* LSD radix sort of non-negative floats (their bit patterns order like
- * unsigned integers): O(n), where qsort was a tenth of a 1 M-request run. */
+ * unsigned integers): O(n), where qsort was a tenth of a 1 M-request run.
+ * Three passes of 11, 11 and 10 bits between two buffers. */
 static void float_sort(float *v, size_t n)
 {
     if (n < 2) return;
-    uint32_t *a = (uint32_t *)v, *tmp = ss_malloc(n * sizeof(uint32_t));
-    for (int shift = 0; shift < 32; shift += 8) {
-        size_t count[257] = { 0 };
-        for (size_t i = 0; i < n; i++) count[((a[i] >> shift) & 0xff) + 1]++;
-        for (int b = 0; b < 256; b++) count[b + 1] += count[b];
-        for (size_t i = 0; i < n; i++) tmp[count[(a[i] >> shift) & 0xff]++] = a[i];
-        memcpy(a, tmp, n * sizeof(uint32_t));
+    uint32_t *a = (uint32_t *)v, *tmp = ss_malloc(n * sizeof(uint32_t)), *from = a, *to = tmp;
+    static const int shift[3] = { 0, 11, 22 };
+    size_t *count = ss_malloc((2048 + 1) * sizeof(size_t));
+    for (int pass = 0; pass < 3; pass++) {
+        int sh = shift[pass];
+        memset(count, 0, (2048 + 1) * sizeof(size_t));
+        for (size_t i = 0; i < n; i++) count[((from[i] >> sh) & 0x7ff) + 1]++;
+        for (int b = 0; b < 2048; b++) count[b + 1] += count[b];
+        for (size_t i = 0; i < n; i++) to[count[(from[i] >> sh) & 0x7ff]++] = from[i];
+        uint32_t *t = from; from = to; to = t;
     }
+    memcpy(a, from, n * sizeof(uint32_t)); /* three passes end in tmp */
+    free(count);
     free(tmp);
 }
 
