@@ -99,10 +99,17 @@ static bool fill_block(RowPrefetch *p, PrefetchBlock *b, TraceRow *scratch)
     return false;
 }
 
+/* The `first` task runs once the first block is out (the engine's first
+ * rows should not wait for it), and in any case before the thread ends. */
+static void run_first(RowPrefetch *p)
+{
+    if (p->first) p->first(p->first_ctx);
+    p->first = NULL;
+}
+
 static void *prefetch_thread_main(void *arg)
 {
     RowPrefetch *p = arg;
-    if (p->first) p->first(p->first_ctx);
     TraceRow scratch;
     memset(&scratch, 0, sizeof(scratch));
     for (uint64_t block = 0;; block++) {
@@ -114,14 +121,17 @@ static void *prefetch_thread_main(void *arg)
         p->reader_waiting = false;
         bool stop = p->stop;
         pthread_mutex_unlock(&p->lock);
-        if (stop) return NULL;
+        if (stop) break;
         bool last = fill_block(p, &p->ring[block % PREFETCH_BLOCKS], &scratch);
         pthread_mutex_lock(&p->lock);
         p->published = block + 1;
         if (p->consumer_waiting) pthread_cond_signal(&p->block_ready);
         pthread_mutex_unlock(&p->lock);
-        if (last) return NULL;
+        if (last) break;
+        run_first(p);
     }
+    run_first(p);
+    return NULL;
 }
 
 static void join_thread(RowPrefetch *p)

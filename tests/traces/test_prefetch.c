@@ -215,9 +215,10 @@ static void test_reader_stats_after_end(void **state)
     free(csv);
 }
 
-/* A task run on the thread before the first row (the trace's hash in
- * `run`): it runs before any row is read, once, and what it wrote is the
- * consumer's after the end. */
+/* A task run on the thread after its first block (the trace's hash in
+ * `run`): it runs once, after the first block's rows were read and before
+ * the rest, and what it wrote is the consumer's after the end; stopped
+ * early, the thread still runs it. */
 typedef struct FirstTask { CountingSource *src; int64_t calls_seen; int runs; } FirstTask;
 
 static void first_task(void *ctx)
@@ -241,7 +242,15 @@ static void test_first_task_before_rows(void **state)
     while (rows.next(rows.ctx, &row) == 1) n++;
     assert_int_equal(n, 1000);
     assert_int_equal(t.runs, 1);
-    assert_int_equal(t.calls_seen, 0);
+    assert_int_equal(t.calls_seen, PREFETCH_BLOCK_ROWS);
+    row_prefetch_destroy(&p);
+
+    CountingSource early = { .n_rows = 1000 };
+    FirstTask u = { .src = &early, .calls_seen = -1 };
+    assert_int_equal(row_prefetch_create_after(&p, (RowSource){ &early, counting_next, "counting" },
+                                               first_task, &u), 0);
+    row_prefetch_stop(p); /* before any row was taken */
+    assert_int_equal(u.runs, 1);
     row_prefetch_destroy(&p);
 }
 
