@@ -39,6 +39,9 @@ static void sub_bucket_fill(void)
 
 long log_histogram_bucket(double value)
 {
+    /* Tables filled on first use: by the metrics thread, not the engine's
+     * start-up (14,500 ldexp calls). */
+    pthread_once(&sub_bucket_once, sub_bucket_fill);
     uint64_t bits;
     memcpy(&bits, &value, sizeof(bits));
     int exponent = (int)((bits >> 52) & 0x7ff) - 1023;
@@ -54,6 +57,12 @@ long log_histogram_bucket(double value)
     return (long)(exponent - LOG_HIST_MIN_EXP) * LOG_HIST_PER_OCTAVE + sub;
 }
 
+static double *weights(LogHistogram *h)
+{
+    if (!h->weight) h->weight = ss_calloc(h->n_buckets, sizeof(double));
+    return h->weight;
+}
+
 double log_histogram_bucket_mid(long bucket)
 {
     return ldexp(exp2(((double)bucket + 0.5) / LOG_HIST_PER_OCTAVE), LOG_HIST_MIN_EXP);
@@ -61,10 +70,9 @@ double log_histogram_bucket_mid(long bucket)
 
 void log_histogram_init(LogHistogram *h)
 {
-    pthread_once(&sub_bucket_once, sub_bucket_fill);
     *h = (LogHistogram){ 0 };
     h->n_buckets = N_BUCKETS;
-    h->weight = ss_calloc(h->n_buckets, sizeof(double));
+    /* h->weight comes with the first value (whoever adds owns the pages). */
     h->min = INFINITY;
     h->max = -INFINITY;
 }
@@ -85,7 +93,7 @@ void log_histogram_add(LogHistogram *h, double value, double weight)
     if (value > h->max) h->max = value;
     long b = log_histogram_bucket(value);
     if (b < 0) h->below += weight;
-    else h->weight[b] += weight;
+    else weights(h)[b] += weight;
 }
 
 /* Upper edge of bucket b: values below it and at or above its lower edge
@@ -118,7 +126,7 @@ void log_histogram_add_linear(LogHistogram *h, double a, double b, int64_t count
     /* Most runs (one span's decode iterations) stay inside one 0.2 % bucket. */
     long first_bucket = log_histogram_bucket(a);
     if (first_bucket >= 0 && first_bucket == log_histogram_bucket(last)) {
-        h->weight[first_bucket] += weight * n;
+        weights(h)[first_bucket] += weight * n;
         return;
     }
     int64_t j = 0;
@@ -132,7 +140,7 @@ void log_histogram_add_linear(LogHistogram *h, double a, double b, int64_t count
         end = SS_MIN(SS_MAX(end, j + 1), count);
         double w = weight * (double)(end - j);
         if (bucket < 0) h->below += w;
-        else h->weight[bucket] += w;
+        else weights(h)[bucket] += w;
         j = end;
     }
 }
@@ -141,7 +149,7 @@ void log_histogram_add_linear(LogHistogram *h, double a, double b, int64_t count
  * observed range so a histogram of one value reports that value's bucket. */
 static double value_at_rank(const LogHistogram *h, double rank)
 {
-    if (rank < h->below) return SS_MAX(h->min, 0.0);
+    if (rank < h->below || !h->weight) return SS_MAX(h->min, 0.0);
     double seen = h->below;
     for (size_t b = 0; b < h->n_buckets; b++) {
         seen += h->weight[b];
