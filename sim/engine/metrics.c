@@ -7,6 +7,7 @@
 #include "common.h"
 #include "csv_fmt.h"
 #include "metrics_pipe.h"
+#include "order_stats.h"
 #include "requests_csv.h"
 
 #define FLOAT_CHUNK ((size_t)1 << 20) /* floats per chunk */
@@ -30,17 +31,6 @@ static void float_vec_free(FloatVec *v)
 }
 
 /* One contiguous copy (for sorting); the caller frees it. */
-static float *float_vec_gather(const FloatVec *v)
-{
-    float *all = ss_malloc((v->n ? v->n : 1) * sizeof(float));
-    for (size_t done = 0, c = 0; done < v->n; c++) {
-        size_t take = SS_MIN(FLOAT_CHUNK, v->n - done);
-        memcpy(all + done, v->chunks[c], take * sizeof(float));
-        done += take;
-    }
-    return all;
-}
-
 enum { EV_FINISH = 1, EV_ITL, EV_ITL_LINEAR, EV_SAMPLE };
 
 typedef struct EvItl { double gap_s, weight; } EvItl;
@@ -283,28 +273,6 @@ void metrics_advance(Metrics *m, double now_s, int64_t queued, int64_t in_system
     m->area_last_s = now_s;
 }
 
-/* LSD radix sort of non-negative floats (their bit patterns order like
- * unsigned integers): O(n), where qsort was a tenth of a 1 M-request run.
- * Three passes of 11, 11 and 10 bits between two buffers. */
-static void float_sort(float *v, size_t n)
-{
-    if (n < 2) return;
-    uint32_t *a = (uint32_t *)v, *tmp = ss_malloc(n * sizeof(uint32_t)), *from = a, *to = tmp;
-    static const int shift[3] = { 0, 11, 22 };
-    size_t *count = ss_malloc((2048 + 1) * sizeof(size_t));
-    for (int pass = 0; pass < 3; pass++) {
-        int sh = shift[pass];
-        memset(count, 0, (2048 + 1) * sizeof(size_t));
-        for (size_t i = 0; i < n; i++) count[((from[i] >> sh) & 0x7ff) + 1]++;
-        for (int b = 0; b < 2048; b++) count[b + 1] += count[b];
-        for (size_t i = 0; i < n; i++) to[count[(from[i] >> sh) & 0x7ff]++] = from[i];
-        uint32_t *t = from; from = to; to = t;
-    }
-    memcpy(a, from, n * sizeof(uint32_t)); /* three passes end in tmp */
-    free(count);
-    free(tmp);
-}
-
 double float_percentile_sorted(const float *sorted, size_t n, double q)
 {
     if (n == 0) return NAN;
@@ -322,24 +290,67 @@ static void put_number(json_t *o, const char *key, double x)
 }
 
 /* mean/median/std/p90/p99 in milliseconds, vLLM's key names. */
+/* numpy-style (linear) percentiles q[] of the vector: the same values as
+ * float_percentile_sorted on the sorted vector, from its order statistics. */
+static void float_vec_percentiles(const FloatVec *vec, const double *q, int nq, double *out)
+{
+    size_t n = vec->n, ranks[FLOAT_ORDER_STATS_MAX];
+    int nr = 0;
+    for (int i = 0; i < nq; i++) {
+        if (!n) continue;
+        size_t lo = (size_t)floor(q[i] / 100.0 * (double)(n - 1));
+        ranks[nr++] = lo;
+        if (lo + 1 < n) ranks[nr++] = lo + 1;
+    }
+    for (int i = 1; i < nr; i++) /* a few: insertion sort */
+        for (int j = i; j > 0 && ranks[j - 1] > ranks[j]; j--) {
+            size_t t = ranks[j]; ranks[j] = ranks[j - 1]; ranks[j - 1] = t;
+        }
+    float at[FLOAT_ORDER_STATS_MAX];
+    if (nr) float_order_stats(vec->chunks, FLOAT_CHUNK, n, ranks, nr, at);
+    for (int i = 0; i < nq; i++) {
+        if (!n) { out[i] = NAN; continue; }
+        double pos = q[i] / 100.0 * (double)(n - 1);
+        size_t lo = (size_t)floor(pos);
+        double frac = pos - (double)lo, a = NAN, b = NAN;
+        for (int r = 0; r < nr; r++) {
+            if (ranks[r] == lo) a = at[r];
+            if (ranks[r] == lo + 1) b = at[r];
+        }
+        out[i] = (lo + 1 >= n || frac == 0) ? a : a + (b - a) * frac;
+    }
+}
+
 static void put_float_stats(json_t *o, const char *metric, const FloatVec *vec)
 {
     char key[64];
     size_t n = vec->n;
-    float *v = float_vec_gather(vec);
     double sum = 0, sum_sq = 0;
-    for (size_t i = 0; i < n; i++) sum += v[i];
+    /* In insertion order, chunk by chunk: the sums of a gathered vector. */
+    for (size_t done = 0, c = 0; done < n; c++) {
+        size_t take = SS_MIN(FLOAT_CHUNK, n - done);
+        for (size_t i = 0; i < take; i++) sum += vec->chunks[c][i];
+        done += take;
+    }
     double mean = n ? sum / (double)n : NAN;
-    for (size_t i = 0; i < n; i++) sum_sq += (v[i] - mean) * (v[i] - mean);
+    for (size_t done = 0, c = 0; done < n; c++) {
+        size_t take = SS_MIN(FLOAT_CHUNK, n - done);
+        for (size_t i = 0; i < take; i++) {
+            const float v = vec->chunks[c][i];
+            SS_ASSERT(v >= 0); /* latencies */
+            sum_sq += (v - mean) * (v - mean);
+        }
+        done += take;
+    }
     double sd = n ? sqrt(sum_sq / (double)n) : NAN;
-    for (size_t i = 0; i < n; i++) SS_ASSERT(v[i] >= 0); /* latencies */
-    float_sort(v, n);
+    static const double q[3] = { 50, 90, 99 };
+    double pct[3];
+    float_vec_percentiles(vec, q, 3, pct);
     snprintf(key, sizeof(key), "mean_%s_ms", metric);   put_number(o, key, 1e3 * mean);
-    snprintf(key, sizeof(key), "median_%s_ms", metric); put_number(o, key, 1e3 * float_percentile_sorted(v, n, 50));
+    snprintf(key, sizeof(key), "median_%s_ms", metric); put_number(o, key, 1e3 * pct[0]);
     snprintf(key, sizeof(key), "std_%s_ms", metric);    put_number(o, key, 1e3 * sd);
-    snprintf(key, sizeof(key), "p90_%s_ms", metric);    put_number(o, key, 1e3 * float_percentile_sorted(v, n, 90));
-    snprintf(key, sizeof(key), "p99_%s_ms", metric);    put_number(o, key, 1e3 * float_percentile_sorted(v, n, 99));
-    free(v);
+    snprintf(key, sizeof(key), "p90_%s_ms", metric);    put_number(o, key, 1e3 * pct[1]);
+    snprintf(key, sizeof(key), "p99_%s_ms", metric);    put_number(o, key, 1e3 * pct[2]);
 }
 
 json_t *metrics_summary_json(const Metrics *m)
