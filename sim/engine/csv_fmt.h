@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /* "00" .. "99": two digits per division (the digit loops were most of a row). */
@@ -30,17 +31,34 @@ static inline void csv_fill_digits(char *p, uint32_t v, int n)
     if (n) p[0] = (char)('0' + v % 10);
 }
 
+/* Exactly nine digits (leading zeros kept) of v < 1e9: the fraction of a
+ * time in nanoseconds, written with fixed divisions (multiplies). */
+static inline void csv_fill9(char *p, uint32_t v)
+{
+    uint32_t hi = v / 100000000u, r = v % 100000000u;
+    p[0] = (char)('0' + hi);
+    memcpy(p + 1, csv_digit_pairs + 2 * (r / 1000000u), 2);
+    memcpy(p + 3, csv_digit_pairs + 2 * (r / 10000u % 100u), 2);
+    memcpy(p + 5, csv_digit_pairs + 2 * (r / 100u % 100u), 2);
+    memcpy(p + 7, csv_digit_pairs + 2 * (r % 100u), 2);
+}
+
+/* Decimal digits of v (1 for 0): comparisons, not a division per digit. */
+static inline int csv_digits_u32(uint32_t v)
+{
+    if (v < 100000) return v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : 5;
+    return v < 1000000 ? 6 : v < 10000000 ? 7 : v < 100000000 ? 8 : v < 1000000000 ? 9 : 10;
+}
+
 static inline char *csv_put_u64(char *p, uint64_t v)
 {
     if (v > UINT32_MAX) { /* the upper digits first, then nine more */
         p = csv_put_u64(p, v / 1000000000u);
-        csv_fill_digits(p, (uint32_t)(v % 1000000000u), 9);
+        csv_fill9(p, (uint32_t)(v % 1000000000u));
         return p + 9;
     }
-    uint32_t v32 = (uint32_t)v;
-    int n = 1;
-    for (uint32_t x = v32; x >= 10; x /= 10) n++;
-    csv_fill_digits(p, v32, n);
+    int n = csv_digits_u32((uint32_t)v);
+    csv_fill_digits(p, (uint32_t)v, n);
     return p + n;
 }
 
@@ -62,14 +80,18 @@ static inline char *csv_put_seconds(char *p, double v)
     double x = a * 1e9;
     uint64_t ns = (uint64_t)x;
     if (x - (double)ns >= 0.5) ns++;
-    p = csv_put_u64(p, ns / 1000000000u);
-    uint32_t frac = (uint32_t)(ns % 1000000000u);
+    uint32_t sec = (uint32_t)(ns / 1000000000u); /* <= 1e9: a < 1e9 rounds up at most to it */
+    uint32_t frac = (uint32_t)(ns - (uint64_t)sec * 1000000000u);
+    int n = csv_digits_u32(sec);
+    csv_fill_digits(p, sec, n);
+    p += n;
     if (frac) {
+        /* All nine decimals, then the trailing zeros trimmed (frac != 0: one stays). */
+        *p = '.';
+        csv_fill9(p + 1, frac);
         int len = 9;
-        while (frac % 10 == 0) frac /= 10, len--; /* trailing zeros trimmed */
-        *p++ = '.';
-        csv_fill_digits(p, frac, len);
-        p += len;
+        while (p[len] == '0') len--;
+        p += 1 + len;
     }
     return p;
 }

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "common.h"
+#include "engine/csv_fmt.h"
 #include "engine/metrics.h"
 #include "engine/metrics_pipe.h"
 #include "engine/requests_csv.h"
@@ -176,12 +177,76 @@ static void test_write_error_reaches_file(void **state)
     metrics_free(&m);
 }
 
+/* The formatter before its fast digit counting and trimming (session 1),
+ * kept here as the reference the fast one must match byte for byte. */
+static char *ref_put_u64(char *p, uint64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    do { tmp[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    while (n) *p++ = tmp[--n];
+    return p;
+}
+
+static char *ref_put_seconds(char *p, double v)
+{
+    if (isnan(v)) { memcpy(p, "nan", 3); return p + 3; }
+    double a = fabs(v);
+    if (a >= 1e9) return p + sprintf(p, "%.9g", v);
+    if (v < 0) *p++ = '-';
+    double x = a * 1e9;
+    uint64_t ns = (uint64_t)x;
+    if (x - (double)ns >= 0.5) ns++;
+    p = ref_put_u64(p, ns / 1000000000u);
+    uint32_t frac = (uint32_t)(ns % 1000000000u);
+    if (frac) {
+        int len = 9;
+        while (frac % 10 == 0) frac /= 10, len--;
+        *p++ = '.';
+        for (int i = len - 1; i >= 0; i--, frac /= 10) p[i] = (char)('0' + frac % 10);
+        p += len;
+    }
+    return p;
+}
+
+static void test_number_format_matches_reference(void **state)
+{
+    (void)state;
+    const double edges[] = { 0, -0.0, 1, -1, 1e-9, 0.5e-9, 0.49e-9, 1.5e-9, 0.1, 0.123456789,
+                             9.9999999995, 999999999.9999999, 1e9, -1e9, 2.5e9, 12345.000000001,
+                             NAN, 4.710427, 0.007112434, 7e-10 };
+    char got[64], want[64];
+    for (size_t i = 0; i < SS_ARRAY_LEN(edges); i++) {
+        *csv_put_seconds(got, edges[i]) = 0;
+        *ref_put_seconds(want, edges[i]) = 0;
+        assert_string_equal(got, want);
+    }
+    uint64_t x = 7;
+    for (int i = 0; i < 2000000; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        double scale = (double)(1u << (x >> 60)) * ((x >> 59) & 1 ? 1e-6 : 1.0);
+        double v = (double)(x >> 11) * 0x1p-53 * scale * ((x >> 58) & 1 ? 1000.0 : 1.0);
+        if ((x & 15) == 3) v = -v;
+        if ((x & 31) == 5) v = (double)(int64_t)(v * 1e9) / 1e9; /* exact nanoseconds */
+        *csv_put_seconds(got, v) = 0;
+        *ref_put_seconds(want, v) = 0;
+        assert_string_equal(got, want);
+        int64_t k = (int64_t)(x >> (x & 63)) * ((x >> 7) & 1 ? -1 : 1);
+        *csv_put_i64(got, k) = 0;
+        char *w = want;
+        if (k < 0) *w++ = '-';
+        *ref_put_u64(w, k < 0 ? (uint64_t)0 - (uint64_t)k : (uint64_t)k) = 0;
+        assert_string_equal(got, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_threaded_equals_at_once),
         cmocka_unit_test(test_ring_order),
         cmocka_unit_test(test_row_format),
+        cmocka_unit_test(test_number_format_matches_reference),
         cmocka_unit_test(test_write_error_reaches_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
