@@ -19,6 +19,10 @@
  * much: opening is then cheap on the caller's thread, and the rest of the
  * decoding happens where the rows are read (the prefetch thread in `run`). */
 #define LINESRC_FIRST_FILL (16u << 10) /* bytes */
+/* Later fills of a gzip stream decode this much at a time: a 256 KiB fill
+ * took a millisecond, and the prefetch thread's blocks of rows came out in
+ * bursts the engine waited for (0.5-1 ms each, early in a run). */
+#define LINESRC_GZ_FILL (32u << 10) /* bytes */
 
 struct LineSrc {
     char *name;
@@ -229,6 +233,7 @@ static int fill(LineSrc *ls)
     }
     size_t got, room = ls->cap - 1 - ls->end;
     if (!ls->filled) room = SS_MIN(room, LINESRC_FIRST_FILL);
+    else if (ls->gzip) room = SS_MIN(room, LINESRC_GZ_FILL);
     ls->filled = true;
     int r = decode(ls, ls->buf + ls->end, room, &got);
     if (r) return r;

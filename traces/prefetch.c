@@ -40,8 +40,8 @@ typedef struct PrefetchBlock {
 
 struct RowPrefetch {
     RowSource inner;
-    void (*first)(void *);       /* run on the thread before the first row */
-    void *first_ctx;
+    void (*after)(void *);       /* run on the thread after the last row */
+    void *after_ctx;
     PrefetchBlock *ring;         /* PREFETCH_BLOCKS slots */
     pthread_t thread;
     bool threaded;               /* false: pass-through, no thread could be started */
@@ -99,12 +99,13 @@ static bool fill_block(RowPrefetch *p, PrefetchBlock *b, TraceRow *scratch)
     return false;
 }
 
-/* The `first` task runs once the first block is out (the engine's first
- * rows should not wait for it), and in any case before the thread ends. */
-static void run_first(RowPrefetch *p)
+/* The extra task runs once every row is out (the engine's rows should not
+ * wait for it: it has a ring's worth of rows still to simulate by then), or
+ * when the thread is stopped early: in any case before the thread ends. */
+static void run_after(RowPrefetch *p)
 {
-    if (p->first) p->first(p->first_ctx);
-    p->first = NULL;
+    if (p->after) p->after(p->after_ctx);
+    p->after = NULL;
 }
 
 static void *prefetch_thread_main(void *arg)
@@ -128,9 +129,8 @@ static void *prefetch_thread_main(void *arg)
         if (p->consumer_waiting) pthread_cond_signal(&p->block_ready);
         pthread_mutex_unlock(&p->lock);
         if (last) break;
-        run_first(p);
     }
-    run_first(p);
+    run_after(p);
     return NULL;
 }
 
@@ -188,13 +188,13 @@ int row_prefetch_create(RowPrefetch **out, RowSource inner)
     return row_prefetch_create_after(out, inner, NULL, NULL);
 }
 
-int row_prefetch_create_after(RowPrefetch **out, RowSource inner, void (*first)(void *),
-                              void *first_ctx)
+int row_prefetch_create_after(RowPrefetch **out, RowSource inner, void (*after)(void *),
+                              void *after_ctx)
 {
     RowPrefetch *p = ss_calloc(1, sizeof(*p));
     p->inner = inner;
-    p->first = first;
-    p->first_ctx = first_ctx;
+    p->after = after;
+    p->after_ctx = after_ctx;
     p->ring = ss_calloc(PREFETCH_BLOCKS, sizeof(PrefetchBlock));
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->block_ready, NULL);
@@ -202,7 +202,7 @@ int row_prefetch_create_after(RowPrefetch **out, RowSource inner, void (*first)(
     /* Without a thread the rows still come, in the same order: the overlap
      * is an optimisation, not something a run may fail for. */
     p->threaded = helper_thread_start(&p->thread, prefetch_thread_main, p);
-    if (!p->threaded && first) first(first_ctx);
+    if (!p->threaded && after) after(after_ctx);
     *out = p;
     return 0;
 }

@@ -38,12 +38,13 @@ typedef struct RowPrefetch RowPrefetch;
  * `inner` directly on the caller's thread: same rows, no overlap.  0 always
  * (the signature keeps room for a future failure). */
 int row_prefetch_create(RowPrefetch **out, RowSource inner);
-/* The same, with first(first_ctx) run once on the thread, after it has
- * handed over its first block (at once on the caller's thread when no
- * thread starts).  What `first` writes is the caller's once the consumer has
- * seen the end or an error, or after row_prefetch_stop(). */
-int row_prefetch_create_after(RowPrefetch **out, RowSource inner, void (*first)(void *),
-                              void *first_ctx);
+/* The same, with after(after_ctx) run once on the thread after it has
+ * handed over its last block, or when it is stopped (at once on the
+ * caller's thread when no thread starts).  What `after` writes is the
+ * caller's once the consumer has seen the end or an error, or after
+ * row_prefetch_stop(). */
+int row_prefetch_create_after(RowPrefetch **out, RowSource inner, void (*after)(void *),
+                              void *after_ctx);
 /* The rows of `inner`, through the ring; valid until destroy. */
 RowSource row_prefetch_source(RowPrefetch *p);
 /* Make the thread stop reading (at once when the consumer has not reached

@@ -215,10 +215,9 @@ static void test_reader_stats_after_end(void **state)
     free(csv);
 }
 
-/* A task run on the thread after its first block (the trace's hash in
- * `run`): it runs once, after the first block's rows were read and before
- * the rest, and what it wrote is the consumer's after the end; stopped
- * early, the thread still runs it. */
+/* A task run on the thread after its last block (the trace's hash in
+ * `run`): it runs once, after every row was read, and what it wrote is the
+ * consumer's after the end; stopped early, the thread still runs it. */
 typedef struct FirstTask { CountingSource *src; int64_t calls_seen; int runs; } FirstTask;
 
 static void first_task(void *ctx)
@@ -242,7 +241,7 @@ static void test_first_task_before_rows(void **state)
     while (rows.next(rows.ctx, &row) == 1) n++;
     assert_int_equal(n, 1000);
     assert_int_equal(t.runs, 1);
-    assert_int_equal(t.calls_seen, PREFETCH_BLOCK_ROWS);
+    assert_int_equal(t.calls_seen, 1001); /* every row, and the call that saw the end */
     row_prefetch_destroy(&p);
 
     CountingSource early = { .n_rows = 1000 };
