@@ -53,22 +53,26 @@ void kv_free(KvCache *kv)
     *kv = (KvCache){ 0 };
 }
 
+static void kv__note_peak(KvCache *kv)
+{
+    int64_t held = kv_held(kv);
+    if (held > kv->peak_held) kv->peak_held = held;
+}
+
 /* Pop n ids off the free stack into the table; the caller has already taken
  * n off the counts, so the stack held n more than their sum. */
 static void kv__take(KvCache *kv, KvSeq *seq, int32_t n)
 {
     if (!kv->free_ids) { /* counts only */
         seq->n_blocks += n;
-        int64_t held = kv_held(kv);
-        if (held > kv->peak_held) kv->peak_held = held;
+        kv__note_peak(kv);
         return;
     }
     SS_GROW(seq->ids, seq->cap, seq->n_blocks + n);
     int32_t top = kv->n_blocks - (kv->n_free + kv->n_reserved + kv->n_deferred + n);
     if (n) memcpy(seq->ids + seq->n_blocks, kv->free_ids + top, (size_t)n * sizeof(*seq->ids));
     seq->n_blocks += n;
-    int64_t held = kv_held(kv);
-    if (held > kv->peak_held) kv->peak_held = held;
+    kv__note_peak(kv);
 }
 
 int kv_seq_grow_to(KvCache *kv, KvSeq *seq, int64_t tokens, bool from_reserved)
@@ -117,8 +121,7 @@ int kv_defer(KvCache *kv, int32_t blocks, bool from_reserved)
     if (blocks < 0 || blocks > *pool) return -ENOSPC;
     *pool -= blocks;
     kv->n_deferred += blocks;
-    int64_t held = kv_held(kv);
-    if (held > kv->peak_held) kv->peak_held = held;
+    kv__note_peak(kv);
     return 0;
 }
 

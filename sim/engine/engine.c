@@ -101,7 +101,6 @@ void engine_fail(struct Instance *in, Request *r, ReqFailReason why, double now_
 bool engine_ride_join(struct Instance *in, Request *r)
 {
     if (in->engine->cfg.stepwise) return false; /* tests and replay: every member listed */
-    in->ride.enabled = true;
     ride_join(&in->ride, r);
     return true;
 }

@@ -192,19 +192,24 @@ static inline void push(Metrics *m, int kind, const void *payload, size_t bytes)
     else metrics_pipe_push(p, kind, payload, bytes);
 }
 
+/* Before an output FILE changes hands: what was queued for the old one is
+ * written out, and the next event starts a new pipe. */
+static void pipe_end(Metrics *m)
+{
+    metrics_pipe_destroy(&m->pipe); /* applies every queued event first */
+    m->cursor = NULL;
+}
+
 void metrics_set_requests_csv(Metrics *m, FILE *requests_csv)
 {
-    /* Rows queued for a previous FILE are written out to it first. */
-    metrics_drain(m);
-    metrics_pipe_destroy(&m->pipe);
+    pipe_end(m);
     m->requests_csv = requests_csv;
     if (requests_csv) fputs(requests_csv_header, requests_csv);
 }
 
 void metrics_set_timeseries_csv(Metrics *m, FILE *f)
 {
-    metrics_drain(m);
-    metrics_pipe_destroy(&m->pipe);
+    pipe_end(m);
     m->timeseries_csv = f;
 }
 
@@ -220,7 +225,7 @@ void metrics_drain(Metrics *m)
 
 void metrics_free(Metrics *m)
 {
-    metrics_pipe_destroy(&m->pipe);
+    pipe_end(m);
     float_vec_free(&m->ttft_s);
     float_vec_free(&m->tpot_s);
     float_vec_free(&m->e2e_s);

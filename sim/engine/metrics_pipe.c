@@ -53,12 +53,6 @@ struct MetricsPipe {
 
 MetricsPipeCursor *metrics_pipe_cursor(MetricsPipe *p) { return &p->cursor; }
 
-/* The bytes the cursor has filled count as used. */
-static void sync_used(MetricsPipe *p)
-{
-    Block *b = &p->ring[p->filling % METRICS_PIPE_BLOCKS];
-    if (p->slot_checked) b->used = (size_t)(p->cursor.at - b->data);
-}
 
 static void apply_block(MetricsPipe *p, const Block *b)
 {
@@ -114,9 +108,11 @@ void metrics_pipe_create(MetricsPipe **out, MetricsPipeApply apply, MetricsPipeB
     *out = p;
 }
 
+/* Hand over the block being filled: what the cursor wrote counts as used. */
 static void publish(MetricsPipe *p)
 {
-    sync_used(p);
+    Block *b = &p->ring[p->filling % METRICS_PIPE_BLOCKS];
+    b->used = (size_t)(p->cursor.at - b->data);
     p->cursor = (MetricsPipeCursor){ NULL, NULL };
     pthread_mutex_lock(&p->lock);
     p->published = ++p->filling;
@@ -136,7 +132,6 @@ void metrics_pipe_push(MetricsPipe *p, int kind, const void *payload, size_t byt
         if (p->block_done) p->block_done(p->ctx);
         return;
     }
-    size_t padded = (bytes + 7) & ~(size_t)7, need = sizeof(EventHeader) + padded;
     if (p->slot_checked) {
         void *slot = metrics_pipe_slot(&p->cursor, kind, bytes);
         if (slot) {
@@ -158,8 +153,7 @@ void metrics_pipe_push(MetricsPipe *p, int kind, const void *payload, size_t byt
         b->used = 0;
         p->cursor = (MetricsPipeCursor){ b->data, b->data + METRICS_PIPE_BLOCK_BYTES };
     }
-    SS_ASSERT(need <= METRICS_PIPE_BLOCK_BYTES);
-    memcpy(metrics_pipe_slot(&p->cursor, kind, bytes), payload, bytes);
+    memcpy(metrics_pipe_slot(&p->cursor, kind, bytes), payload, bytes); /* bytes <= 256 fit */
 }
 
 void metrics_pipe_finish(MetricsPipe *p)
@@ -167,8 +161,8 @@ void metrics_pipe_finish(MetricsPipe *p)
     if (p->finished) return;
     p->finished = true;
     if (!p->threaded) return;
-    sync_used(p);
-    if (p->slot_checked && p->ring[p->filling % METRICS_PIPE_BLOCKS].used) publish(p);
+    if (p->slot_checked && p->cursor.at != p->ring[p->filling % METRICS_PIPE_BLOCKS].data)
+        publish(p); /* the block being filled holds events */
     pthread_mutex_lock(&p->lock);
     p->closing = true;
     pthread_cond_signal(&p->block_ready);

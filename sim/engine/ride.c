@@ -95,7 +95,7 @@ static void gaps_push(RideLedger *l, double gap_s)
 
 void ride_join(RideLedger *l, Request *r)
 {
-    SS_ASSERT(l->enabled && !ride_is_riding(r));
+    SS_ASSERT(!ride_is_riding(r));
     SS_ASSERT(r->state == REQ_RUNNING && r->generated_tokens > 0 && r->generated_tokens < r->output_tokens);
     r->riding = true;
     r->ride_clock = l->clock;

@@ -40,7 +40,6 @@ typedef struct RideGap {
 } RideGap;
 
 typedef struct RideLedger {
-    bool enabled;
     int64_t clock;            /* iterations run on this instance */
     double clock_s;           /* simulated seconds when iteration `clock` ended */
     Request **heap;           /* riders by ride_last_clock */

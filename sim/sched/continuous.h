@@ -102,6 +102,14 @@ typedef struct Cont {
     int64_t mem_preemptions, prio_preemptions, swap_outs;
 } Cont;
 
+/* The SchedOps members every continuous policy shares: only the name,
+ * help, option table and init (its ContMode) differ. */
+#define CONT_SCHED_OPS_COMMON                                                                  \
+    .opts_size = sizeof(ContOpts), .priv_size = sizeof(Cont), .on_arrival = cont_on_arrival,  \
+    .next_step = cont_next_step, .on_step_done = cont_on_step_done,                            \
+    .queue_length = cont_queue_length, .kv_tokens_used = cont_kv_tokens_used,                  \
+    .close = cont_close, .stats_json = cont_stats_json
+
 typedef struct ContMode {
     bool chunked, priority, srpt;
 } ContMode;

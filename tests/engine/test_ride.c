@@ -28,7 +28,6 @@ static void test_ledger_credits(void **state)
 {
     (void)state;
     RideLedger l = { 0 };
-    l.enabled = true;
     Request a = rider(0, 1, 6, 10), b = rider(1, 1, 3, 20), c = rider(2, 1, 9, 30);
     ride_join(&l, &a);
     ride_join(&l, &b);
@@ -69,7 +68,6 @@ static void test_ledger_gap_stack(void **state)
 {
     (void)state;
     RideLedger l = { 0 };
-    l.enabled = true;
     enum { N = 8, SPANS = 20000 };
     Request r[N];
     double seen[N];
