@@ -35,6 +35,10 @@ struct CsvRec {
     size_t npend, pend_pos, pend_cap;
     size_t rec_first, rec_line;
     size_t slow;
+    /* After csvrec_header: every record must have exactly header_n fields
+     * (0 = no header read yet).  The names, for the short-row message. */
+    size_t header_n;
+    char **header_name;
 };
 
 static inline bool is_blank(char ch) { return ch == ' ' || ch == '\t'; }
@@ -88,6 +92,8 @@ void csvrec_destroy(CsvRec **pc)
     free(c->arena);
     free(c->foff);
     free(c->pend);
+    for (size_t i = 0; i < c->header_n; i++) free(c->header_name[i]);
+    free(c->header_name);
     free(c);
     *pc = NULL;
 }
@@ -119,7 +125,11 @@ int csvrec_header(CsvRec *c, CsvRecord *header)
         snprintf(msg, sizeof(msg), "%s", ss_error_get()); /* not formatted into itself */
         return ss_error_set(EINVAL, "%s (in the header)", msg);
     }
-    return r < 0 ? r : 0;
+    if (r < 0) return r;
+    c->header_name = ss_calloc(header->n, sizeof(*c->header_name));
+    for (size_t i = 0; i < header->n; i++) c->header_name[i] = ss_strdup(header->field[i]);
+    c->header_n = header->n;
+    return 0;
 }
 
 int csvrec_column(const CsvRecord *header, const char *file, const char *name, bool required,
@@ -197,12 +207,25 @@ static void pop_pending(CsvRec *c, CsvRecord *rec)
     rec->line = pr->line;
 }
 
+/* A record whose width differs from the header's is misaligned: its values
+ * would land in the wrong columns, so it is a bad row (already consumed). */
+static int check_width(const CsvRec *c, const CsvRecord *rec)
+{
+    if (!c->header_n || rec->n == c->header_n) return 1;
+    const char *file = linesrc_name(c->src);
+    if (rec->n < c->header_n)
+        return trace_bad_row(file, rec->line, c->header_name[rec->n], "missing (row has %zu fields)",
+                             rec->n);
+    return trace_bad_row(file, rec->line, "csv", "%zu fields, header has %zu (first extra: '%.40s')",
+                         rec->n, c->header_n, rec->field[c->header_n]);
+}
+
 int csvrec_next(CsvRec *c, CsvRecord *rec)
 {
     for (;;) {
         if (c->pend_pos < c->npend) {
             pop_pending(c, rec);
-            return 1;
+            return check_width(c, rec);
         }
         c->npend = c->pend_pos = 0;
         c->arena_len = c->nf = c->rec_first = 0;
@@ -213,7 +236,7 @@ int csvrec_next(CsvRec *c, CsvRecord *rec)
         if (!len) continue;
         if (!memchr(line, '"', len)) {
             fast_split(c, line, len, rec);
-            return 1;
+            return check_width(c, rec);
         }
         if ((r = slow_path(c, line, len))) return r;
     }

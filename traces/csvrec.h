@@ -24,15 +24,17 @@ typedef struct CsvRec CsvRec;
 
 int csvrec_create(CsvRec **out, LineSrc *src);
 void csvrec_destroy(CsvRec **c);
-/* 1 with a record, 0 at the end, TRACE_BAD_ROW (malformed quoting: message
- * `file:line: csv: reason` set, the record skipped) or another negative errno. */
+/* 1 with a record, 0 at the end, TRACE_BAD_ROW (malformed quoting, or after
+ * csvrec_header a record with fewer or more fields than the header: message
+ * `file:line: field: reason` set, the record skipped) or another negative errno. */
 int csvrec_next(CsvRec *c, CsvRecord *rec);
 /* Index of the field equal to `name` in a header record, or -1. */
 int csvrec_find(const CsvRecord *header, const char *name);
 /* A header's field names joined by ", " into buf (for messages). */
 void csvrec_join(const CsvRecord *header, char *buf, size_t cap);
 /* Read the header record into *header (valid until the next record):
- * -EINVAL with a message for an empty file or a malformed header. */
+ * -EINVAL with a message for an empty file or a malformed header.  From then
+ * on every record must be as wide as the header. */
 int csvrec_header(CsvRec *c, CsvRecord *header);
 /* *idx = the column called `name`; a missing required column is -EINVAL with
  * `file:line: name: missing column (header: ...)`; optional ones give -1. */

@@ -229,7 +229,8 @@ void trace_stats_summarize(TraceStats *s, const TraceReaderStats *rs, TraceStats
     }
     token_summary(&s->in, &o->input);
     token_summary(&s->out, &o->output);
-    o->pearson = s->m2x > 0 && s->m2y > 0 ? s->cxy / sqrt(s->m2x * s->m2y) : NAN;
+    /* Two points always correlate +-1: a number that says nothing, so NAN. */
+    o->pearson = s->n > 2 && s->m2x > 0 && s->m2y > 0 ? s->cxy / sqrt(s->m2x * s->m2y) : NAN;
     int64_t dropped = rs ? rs->rows_failed_dropped : 0;
     o->failed = s->failed + dropped;
     o->failure_share = s->n + dropped ? (double)o->failed / (double)(s->n + dropped) : NAN;

@@ -31,12 +31,13 @@ typedef struct TraceStatsSummary {
     int64_t rows;
     double span_s;             /* last arrival - first arrival */
     double mean_rate;          /* rows / span, req/s (NAN when span is 0) */
-    double gap_mean_s, gap_cv; /* gaps between consecutive arrivals; CV uses the n-1 std */
+    double gap_mean_s, gap_cv; /* gaps between consecutive arrivals; CV uses the n-1 std
+                                  (NAN under 2 / 3 rows; JSON null, text "n/a (why)") */
     double window_s;
     int64_t windows;           /* full windows of window_s inside the span */
     double peak_rate, valley_rate; /* req/s over those windows (NAN when none) */
     TraceTokenSummary input, output;
-    double pearson;            /* input vs output tokens (NAN when undefined) */
+    double pearson;            /* input vs output tokens (NAN under 3 rows or when constant) */
     int64_t failed;            /* failed rows: replayed ones + dropped ones */
     double failure_share;      /* failed / (rows + dropped) */
     TraceGroupSummary *by_model, *by_log_type, *by_app; /* sorted by rows, then name */

@@ -85,23 +85,40 @@ static void print_groups(FILE *f, const char *title, const TraceGroupSummary *g,
                 (long long)g[i].failed);
 }
 
+/* `v` formatted with `fmt`, or "n/a (why)" when it is undefined (NAN): a
+ * figure the trace is too short or too flat for is said so, never "nan". */
+static const char *figure(char *buf, size_t cap, const char *fmt, double v, const char *why)
+{
+    if (isfinite(v)) snprintf(buf, cap, fmt, v);
+    else snprintf(buf, cap, "n/a (%s)", why);
+    return buf;
+}
+
 void trace_stats_print(FILE *f, const TraceStatsSummary *s, const TraceReaderStats *rs,
                        const char *source, const char *format)
 {
+    char a[96], b[96], window_why[48];
     fprintf(f, "trace          %s (%s)\n", source, format);
     fprintf(f, "rows           %lld\n", (long long)s->rows);
     fprintf(f, "span           %.3f s\n", s->span_s);
-    fprintf(f, "mean rate      %.4g req/s\n", s->mean_rate);
-    fprintf(f, "gaps           mean %.4g s, CV %.4g\n", s->gap_mean_s, s->gap_cv);
-    fprintf(f, "rate per %gs   peak %.4g req/s, valley %.4g req/s (%lld full windows)\n", s->window_s,
-            s->peak_rate, s->valley_rate, (long long)s->windows);
+    fprintf(f, "mean rate      %s\n", figure(a, sizeof(a), "%.4g req/s", s->mean_rate,
+                                              s->rows < 2 ? "needs >= 2 rows" : "span is 0 s"));
+    fprintf(f, "gaps           mean %s, CV %s\n",
+            figure(a, sizeof(a), "%.4g s", s->gap_mean_s, "needs >= 2 rows"),
+            figure(b, sizeof(b), "%.4g", s->gap_cv, s->rows < 3 ? "needs >= 3 rows" : "every gap is 0 s"));
+    snprintf(window_why, sizeof(window_why), "no full %g s window", s->window_s);
+    fprintf(f, "rate per %gs   peak %s, valley %s (%lld full windows)\n", s->window_s,
+            figure(a, sizeof(a), "%.4g req/s", s->peak_rate, window_why),
+            figure(b, sizeof(b), "%.4g req/s", s->valley_rate, window_why), (long long)s->windows);
     fprintf(f, "%-14s %8s %8s %8s %8s %10s\n", "tokens", "p50", "p90", "p99", "max", "mean");
     fprintf(f, "%-14s %8lld %8lld %8lld %8lld %10.2f\n", "  input", (long long)s->input.p50,
             (long long)s->input.p90, (long long)s->input.p99, (long long)s->input.max, s->input.mean);
     fprintf(f, "%-14s %8lld %8lld %8lld %8lld %10.2f\n", "  output", (long long)s->output.p50,
             (long long)s->output.p90, (long long)s->output.p99, (long long)s->output.max, s->output.mean);
-    fprintf(f, "pearson(in,out) %.4f\n", s->pearson);
-    fprintf(f, "failed         %lld (%.2f%%)\n", (long long)s->failed, 100.0 * s->failure_share);
+    fprintf(f, "pearson(in,out) %s\n", figure(a, sizeof(a), "%.4f", s->pearson,
+                                               s->rows < 3 ? "needs >= 3 rows" : "constant token counts"));
+    fprintf(f, "failed         %lld (%s)\n", (long long)s->failed,
+            figure(a, sizeof(a), "%.2f%%", 100.0 * s->failure_share, "no rows"));
     if (s->rows) {
         print_groups(f, "by model", s->by_model, s->n_models, s->rows);
         print_groups(f, "by log type", s->by_log_type, s->n_log_types, s->rows);

@@ -80,6 +80,33 @@ static void test_short_row(void **state)
     assert_string_equal(r->msg, "t.csv:2: Response tokens: missing (row has 3 fields)");
 }
 
+/* A row with more fields than the header is misaligned, not a row with extras
+ * to ignore: a bad row like any other (skipped and counted under skip). */
+static void test_long_row(void **state)
+{
+    (void)state;
+    TraceOpenOpts o = tt_opts();
+    const char *t = HDR1 "5,ChatGPT,472,18,490,Conversation log\n"
+                         "6,ChatGPT,10,18,28,Conversation log,extra,more\n";
+    TtResult *r = tt_read(t, 0, &o);
+    assert_int_equal(r->rc, TRACE_BAD_ROW);
+    assert_string_equal(r->msg, "t.csv:3: csv: 8 fields, header has 6 (first extra: 'extra')");
+    /* the quoted path counts the same way */
+    r = tt_read(HDR1 "6,\"Chat, GPT\",10,18,28,Conversation log,\"x\"\n", 0, &o);
+    assert_string_equal(r->msg, "t.csv:2: csv: 7 fields, header has 6 (first extra: 'x')");
+    o.bad_rows = TRACE_BAD_SKIP;
+    r = tt_read(t, 0, &o);
+    assert_int_equal(r->rc, 0);
+    assert_int_equal(r->n, 1);
+    assert_int_equal(r->stats.rows_bad_skipped, 1);
+    assert_string_equal(r->stats.first_bad[0], "t.csv:3: csv: 8 fields, header has 6 (first extra: 'extra')");
+    /* _3 schema, an optional column the format does not read: still counted */
+    o.bad_rows = TRACE_BAD_ABORT;
+    r = tt_read("Timestamp,Request tokens,Response tokens,Note\n1,2,3\n", 0, &o);
+    assert_int_equal(r->rc, TRACE_BAD_ROW);
+    assert_string_equal(r->msg, "t.csv:2: Note: missing (row has 3 fields)");
+}
+
 static void test_non_numeric(void **state)
 {
     (void)state;
@@ -241,6 +268,7 @@ int main(void)
         cmocka_unit_test(test_schema_1),        cmocka_unit_test(test_schema_3),
         cmocka_unit_test(test_empty_file),      cmocka_unit_test(test_header_only),
         cmocka_unit_test(test_missing_column),  cmocka_unit_test(test_short_row),
+        cmocka_unit_test(test_long_row),
         cmocka_unit_test(test_non_numeric),     cmocka_unit_test(test_negative),
         cmocka_unit_test(test_overflow),        cmocka_unit_test(test_crlf_bom),
         cmocka_unit_test(test_quoted),          cmocka_unit_test(test_bad_quotes),

@@ -26,6 +26,13 @@ static void test_azure(void **state)
     r = tt_read(AZ "2023-11-16 18:15:46.68,374\n", 0, &o);
     assert_int_equal(r->rc, TRACE_BAD_ROW);
     assert_string_equal(r->msg, "t.csv:2: GeneratedTokens: missing (row has 2 fields)");
+    r = tt_read(AZ "2023-11-16 18:15:46.68,374,44,9\n", 0, &o);
+    assert_int_equal(r->rc, TRACE_BAD_ROW);
+    assert_string_equal(r->msg, "t.csv:2: csv: 4 fields, header has 3 (first extra: '9')");
+    /* a short row whose missing field is one the format does not read */
+    r = tt_read("TIMESTAMP,ContextTokens,GeneratedTokens,Region\n2023-11-16 18:15:46.68,374,44\n", 0, &o);
+    assert_int_equal(r->rc, TRACE_BAD_ROW);
+    assert_string_equal(r->msg, "t.csv:2: Region: missing (row has 3 fields)");
     r = tt_read(AZ "2023-02-30 18:15:46.68,374,1\n", 0, &o);
     assert_string_equal(r->msg, "t.csv:2: TIMESTAMP: not a timestamp (YYYY-MM-DD HH:MM:SS.fffffff): "
                                 "'2023-02-30 18:15:46.68'");
@@ -66,6 +73,9 @@ static void test_generic_csv(void **state)
     assert_int_equal(r->n, 2);
     assert_true(fabs(r->rows[1].arrival_s - 0.75) < 1e-12);
     assert_string_equal(r->rows[1].model, "m2");
+    r = tt_read("id,ts,prompt_len,output_len,who\na,1500,10,20,m1,,\n", 0, &o);
+    assert_int_equal(r->rc, TRACE_BAD_ROW);
+    assert_string_equal(r->msg, "t.csv:2: csv: 7 fields, header has 5 (first extra: '')");
     o.map = "arrival=ts:us,input=prompt_len,output=nope";
     r = tt_read(t, 0, &o);
     assert_int_equal(r->rc, -EINVAL);

@@ -111,6 +111,41 @@ static void golden(const char *name, TraceFailedRows failed, double window_s)
     trace_reader_destroy(&r);
 }
 
+/* Two rows: no CV (one gap), no meaningful correlation (two points always
+ * give +-1): the text says n/a and why, the JSON says null, never "nan". */
+static void test_two_rows_undefined(void **state)
+{
+    (void)state;
+    TraceStats *s;
+    assert_int_equal(trace_stats_create(&s, 60), 0);
+    TraceRow r0 = mkrow(5, 472, 18, "ChatGPT"), r1 = mkrow(6, 10, 30, "ChatGPT");
+    trace_stats_add(s, &r0);
+    trace_stats_add(s, &r1);
+    TraceStatsSummary m;
+    trace_stats_summarize(s, NULL, &m);
+    assert_true(isnan(m.gap_cv));
+    assert_true(isnan(m.pearson));
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    trace_stats_print(f, &m, NULL, "t.csv", "burstgpt");
+    fclose(f);
+    assert_null(strstr(text, "nan"));
+    assert_non_null(strstr(text, "gaps           mean 1 s, CV n/a (needs >= 3 rows)\n"));
+    assert_non_null(strstr(text, "pearson(in,out) n/a (needs >= 3 rows)\n"));
+    assert_non_null(strstr(text, "peak n/a (no full 60 s window), valley n/a (no full 60 s window)"));
+    free(text);
+    json_t *j = trace_stats_json(&m, NULL, "t.csv", "burstgpt");
+    assert_true(json_is_null(json_object_get(json_object_get(j, "gap"), "cv")));
+    assert_true(json_is_null(json_object_get(j, "pearson_in_out")));
+    char *dump = json_dumps(j, JSON_REAL_PRECISION(10));
+    assert_null(strstr(dump, "nan"));
+    free(dump);
+    json_decref(j);
+    trace_stats_destroy(&s);
+}
+
 static void test_golden_drop(void **state)
 {
     (void)state;
@@ -127,6 +162,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quantiles_and_moments),
+        cmocka_unit_test(test_two_rows_undefined),
         cmocka_unit_test(test_golden_drop),
         cmocka_unit_test(test_golden_replay),
     };
