@@ -26,6 +26,7 @@ int cmd_compare(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
+int cmd_cost(int argc, char **argv);       /* step times | check | fit */
 
 /* Print "servesim: <message>" to stderr and return the exit status 1. */
 int cli_fail(const char *fmt, ...)

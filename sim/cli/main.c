@@ -16,6 +16,7 @@ static const CliCommand commands[] = {
     { "replay", "run a trace's steps for real on the cpu/cuda kernels, measured", cmd_replay },
     { "validate", "a replay's measurements vs the simulator's predictions", cmd_validate },
     { "calibrate", "fit a profile cost model on replay measurements", cmd_calibrate },
+    { "cost", "step times for shapes; check | fit the cost model against measured kernels", cmd_cost },
     { "list", "every registered plug-in with its options", cmd_list },
     { "version", "print the version", cmd_version },
 };

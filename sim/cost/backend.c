@@ -1,9 +1,21 @@
 /* backend.c: a Backend instance from a spec "name:key=value,...". */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
 #include "cost/cost.h"
+#include "cost/optable.h"
+
+/* "auto": the measured tables when the GPU has them, else the calibrated roofline. */
+static const char *backend_auto(const BackendEnv *env)
+{
+    char path[1280];
+    measured_tables_path(env->gpu ? env->gpu->name : "", path, sizeof(path));
+    FILE *f = env->gpu ? fopen(path, "r") : NULL;
+    if (f) fclose(f);
+    return f ? "measured" : "roofline";
+}
 
 int backend_create(Backend **out, const char *spec, const BackendEnv *env)
 {
@@ -12,6 +24,11 @@ int backend_create(Backend **out, const char *spec, const BackendEnv *env)
     const char *kvs = NULL;
     int r = opts_split_spec(spec, name, sizeof(name), &kvs);
     if (r) return r;
+    if (!strcmp(name, "auto")) {
+        if (kvs && *kvs) return ss_error_set(EINVAL, "cost auto takes no options (name the model: measured:... or roofline:...)");
+        spec = backend_auto(env);
+        snprintf(name, sizeof(name), "%s", spec);
+    }
     const BackendOps *ops = cost_backend_find(name);
     if (!ops) return ss_error_set(EINVAL, "unknown cost model '%s' (see `servesim list backends`)",
                                   name);

@@ -48,6 +48,9 @@ typedef struct GpuSpec {
 
 /* Load "models/models/<name>.txt" / "models/gpus/<name>.txt", or a path.
  * Return 0 or negative errno with a file:line message. */
+/* The models directory: $SERVESIM_MODELS_DIR, else $SERVESIM_SOURCE_ROOT/models,
+ * else the configured source tree's. */
+const char *cost_models_dir(char *buf, size_t cap);
 int model_spec_load(ModelSpec *m, const char *name_or_path);
 int gpu_spec_load(GpuSpec *g, const char *name_or_path);
 /* Fill derived fields (params, weight_bytes, kv_bytes_per_token) and check. */
@@ -77,6 +80,15 @@ typedef struct BackendEnv {
     gsl_rng *rng;                 /* the backend's own named stream */
 } BackendEnv;
 
+/* Steps a cost model timed outside its measured tables (run.cost_fallbacks). */
+enum { COST_GROUPS = 6 };            /* opcost.h's OpGroup */
+typedef struct CostFallbacks {
+    int64_t steps;                   /* iterations timed */
+    int64_t fallback_steps;          /* of which any op left a table */
+    int64_t by_group[COST_GROUPS];   /* iterations per op group that left its table */
+    char notes[768];                 /* ops with no table at all, "; "-separated */
+} CostFallbacks;
+
 typedef struct BackendOps {
     const char *name;
     const char *help;
@@ -104,6 +116,15 @@ typedef struct BackendOps {
      * engine then pools a span's inter-token latencies in O(histogram
      * buckets) instead of O(iterations). */
     bool (*decode_iter_linear)(void *priv, const StepShape *first, double *a, double *b);
+    /* Optional: a span ran: its first iteration, then decode_iters pure-decode
+     * iterations from `decode` (for counting, not timing). */
+    void (*note_span)(void *priv, const StepShape *first, const StepShape *decode,
+                      int64_t decode_iters);
+    /* Optional: seconds per op group (opcost.h's OpGroup order) of one step;
+     * false when this model is not op-level. */
+    bool (*step_breakdown)(void *priv, const StepShape *s, double *group_s);
+    /* Optional: what note_span counted. */
+    void (*fallbacks)(void *priv, CostFallbacks *out);
     void (*close)(void *priv);
 } BackendOps;
 
@@ -119,7 +140,9 @@ typedef struct Backend {
     char spec[256];               /* as given, for manifests */
 } Backend;
 
-/* "roofline", "synthetic:dist=exponential,mean=0.01" ... */
+/* "roofline", "synthetic:dist=exponential,mean=0.01" ... ; "auto" (the
+ * default) is `measured` when the GPU has tables, else `roofline`: the spec
+ * that ran is in Backend.spec. */
 int backend_create(Backend **out, const char *spec, const BackendEnv *env);
 void backend_destroy(Backend **b);
 
@@ -134,7 +157,49 @@ static inline double backend_decode_span_time(Backend *b, const StepShape *s, in
 /* Durations of decode iterations from..from+n-1 of a span (see BackendOps). */
 void backend_decode_iter_times(Backend *b, const StepShape *s, int64_t from, int64_t n, double *out);
 
-/* The analytic roofline, usable directly by schedulers as their estimator. */
+/* ---- the op decomposition's types (opcost.h, calibrated.h) ---- */
+
+typedef enum OpGemm { GEMM_QKV, GEMM_O, GEMM_UP, GEMM_DOWN, GEMM_LM_HEAD, GEMM_COUNT } OpGemm;
+
+typedef enum OpGroup {
+    OPG_GEMM, OPG_ATTENTION, OPG_OTHER, OPG_ALLREDUCE, OPG_LM_HEAD, OPG_OVERHEAD, OPG_COUNT
+} OpGroup;
+extern const char *const op_group_names[OPG_COUNT]; /* gemm, attention, other_ops, ... */
+
+/* The model's operator shapes on one GPU of a tp group. */
+typedef struct OpShapes {
+    int32_t layers, tp;
+    int32_t heads, kv_heads, head_dim;   /* per GPU; KV heads replicated when fewer than tp */
+    int32_t hidden, intermediate;        /* intermediate per GPU */
+    int32_t bytes;                       /* per element */
+    bool gated_mlp;
+    double gemm_n[GEMM_COUNT], gemm_k[GEMM_COUNT];
+} OpShapes;
+
+/* The calibrated roofline's parameters (calibrated.h): GPU-independent. */
+typedef struct CalParams {
+    /* GEMM: floor + softmax_q(FLOPs / (F e_f m/(m + m_half)), bytes / (B e_b)) */
+    double gemm_floor_s, gemm_flop_eff, gemm_m_half, gemm_bw_eff, gemm_sharpness;
+    /* prefill attention: floor + max(FLOPs / (F e L/(L + L_half)), bytes / (B e_b)) */
+    double pa_floor_s, pa_flop_eff, pa_len_half, pa_bw_eff;
+    /* decode attention: floor + KV bytes / (B e w/(w + w_half)), w = batch x KV heads */
+    double da_floor_s, da_bw_eff, da_par_half;
+    /* other ops: kernels x floor + bytes / (B e) */
+    double op_floor_s, op_bw_eff;
+    /* all-reduce: floor + 2 (g-1)/g bytes / (link e) */
+    double ar_floor_s, ar_bw_eff;
+} CalParams;
+
+typedef struct CalModel {
+    CalParams p;
+    OpShapes sh;
+    double flops, bw, link;     /* FLOP/s, bytes/s, bytes/s per GPU, datasheet */
+    double overhead_s;
+} CalModel;
+
+/* The roofline, usable directly by schedulers as their estimator: the
+ * calibrated op-level roofline (calibrated.h), or with `legacy` the
+ * session-1 formula (docs/COST_MODEL.md). */
 /* Per-step coefficients: seconds = max(flop_s x FLOPs, byte_s x bytes). */
 typedef struct RooflineRates {
     double flop_s;  /* seconds per FLOP on the instance (tp GPUs) */
@@ -143,6 +208,8 @@ typedef struct RooflineRates {
 } RooflineRates;
 
 typedef struct Roofline {
+    bool legacy;
+    CalModel cal;             /* when !legacy */
     ModelSpec model;
     GpuSpec gpu;
     int32_t tensor_parallel;
@@ -154,7 +221,13 @@ typedef struct Roofline {
     double s_per_kv_token;    /* seconds to read one token's KV */
 } Roofline;
 
+/* The calibrated roofline with the fitted default parameters. */
 void roofline_init(Roofline *r, const ModelSpec *m, const GpuSpec *g, int32_t tp);
+/* With other parameters (NULL: the defaults). */
+void roofline_init_calibrated(Roofline *r, const ModelSpec *m, const GpuSpec *g, int32_t tp,
+                              const CalParams *p);
+/* The legacy formula: max(FLOPs, bytes) per layer group with achievable fractions. */
+void roofline_init_legacy(Roofline *r, const ModelSpec *m, const GpuSpec *g, int32_t tp);
 double roofline_step_time(const Roofline *r, const StepShape *s);
 double roofline_decode_span_time(const Roofline *r, const StepShape *first, int64_t iters);
 void roofline_decode_iter_times(const Roofline *r, const StepShape *first, int64_t from, int64_t n,

@@ -6,8 +6,10 @@
 extern const BackendOps cost_backend_roofline;
 extern const BackendOps cost_backend_synthetic;
 extern const BackendOps cost_backend_profile;
+extern const BackendOps cost_backend_measured;
 
 const BackendOps *const cost_backend_registry[] = {
+    &cost_backend_measured,
     &cost_backend_roofline,
     &cost_backend_synthetic,
     &cost_backend_profile,

@@ -1,4 +1,9 @@
-/* roofline.c: the analytic step-time model (docs/COST_MODEL.md).
+/* roofline.c: the `roofline` backend and the schedulers' estimator.
+ *
+ * By default it is the calibrated op-level roofline (calibrated.c): the
+ * per-op decomposition with fitted floors and efficiency curves.  With
+ * `legacy` (roofline:legacy=true) it is the first formula, kept for
+ * comparison (docs/COST_MODEL.md "Legacy roofline"):
  *
  * A step is one forward pass over T = prefill_tokens + decode_seqs tokens.
  * It costs, in seconds,
@@ -32,6 +37,7 @@
 #include <stddef.h>
 
 #include "common.h"
+#include "cost/calibrated.h"
 #include "cost/cost.h"
 
 /* Weights of the transformer blocks (matrices and norms), elements. */
@@ -52,9 +58,10 @@ static RooflineRates roofline__rates_of(const Roofline *r)
     return (RooflineRates){ 1.0 / (tp * flops), 1.0 / (tp * bw), 1.0 / (shards * bw) };
 }
 
-void roofline_init(Roofline *r, const ModelSpec *m, const GpuSpec *g, int32_t tp)
+void roofline_init_legacy(Roofline *r, const ModelSpec *m, const GpuSpec *g, int32_t tp)
 {
     SS_ASSERT(m && g && tp >= 1);
+    r->legacy = true;
     r->model = *m;
     r->gpu = *g;
     r->tensor_parallel = tp;
@@ -63,6 +70,19 @@ void roofline_init(Roofline *r, const ModelSpec *m, const GpuSpec *g, int32_t tp
     r->head_params = (double)m->vocab * m->hidden;
     r->s_per_pair = 4.0 * m->layers * m->heads * m->head_dim * r->rates.flop_s;
     r->s_per_kv_token = m->kv_bytes_per_token * r->rates.kv_s;
+}
+
+void roofline_init_calibrated(Roofline *r, const ModelSpec *m, const GpuSpec *g, int32_t tp,
+                              const CalParams *p)
+{
+    roofline_init_legacy(r, m, g, tp);
+    r->legacy = false;
+    cal_model_init(&r->cal, p ? p : &cal_params_default, m, g, tp);
+}
+
+void roofline_init(Roofline *r, const ModelSpec *m, const GpuSpec *g, int32_t tp)
+{
+    roofline_init_calibrated(r, m, g, tp, NULL);
 }
 
 static inline RooflineRates roofline__rates(const Roofline *r) { return r->rates; }
@@ -101,6 +121,7 @@ static void roofline__attn_coeffs(const Roofline *r, const RooflineRates *k,
 
 double roofline_step_time(const Roofline *r, const StepShape *s)
 {
+    if (!r->legacy) return cal_step_time(&r->cal, s, NULL);
     double tokens = (double)step_shape_tokens(s);
     if (tokens <= 0) return 0.0;  /* an empty step runs nothing */
     RooflineRates k = roofline__rates(r);
@@ -138,6 +159,7 @@ double cost_sum_max_linear(double a0, double a1, double b0, double b1, int64_t n
 
 double roofline_decode_span_time(const Roofline *r, const StepShape *first, int64_t iters)
 {
+    if (!r->legacy) return cal_decode_span_time(&r->cal, first, iters);
     if (iters <= 0 || first->decode_seqs <= 0) return 0.0;
     SS_ASSERT(first->prefill_seqs == 0 && first->prefill_tokens == 0);
     RooflineRates k = roofline__rates(r);
@@ -156,6 +178,12 @@ double roofline_decode_span_time(const Roofline *r, const StepShape *first, int6
 void roofline_decode_iter_times(const Roofline *r, const StepShape *first, int64_t from, int64_t n,
                                 double *out)
 {
+    if (!r->legacy) {
+        double a, b;
+        cal_decode_iter_linear(&r->cal, first, &a, &b);
+        for (int64_t i = 0; i < n; i++) out[i] = a + b * (double)(from + i);
+        return;
+    }
     RooflineRates k = roofline__rates(r);
     double seqs = first->decode_seqs;
     double fixed = roofline__fixed_time(r, &k, seqs, seqs);
@@ -186,13 +214,19 @@ int64_t cost_kv_capacity_tokens(const ModelSpec *m, const GpuSpec *g, double gpu
 typedef struct RooflineOpts {
     double step_overhead_s;  /* seconds; < 0: the GPU file's */
     double efficiency;       /* multiplies both achievable fractions */
+    bool legacy;             /* the session-1 formula instead of the calibrated one */
+    char calib[OPTS_STRING_MAX]; /* calibration parameters file (cost fit's output) */
 } RooflineOpts;
 
 static const OptSpec roofline_opts[] = {
     { "step_overhead_s", OPT_DOUBLE, offsetof(RooflineOpts, step_overhead_s), "-1",
       "fixed seconds per step; -1 = the GPU spec's step_overhead_s", NULL, -1.0, 10.0 },
     { "efficiency", OPT_DOUBLE, offsetof(RooflineOpts, efficiency), "1",
-      "factor on the GPU's achievable FLOP/s and bandwidth fractions", NULL, 0.01, 1.5 },
+      "factor on the GPU's FLOP/s and bandwidth (what-if runs)", NULL, 0.01, 1.5 },
+    { "legacy", OPT_BOOL, offsetof(RooflineOpts, legacy), "false",
+      "the uncalibrated formula: max(FLOPs, bytes) per layer group, no floors", NULL, OPT_NO_BOUNDS },
+    { "calib", OPT_STRING, offsetof(RooflineOpts, calib), "",
+      "calibration parameters (servesim cost fit --out); empty = the fitted defaults", NULL, OPT_NO_BOUNDS },
     { NULL, OPT_INT, 0, NULL, NULL, NULL, OPT_NO_BOUNDS },
 };
 
@@ -205,9 +239,20 @@ static int roofline_backend_init(void *priv, const void *opts, const BackendEnv 
         return ss_error_set(EINVAL, "cost roofline: tensor_parallel %d < 1", env->tensor_parallel);
     GpuSpec g = *env->gpu;
     if (o->step_overhead_s >= 0) g.step_overhead_s = o->step_overhead_s;
-    g.achievable_flops *= o->efficiency;
-    g.achievable_bandwidth *= o->efficiency;
-    roofline_init(priv, env->model, &g, env->tensor_parallel);
+    if (o->legacy) {
+        if (o->calib[0]) return ss_error_set(EINVAL, "cost roofline: calib= does not apply with legacy=true");
+        g.achievable_flops *= o->efficiency;
+        g.achievable_bandwidth *= o->efficiency;
+        roofline_init_legacy(priv, env->model, &g, env->tensor_parallel);
+        return 0;
+    }
+    CalParams p = cal_params_default;
+    int r;
+    if (o->calib[0] && (r = cal_params_load(&p, o->calib))) return r;
+    g.flops_16bit *= o->efficiency;
+    g.hbm_bandwidth *= o->efficiency;
+    g.interconnect_bandwidth *= o->efficiency;
+    roofline_init_calibrated(priv, env->model, &g, env->tensor_parallel, &p);
     return 0;
 }
 
@@ -225,6 +270,7 @@ static bool roofline_backend_decode_iter_linear(void *priv, const StepShape *fir
                                                double *b)
 {
     const Roofline *r = priv;
+    if (!r->legacy) return cal_decode_iter_linear(&r->cal, first, a, b);
     RooflineRates k = roofline__rates(r);
     double seqs = first->decode_seqs;
     double per_pair, per_kv;
@@ -241,9 +287,19 @@ static void roofline_backend_decode_iter_times(void *priv, const StepShape *firs
     roofline_decode_iter_times(priv, first, from, n, out);
 }
 
+static bool roofline_backend_step_breakdown(void *priv, const StepShape *s, double *group_s)
+{
+    const Roofline *r = priv;
+    if (r->legacy) return false;
+    StepBreakdown b;
+    cal_step_time(&r->cal, s, &b);
+    for (int i = 0; i < OPG_COUNT; i++) group_s[i] = b.s[i];
+    return true;
+}
+
 const BackendOps cost_backend_roofline = {
     .name = "roofline",
-    .help = "analytic roofline: max(FLOPs, bytes) per layer group + overhead + all-reduce",
+    .help = "calibrated op-level roofline (per-op floors, efficiency curves fitted to measured kernels); legacy=true: the uncalibrated formula",
     .opts = roofline_opts,
     .opts_size = sizeof(RooflineOpts),
     .priv_size = sizeof(Roofline),
@@ -252,5 +308,6 @@ const BackendOps cost_backend_roofline = {
     .decode_span_time = roofline_backend_decode_span_time,
     .decode_iter_times = roofline_backend_decode_iter_times,
     .decode_iter_linear = roofline_backend_decode_iter_linear,
+    .step_breakdown = roofline_backend_step_breakdown,
     .close = NULL,
 };

@@ -71,7 +71,7 @@ static char *trim(char *s)
     return s;
 }
 
-static const char *spec_models_dir(char *buf, size_t cap)
+const char *cost_models_dir(char *buf, size_t cap)
 {
     const char *dir = getenv("SERVESIM_MODELS_DIR");
     if (dir && *dir) return dir;
@@ -99,7 +99,7 @@ static int spec_resolve(const char *what, const char *subdir, const char *name_o
                 return ss_error_set(EINVAL, "%s: bad name '%s' (letters, digits, '.', '_', '-')",
                                     what, name_or_path);
         char dir[1024];
-        const char *d = spec_models_dir(dir, sizeof(dir));
+        const char *d = cost_models_dir(dir, sizeof(dir));
         if ((size_t)snprintf(path, path_cap, "%s/%s/%s.txt", d, subdir, name_or_path) >= path_cap)
             return ss_error_set(ENAMETOOLONG, "%s: path too long for '%s'", what, name_or_path);
     }

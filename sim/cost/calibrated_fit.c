@@ -1,0 +1,167 @@
+/* calibrated_fit.c: fitting the calibrated roofline to measured op tables.
+ *
+ * Each op group's parameters are fitted on its own table points (every GPU
+ * given), minimising the mean |ln(predicted / measured)|: an L1 loss on the
+ * log ratio, so a relative error counts the same on a 5 us kernel and a 50 ms
+ * one, and a bad point pulls no harder than a good one (robust).  Nelder-Mead
+ * (GSL nmsimplex2) on the logarithms of the parameters keeps them positive.
+ * The GPU enters each prediction only through its datasheet figures. */
+#include "cost/calibrated_fit.h"
+
+#include <gsl/gsl_multimin.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+void cal_points_free(CalPoints *p)
+{
+    free(p->v);
+    *p = (CalPoints){ 0 };
+}
+
+static void push(CalPoints *p, CalPoint x)
+{
+    SS_GROW(p->v, p->cap, (size_t)p->n + 1);
+    p->v[p->n++] = x;
+}
+
+/* Every measured (not extrapolated) table point of one GPU. */
+void cal_points_add(CalPoints *pts, const MeasuredTables *t, const GpuSpec *g, int32_t gpu_index)
+{
+    for (int32_t im = 0; im < t->gm; im++)
+        for (int32_t in = 0; in < t->gn; in++)
+            for (int32_t ik = 0; ik < t->gk; ik++) {
+                double s = t->gemm_s[((size_t)im * t->gn + in) * t->gk + ik];
+                if (isnan(s)) continue;
+                push(pts, (CalPoint){ .group = CALP_GEMM, .gpu = gpu_index, .g = g, .s = s,
+                                      .a = t->gemm_m[im], .b = t->gemm_n[in], .c = t->gemm_k[ik] });
+            }
+    for (int pass = 0; pass < 2; pass++) {
+        const AttnTable *tabs = pass ? t->decode : t->prefill;
+        int32_t n = pass ? t->n_decode : t->n_prefill;
+        for (int32_t i = 0; i < n; i++) {
+            const OpGrid *gr = &tabs[i].grid;
+            for (int32_t x = 0; x < gr->nx; x++)
+                for (int32_t y = 0; y < gr->ny; y++) {
+                    size_t cell = (size_t)x * gr->ny + y;
+                    if (isnan(gr->v[cell]) || (gr->filled && gr->filled[cell])) continue;
+                    push(pts, (CalPoint){ .group = pass ? CALP_DECODE : CALP_PREFILL, .gpu = gpu_index,
+                                          .g = g, .s = gr->v[cell], .a = gr->x[x], .b = gr->y[y],
+                                          .c = tabs[i].heads, .d = tabs[i].kv_heads });
+                }
+        }
+    }
+    for (int32_t i = 0; i < t->n_allreduce; i++) {
+        const OpGrid *gr = &t->allreduce[i];
+        for (int32_t x = 0; x < gr->nx; x++)
+            push(pts, (CalPoint){ .group = CALP_ALLREDUCE, .gpu = gpu_index, .g = g, .s = gr->v[x],
+                                  .a = gr->x[x], .b = t->allreduce_gpus[i] });
+    }
+    for (int32_t i = 0; i < t->n_ops; i++) {
+        const OpsTable *o = &t->ops[i];
+        ModelSpec m;
+        if (model_spec_load(&m, o->model)) continue; /* a model we do not ship */
+        CalPoint base = { .group = CALP_OTHER, .gpu = gpu_index, .g = g };
+        op_shapes_init(&base.sh, &m, o->tp);
+        for (int32_t x = 0; x < o->col[0].nx; x++) {
+            CalPoint p = base;
+            p.a = o->col[0].x[x];
+            p.s = o->col[OPS_NORM_IN].v[x] + o->col[OPS_NORM_POST].v[x] + o->col[OPS_ROPE].v[x] +
+                  o->col[OPS_ACT].v[x] + 2.0 * o->col[OPS_ADD].v[x];
+            push(pts, p);
+        }
+    }
+}
+
+double cal_point_predict(const CalParams *p, const CalPoint *x)
+{
+    const GpuSpec *g = x->g;
+    switch (x->group) {
+    case CALP_GEMM: return cal_gemm_s(p, g->flops_16bit, g->hbm_bandwidth, x->a, x->b, x->c, 2);
+    case CALP_PREFILL:
+        return cal_prefill_attn_s(p, g->flops_16bit, g->hbm_bandwidth, x->a, x->b, x->c, x->d, 128, 2);
+    case CALP_DECODE: return cal_decode_attn_s(p, g->hbm_bandwidth, x->a, x->b, x->d, 128, 2);
+    case CALP_ALLREDUCE: return cal_allreduce_s(p, g->interconnect_bandwidth, x->a, x->b, 2);
+    case CALP_OTHER: return cal_other_s(p, g->hbm_bandwidth, &x->sh, x->a);
+    default: SS_ASSERT(0 && "unknown point group");
+    }
+    return 0;
+}
+
+/* The parameters each group owns, as indices into CalParams. */
+static const int group_params[CALP_GROUPS][6] = {
+    [CALP_GEMM] = { 0, 1, 2, 3, 4, -1 },
+    [CALP_PREFILL] = { 5, 6, 7, 8, -1 },
+    [CALP_DECODE] = { 9, 10, 11, -1 },
+    [CALP_OTHER] = { 12, 13, -1 },
+    [CALP_ALLREDUCE] = { 14, 15, -1 },
+};
+
+typedef struct FitCtx {
+    const CalPoints *pts;
+    int group, gpu;            /* gpu < 0: every GPU */
+    CalParams p;
+    const int *idx;
+    int n;
+} FitCtx;
+
+static double fit_loss(const gsl_vector *x, void *vctx)
+{
+    FitCtx *c = vctx;
+    double *v = (double *)&c->p;
+    for (int i = 0; i < c->n; i++) v[c->idx[i]] = exp(gsl_vector_get(x, (size_t)i));
+    if (c->p.gemm_sharpness < 1.0 || c->p.gemm_sharpness > 16.0) return 1e9;
+    double sum = 0;
+    int64_t cnt = 0;
+    for (int32_t i = 0; i < c->pts->n; i++) {
+        const CalPoint *pt = &c->pts->v[i];
+        if (pt->group != c->group || (c->gpu >= 0 && pt->gpu != c->gpu)) continue;
+        double pred = cal_point_predict(&c->p, pt);
+        sum += fabs(log(pred / pt->s));
+        cnt++;
+    }
+    return cnt ? sum / (double)cnt : 0.0;
+}
+
+double cal_fit_group(CalParams *p, const CalPoints *pts, int group, int gpu)
+{
+    FitCtx c = { .pts = pts, .group = group, .gpu = gpu, .p = *p, .idx = group_params[group] };
+    while (c.n < 6 && c.idx[c.n] >= 0) c.n++;
+    gsl_vector *x = gsl_vector_alloc((size_t)c.n), *step = gsl_vector_alloc((size_t)c.n);
+    const double *v = (const double *)p;
+    for (int i = 0; i < c.n; i++) {
+        gsl_vector_set(x, (size_t)i, log(v[c.idx[i]]));
+        gsl_vector_set(step, (size_t)i, 0.5);
+    }
+    gsl_multimin_function f = { .f = fit_loss, .n = (size_t)c.n, .params = &c };
+    double best = INFINITY;
+    /* Restarts from the best point: Nelder-Mead stalls on an L1 loss's kinks. */
+    for (int restart = 0; restart < 4; restart++) {
+        gsl_multimin_fminimizer *m = gsl_multimin_fminimizer_alloc(gsl_multimin_fminimizer_nmsimplex2, (size_t)c.n);
+        gsl_multimin_fminimizer_set(m, &f, x, step);
+        for (int it = 0; it < 3000; it++) {
+            if (gsl_multimin_fminimizer_iterate(m)) break;
+            if (gsl_multimin_test_size(gsl_multimin_fminimizer_size(m), 1e-6) == GSL_SUCCESS) break;
+        }
+        gsl_vector_memcpy(x, gsl_multimin_fminimizer_x(m));
+        best = gsl_multimin_fminimizer_minimum(m);
+        gsl_multimin_fminimizer_free(m);
+        gsl_vector_set_all(step, 0.2);
+    }
+    double *out = (double *)p;
+    for (int i = 0; i < c.n; i++) out[c.idx[i]] = exp(gsl_vector_get(x, (size_t)i));
+    gsl_vector_free(x);
+    gsl_vector_free(step);
+    return best;
+}
+
+void cal_fit(CalParams *p, const CalPoints *pts, int gpu, double loss_out[CALP_GROUPS])
+{
+    *p = cal_params_default;
+    for (int g = 0; g < CALP_GROUPS; g++) {
+        double l = cal_fit_group(p, pts, g, gpu);
+        if (loss_out) loss_out[g] = l;
+    }
+}

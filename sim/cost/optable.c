@@ -1,0 +1,409 @@
+/* optable.c: loading the measured op tables and interpolating on them.
+ *
+ * File format (scripts/import-measured writes it): '#' comments; a section
+ * header "[name ...] col col ..." names the section and its columns; every
+ * other line is one row of numbers.  Sections: gemm (m n k ms),
+ * prefill_attention (batch isl heads kv_heads ms), decode_attention (batch
+ * kv_len heads kv_heads ms), allreduce (gpus elems ms), "ops <model> tp=<n>"
+ * (tokens and nine per-layer op times in ms).  Times are stored in seconds. */
+#include "cost/optable.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "cost/cost.h"
+
+bool optable_locate(const double *a, int32_t n, double x, int32_t *i, double *w)
+{
+    if (n <= 1 || x <= a[0]) {
+        *i = 0;
+        *w = 0.0;
+        return n <= 1 ? x != a[0] : x < a[0];
+    }
+    if (x >= a[n - 1]) {
+        *i = n - 2;
+        *w = (x - a[n - 2]) / (a[n - 1] - a[n - 2]);
+        return x > a[n - 1];
+    }
+    int32_t lo = 0, hi = n - 1;  /* a[lo] <= x < a[hi] */
+    while (hi - lo > 1) {
+        int32_t mid = (lo + hi) / 2;
+        if (a[mid] <= x) lo = mid; else hi = mid;
+    }
+    *i = lo;
+    *w = (x - a[lo]) / (a[lo + 1] - a[lo]);
+    return false;
+}
+
+double opgrid_eval(const OpGrid *g, double x, double y, bool *outside)
+{
+    int32_t ix, iy = 0;
+    double wx, wy = 0.0;
+    bool out = optable_locate(g->x, g->nx, x, &ix, &wx);
+    if (g->ny > 1) out |= optable_locate(g->y, g->ny, y, &iy, &wy);
+    int32_t ny = g->ny, jx = g->nx > 1 ? ix + 1 : ix, jy = g->ny > 1 ? iy + 1 : iy;
+    if (g->filled)
+        out |= g->filled[ix * ny + iy] | g->filled[jx * ny + iy] | g->filled[ix * ny + jy] |
+               g->filled[jx * ny + jy];
+    if (out && outside) *outside = true;
+    double v00 = g->v[ix * ny + iy], v10 = g->v[jx * ny + iy];
+    if (g->ny == 1) return v00 + wx * (v10 - v00);
+    double v01 = g->v[ix * ny + jy], v11 = g->v[jx * ny + jy];
+    double a = v00 + wy * (v01 - v00), b = v10 + wy * (v11 - v10);
+    return a + wx * (b - a);
+}
+
+void opgrid_free(OpGrid *g)
+{
+    free(g->x);
+    free(g->y);
+    free(g->v);
+    free(g->filled);
+    *g = (OpGrid){ 0 };
+}
+
+/* ---- loading ---- */
+
+typedef struct Rows {
+    int32_t cols, n, cap;
+    double *v;      /* n x cols */
+} Rows;
+
+static void rows_push(Rows *r, const double *vals)
+{
+    SS_GROW(r->v, r->cap, (size_t)(r->n + 1) * (size_t)r->cols);
+    memcpy(r->v + (size_t)r->n * (size_t)r->cols, vals, sizeof(double) * (size_t)r->cols);
+    r->n++;
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The sorted distinct values of column c of rows[lo..hi) (filtered by match). */
+static int32_t axis_of(const Rows *r, int32_t c, double **out,
+                       bool (*match)(const double *row, const void *ctx), const void *ctx)
+{
+    double *a = ss_malloc(sizeof(double) * (size_t)(r->n + 1));
+    int32_t n = 0;
+    for (int32_t i = 0; i < r->n; i++) {
+        const double *row = r->v + (size_t)i * (size_t)r->cols;
+        if (!match || match(row, ctx)) a[n++] = row[c];
+    }
+    qsort(a, (size_t)n, sizeof(double), dbl_cmp);
+    int32_t m = 0;
+    for (int32_t i = 0; i < n; i++)
+        if (!m || a[i] != a[m - 1]) a[m++] = a[i];
+    *out = a;
+    return m;
+}
+
+static int32_t axis_index(const double *a, int32_t n, double x)
+{
+    int32_t lo = 0, hi = n - 1;
+    while (lo <= hi) {
+        int32_t mid = (lo + hi) / 2;
+        if (a[mid] == x) return mid;
+        if (a[mid] < x) lo = mid + 1; else hi = mid - 1;
+    }
+    return -1;
+}
+
+typedef struct HeadsKey { double heads, kv_heads; } HeadsKey;
+static bool match_heads(const double *row, const void *ctx)
+{
+    const HeadsKey *k = ctx;
+    return row[2] == k->heads && row[3] == k->kv_heads;
+}
+static bool match_gpus(const double *row, const void *ctx)
+{
+    return row[0] == *(const double *)ctx;
+}
+
+/* A 2-D grid over columns (cx, cy) of the rows that match, values from cv (ms -> s). */
+static void grid_build(OpGrid *g, const Rows *r, int32_t cx, int32_t cy, int32_t cv,
+                       bool (*match)(const double *, const void *), const void *ctx)
+{
+    g->nx = axis_of(r, cx, &g->x, match, ctx);
+    if (cy >= 0) {
+        g->ny = axis_of(r, cy, &g->y, match, ctx);
+    } else {
+        g->ny = 1;
+        g->y = ss_calloc(1, sizeof(double));
+    }
+    size_t cells = (size_t)g->nx * (size_t)g->ny;
+    g->v = ss_malloc(sizeof(double) * cells);
+    for (size_t i = 0; i < cells; i++) g->v[i] = NAN;
+    for (int32_t i = 0; i < r->n; i++) {
+        const double *row = r->v + (size_t)i * (size_t)r->cols;
+        if (match && !match(row, ctx)) continue;
+        int32_t ix = axis_index(g->x, g->nx, row[cx]);
+        int32_t iy = cy >= 0 ? axis_index(g->y, g->ny, row[cy]) : 0;
+        g->v[(size_t)ix * (size_t)g->ny + (size_t)iy] = row[cv] * 1e-3;
+    }
+}
+
+/* Unmeasured cells (large batch x long sequence: the source ran out of
+ * memory there) are extrapolated along the batch axis from the column's last
+ * two measured batches (time grows linearly with batch at a fixed length),
+ * else along the length axis, and marked. */
+static void grid_fill(OpGrid *g)
+{
+    int32_t nx = g->nx, ny = g->ny;
+    for (int pass = 0; pass < 2; pass++) {
+        bool along_x = pass == 0;
+        int32_t lines = along_x ? ny : nx, len = along_x ? nx : ny;
+        for (int32_t l = 0; l < lines; l++) {
+            int32_t a = -1, b = -1;   /* the last two measured points so far */
+            for (int32_t i = 0; i < len; i++) {
+                size_t cell = along_x ? (size_t)i * ny + l : (size_t)l * ny + i;
+                const double *ax = along_x ? g->x : g->y;
+                if (!isnan(g->v[cell])) { a = b; b = i; continue; }
+                if (a < 0) continue;
+                size_t ca = along_x ? (size_t)a * ny + l : (size_t)l * ny + a;
+                size_t cb = along_x ? (size_t)b * ny + l : (size_t)l * ny + b;
+                double slope = (g->v[cb] - g->v[ca]) / (ax[b] - ax[a]);
+                g->v[cell] = g->v[cb] + SS_MAX(slope, 0.0) * (ax[i] - ax[b]);
+                if (!g->filled) g->filled = ss_calloc((size_t)nx * ny, 1);
+                g->filled[cell] = 1;
+                g->n_filled++;
+            }
+        }
+    }
+}
+
+static void attn_build(AttnTable **out, int32_t *n_out, const Rows *r)
+{
+    *out = NULL;
+    *n_out = 0;
+    int32_t cap = 0;
+    for (int32_t i = 0; i < r->n; i++) {
+        const double *row = r->v + (size_t)i * (size_t)r->cols;
+        HeadsKey k = { row[2], row[3] };
+        bool seen = false;
+        for (int32_t j = 0; j < *n_out && !seen; j++)
+            seen = (*out)[j].heads == (int32_t)k.heads && (*out)[j].kv_heads == (int32_t)k.kv_heads;
+        if (seen) continue;
+        SS_GROW(*out, cap, (size_t)*n_out + 1);
+        AttnTable *a = &(*out)[(*n_out)++];
+        *a = (AttnTable){ .heads = (int32_t)k.heads, .kv_heads = (int32_t)k.kv_heads };
+        grid_build(&a->grid, r, 0, 1, 4, match_heads, &k);
+        grid_fill(&a->grid);
+    }
+}
+
+enum { SEC_NONE, SEC_GEMM, SEC_PREFILL, SEC_DECODE, SEC_ALLREDUCE, SEC_OPS };
+
+void measured_tables_path(const char *gpu, char *out, size_t cap)
+{
+    if (strchr(gpu, '/')) {
+        snprintf(out, cap, "%s", gpu);
+        return;
+    }
+    char dir[1024];
+    snprintf(out, cap, "%s/profiles/measured/%s.txt", cost_models_dir(dir, sizeof(dir)), gpu);
+}
+
+static int parse_numbers(char *s, double *vals, int32_t want, const char *path, int line)
+{
+    int32_t got = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(s, " \t\r\n", &save); tok; tok = strtok_r(NULL, " \t\r\n", &save)) {
+        if (got == want)
+            return ss_error_set(EINVAL, "%s:%d: more than %d fields", path, line, want);
+        if (ss_parse_double(tok, &vals[got]) || vals[got] < 0)
+            return ss_error_set(EINVAL, "%s:%d: field %d: '%s' is not a non-negative number",
+                                path, line, got + 1, tok);
+        got++;
+    }
+    if (got != want)
+        return ss_error_set(EINVAL, "%s:%d: %d fields, expected %d", path, line, got, want);
+    return 0;
+}
+
+static void ops_finish(MeasuredTables *t, Rows *r, const char *model, int32_t tp, int32_t *cap)
+{
+    if (!r->n) return;
+    SS_GROW(t->ops, *cap, (size_t)t->n_ops + 1);
+    OpsTable *o = &t->ops[t->n_ops++];
+    *o = (OpsTable){ .tp = tp };
+    snprintf(o->model, sizeof(o->model), "%s", model);
+    for (int32_t c = 0; c < OPS_COLUMNS; c++) grid_build(&o->col[c], r, 0, -1, c + 1, NULL, NULL);
+    r->n = 0;
+}
+
+int measured_tables_load(MeasuredTables *t, const char *gpu_or_path)
+{
+    *t = (MeasuredTables){ 0 };
+    measured_tables_path(gpu_or_path, t->path, sizeof(t->path));
+    const char *base = strrchr(t->path, '/');
+    base = base ? base + 1 : t->path;
+    size_t len = SS_MIN(strlen(base), sizeof(t->gpu) - 1);
+    memcpy(t->gpu, base, len);
+    t->gpu[len] = '\0';
+    char *dot = strrchr(t->gpu, '.');
+    if (dot && !strcmp(dot, ".txt")) *dot = '\0';
+    FILE *f = fopen(t->path, "r");
+    if (!f) {
+        int err = errno;
+        return ss_error_set(err, "%s: %s", t->path, strerror(err));
+    }
+    Rows gemm = { .cols = 4 }, pre = { .cols = 5 }, dec = { .cols = 5 }, ar = { .cols = 3 },
+         ops = { .cols = 1 + OPS_COLUMNS };
+    int sec = SEC_NONE, line = 0, r = 0, ops_tp = 0;
+    int32_t ops_cap = 0;
+    char ops_model[64] = "", buf[512];
+    while (fgets(buf, sizeof(buf), f)) {
+        line++;
+        char *hash = strchr(buf, '#');
+        if (hash) *hash = '\0';
+        char *s = buf;
+        while (isspace((unsigned char)*s)) s++;
+        if (!*s) continue;
+        if (*s == '[') {
+            if (sec == SEC_OPS) ops_finish(t, &ops, ops_model, ops_tp, &ops_cap);
+            char name[32] = "", model[64] = "";
+            int tp = 0;
+            if (sscanf(s, "[%31[a-z_] %63[^ ] tp=%d]", name, model, &tp) == 3 && !strcmp(name, "ops")) {
+                sec = SEC_OPS;
+                snprintf(ops_model, sizeof(ops_model), "%s", model);
+                ops_tp = tp;
+                if (tp < 1) { r = ss_error_set(EINVAL, "%s:%d: tp: must be >= 1", t->path, line); goto done; }
+            } else if (sscanf(s, "[%31[a-z_]]", name) == 1) {
+                sec = !strcmp(name, "gemm") ? SEC_GEMM : !strcmp(name, "prefill_attention") ? SEC_PREFILL
+                    : !strcmp(name, "decode_attention") ? SEC_DECODE : !strcmp(name, "allreduce") ? SEC_ALLREDUCE
+                    : SEC_NONE;
+            }
+            if (sec == SEC_NONE) {
+                r = ss_error_set(EINVAL, "%s:%d: unknown section %s", t->path, line, s);
+                goto done;
+            }
+            continue;
+        }
+        Rows *rows = sec == SEC_GEMM ? &gemm : sec == SEC_PREFILL ? &pre : sec == SEC_DECODE ? &dec
+                   : sec == SEC_ALLREDUCE ? &ar : sec == SEC_OPS ? &ops : NULL;
+        if (!rows) { r = ss_error_set(EINVAL, "%s:%d: a row before any section", t->path, line); goto done; }
+        double vals[16];
+        if ((r = parse_numbers(s, vals, rows->cols, t->path, line))) goto done;
+        rows_push(rows, vals);
+    }
+    if (ferror(f)) { r = ss_error_set(EIO, "%s: read error", t->path); goto done; }
+    if (sec == SEC_OPS) ops_finish(t, &ops, ops_model, ops_tp, &ops_cap);
+    if (!gemm.n || !pre.n || !dec.n) {
+        r = ss_error_set(EINVAL, "%s: needs [gemm], [prefill_attention] and [decode_attention] rows", t->path);
+        goto done;
+    }
+    /* GEMM: a 3-D grid over m, n, k. */
+    t->gm = axis_of(&gemm, 0, &t->gemm_m, NULL, NULL);
+    t->gn = axis_of(&gemm, 1, &t->gemm_n, NULL, NULL);
+    t->gk = axis_of(&gemm, 2, &t->gemm_k, NULL, NULL);
+    size_t cells = (size_t)t->gm * (size_t)t->gn * (size_t)t->gk;
+    t->gemm_s = ss_malloc(sizeof(double) * cells);
+    for (size_t i = 0; i < cells; i++) t->gemm_s[i] = NAN;
+    for (int32_t i = 0; i < gemm.n; i++) {
+        const double *row = gemm.v + (size_t)i * 4;
+        size_t im = (size_t)axis_index(t->gemm_m, t->gm, row[0]);
+        size_t in = (size_t)axis_index(t->gemm_n, t->gn, row[1]);
+        size_t ik = (size_t)axis_index(t->gemm_k, t->gk, row[2]);
+        t->gemm_s[(im * (size_t)t->gn + in) * (size_t)t->gk + ik] = row[3] * 1e-3;
+    }
+    attn_build(&t->prefill, &t->n_prefill, &pre);
+    attn_build(&t->decode, &t->n_decode, &dec);
+    double *gpus = NULL;
+    t->n_allreduce = ar.n ? axis_of(&ar, 0, &gpus, NULL, NULL) : 0;
+    t->allreduce_gpus = ss_calloc((size_t)t->n_allreduce + 1, sizeof(int32_t));
+    t->allreduce = ss_calloc((size_t)t->n_allreduce + 1, sizeof(OpGrid));
+    for (int32_t i = 0; i < t->n_allreduce; i++) {
+        t->allreduce_gpus[i] = (int32_t)gpus[i];
+        grid_build(&t->allreduce[i], &ar, 1, -1, 2, match_gpus, &gpus[i]);
+    }
+    free(gpus);
+done:
+    fclose(f);
+    free(gemm.v);
+    free(pre.v);
+    free(dec.v);
+    free(ar.v);
+    free(ops.v);
+    if (r) measured_tables_free(t);
+    return r;
+}
+
+void measured_tables_free(MeasuredTables *t)
+{
+    free(t->gemm_m);
+    free(t->gemm_n);
+    free(t->gemm_k);
+    free(t->gemm_s);
+    for (int32_t i = 0; i < t->n_prefill; i++) opgrid_free(&t->prefill[i].grid);
+    for (int32_t i = 0; i < t->n_decode; i++) opgrid_free(&t->decode[i].grid);
+    for (int32_t i = 0; i < t->n_ops; i++)
+        for (int32_t c = 0; c < OPS_COLUMNS; c++) opgrid_free(&t->ops[i].col[c]);
+    for (int32_t i = 0; i < t->n_allreduce; i++) opgrid_free(&t->allreduce[i]);
+    free(t->prefill);
+    free(t->decode);
+    free(t->ops);
+    free(t->allreduce);
+    free(t->allreduce_gpus);
+    char path[sizeof(t->path)];
+    memcpy(path, t->path, sizeof(path));
+    *t = (MeasuredTables){ 0 };
+    memcpy(t->path, path, sizeof(path));
+}
+
+bool measured_gemm_curve(const MeasuredTables *t, double n, double k, OpGrid *c)
+{
+    *c = (OpGrid){ 0 };
+    int32_t in, ik;
+    double wn, wk;
+    if (optable_locate(t->gemm_n, t->gn, n, &in, &wn) || optable_locate(t->gemm_k, t->gk, k, &ik, &wk))
+        return false;
+    c->nx = t->gm;
+    c->ny = 1;
+    c->x = ss_malloc(sizeof(double) * (size_t)t->gm);
+    c->y = ss_calloc(1, sizeof(double));
+    c->v = ss_malloc(sizeof(double) * (size_t)t->gm);
+    memcpy(c->x, t->gemm_m, sizeof(double) * (size_t)t->gm);
+    int32_t jn = t->gn > 1 ? in + 1 : in, jk = t->gk > 1 ? ik + 1 : ik;
+    for (int32_t im = 0; im < t->gm; im++) {
+#define G(a, b) t->gemm_s[((size_t)im * (size_t)t->gn + (size_t)(a)) * (size_t)t->gk + (size_t)(b)]
+        double v00 = G(in, ik), v01 = G(in, jk), v10 = G(jn, ik), v11 = G(jn, jk);
+#undef G
+        double a = v00 + wk * (v01 - v00), b = v10 + wk * (v11 - v10);
+        c->v[im] = a + wn * (b - a);
+        if (!isfinite(c->v[im])) {
+            opgrid_free(c);
+            return false;
+        }
+    }
+    return true;
+}
+
+const AttnTable *measured_attn_find(const AttnTable *a, int32_t n, int32_t heads, int32_t kv_heads)
+{
+    for (int32_t i = 0; i < n; i++)
+        if (a[i].heads == heads && a[i].kv_heads == kv_heads) return &a[i];
+    return NULL;
+}
+
+const AttnTable *measured_attn_fold(const AttnTable *a, int32_t n, int32_t heads, int32_t kv_heads,
+                                    double *batch_factor)
+{
+    const AttnTable *best = NULL;
+    for (int32_t i = 0; i < n; i++) {
+        const AttnTable *c = &a[i];
+        /* same query heads per KV head, fewer KV heads that divide ours */
+        if ((int64_t)c->heads * kv_heads != (int64_t)heads * c->kv_heads) continue;
+        if (c->kv_heads > kv_heads || kv_heads % c->kv_heads) continue;
+        if (!best || c->kv_heads > best->kv_heads) best = c;
+    }
+    if (best) *batch_factor = (double)kv_heads / best->kv_heads;
+    return best;
+}
