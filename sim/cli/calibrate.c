@@ -101,6 +101,7 @@ int cmd_calibrate(int argc, char **argv)
     int c;
     optind = 1;
     opterr = 0;
+    cli_args_begin();
     while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
         if (c == 'o') out = optarg;
         else if (c == 'q') quiet = true;
@@ -109,6 +110,7 @@ int cmd_calibrate(int argc, char **argv)
     }
     if (!out) return cli_fail("calibrate: --out FILE is required");
     if (optind >= argc) return cli_fail("calibrate: give at least one replay directory");
+    cli_args_end();
     StepRows rows = { 0 };
     Profile p;
     memset(&p, 0, sizeof(p));

@@ -28,6 +28,23 @@ int cmd_validate(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
 int cmd_cost(int argc, char **argv);       /* step times | check | fit */
 
+/* Exit statuses of every command (README "Using it", docs/CI_GATE.md). */
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FAILURE = 1,     /* failed at run time (for compare: a regression) */
+    CLI_EXIT_USAGE = 2,       /* a bad command line: unknown option, bad value, ... */
+};
+
+/* A command reads its command line between cli_args_begin() and
+ * cli_args_end(): a failure it returns meanwhile (cli_fail's status 1) is a
+ * usage error, which main() reports as CLI_EXIT_USAGE (cli_exit_status).
+ * cli_run_args_default() begins and a passing cli_run_args_check() ends, so
+ * run and replay need neither call. */
+void cli_args_begin(void);
+void cli_args_end(void);
+/* main(): a command's return value -> the process's exit status. */
+int cli_exit_status(int command_status);
+
 /* Print "servesim: <message>" to stderr and return the exit status 1. */
 int cli_fail(const char *fmt, ...)
 #if defined(__GNUC__)

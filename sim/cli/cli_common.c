@@ -1,9 +1,68 @@
 #include "cli_common.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "common.h"
+#include "cost/cost.h"
+#include "fleet/fleet.h"
+#include "opts.h"
+#include "predict/predict.h"
+#include "sched/sched.h"
+
+/* Set while the command reads its command line (main thread only). */
+static bool reading_args;
+
+void cli_args_begin(void) { reading_args = true; }
+void cli_args_end(void) { reading_args = false; }
+
+int cli_exit_status(int command_status)
+{
+    return command_status == CLI_EXIT_FAILURE && reading_args ? CLI_EXIT_USAGE : command_status;
+}
+
+/* A plug-in `name` (found or not) with options `kvs`: they parse (into
+ * scratch) under the same messages as at set-up. */
+static int check_plugin(const char *flag, const char *kind, const char *name, bool known,
+                        const OptSpec *opts, size_t opts_size, const char *kvs)
+{
+    if (!known) return cli_fail("%s: unknown %s '%s' (see `servesim list`)", flag, kind, name);
+    char owner[96];
+    snprintf(owner, sizeof(owner), "%s %s", flag, name);
+    void *scratch = ss_calloc(1, opts_size ? opts_size : 1);
+    int r = opts_init(opts, kvs, scratch, owner);
+    free(scratch);
+    return r ? cli_fail_lib() : 0;
+}
+
+int cli_serving_check(const EngineConfig *c)
+{
+    char name[64];
+    const char *kvs;
+    int r;
+    if (opts_split_spec(c->sched_spec, name, sizeof(name), &kvs)) return cli_fail_lib();
+    const SchedOps *s = sched_find(name);
+    if ((r = check_plugin("--sched", "scheduler", name, s, s ? s->opts : NULL, s ? s->opts_size : 0, kvs)))
+        return r;
+    if (opts_split_spec(c->predict_spec, name, sizeof(name), &kvs)) return cli_fail_lib();
+    const PredictorOps *p = predictor_find(name);
+    if ((r = check_plugin("--predict", "predictor", name, p, p ? p->opts : NULL, p ? p->opts_size : 0, kvs)))
+        return r;
+    if (opts_split_spec(c->cost_spec, name, sizeof(name), &kvs)) return cli_fail_lib();
+    /* "auto" picks its model at set-up, from the GPU (backend_create) */
+    const BackendOps *b = cost_backend_find(name);
+    if (!strcmp(name, "auto") && kvs && *kvs) return cli_fail("--cost auto: takes no options (got '%s')", kvs);
+    if (strcmp(name, "auto") && (r = check_plugin("--cost", "cost model", name, b, b ? b->opts : NULL, b ? b->opts_size : 0, kvs)))
+        return r;
+    if (opts_split_spec(c->router, name, sizeof(name), &kvs)) return cli_fail_lib();
+    const RouterOps *rt = router_find(name);
+    if ((r = check_plugin("--router", "router", name, rt, rt ? rt->opts : NULL, rt ? rt->opts_size : 0, kvs)))
+        return r;
+    FleetSpec f;
+    if (c->fleet[0] && fleet_spec_parse(&f, c->fleet)) return cli_fail_lib();
+    return 0;
+}
 
 void cli_trace_args_default(CliTraceArgs *a)
 {
@@ -141,6 +200,7 @@ void cli_source_close(CliSource *s)
 
 void cli_run_args_default(CliRunArgs *a)
 {
+    cli_args_begin();
     memset(a, 0, sizeof(*a));
     engine_config_default(&a->cfg);
     cli_trace_args_default(&a->trace);
@@ -258,6 +318,9 @@ int cli_run_args_check(const CliRunArgs *a, const char *cmd, bool need_out)
     if (a->workload && strcmp(a->workload, "default"))
         return cli_fail("--workload: unknown workload '%s' (known: default)", a->workload);
     if (need_out && !a->out_dir) return cli_fail("%s: --out DIR is required", cmd);
+    int r = cli_serving_check(&a->cfg);
+    if (r) return r;
+    cli_args_end();
     return 0;
 }
 

@@ -11,6 +11,11 @@
 #include "synth.h"
 #include "trace.h"
 
+/* The plug-in specs of a serving set-up (--sched, --predict, --cost,
+ * --router, --fleet): known names, options that parse.  0 or an exit status
+ * (message printed), so a typo is a usage error before any work starts. */
+int cli_serving_check(const EngineConfig *c);
+
 typedef struct CliTraceArgs {
     const char *path;
     TraceOpenOpts open;
@@ -102,6 +107,7 @@ enum {
     { "router", required_argument, 0, CLI_OPT_ROUTER },                               \
     CLI_TRACE_LONG_OPTIONS
 
+/* Defaults; begins reading the command line (cli_args_begin). */
 void cli_run_args_default(CliRunArgs *a);
 /* The serving set-up alone (--sched --predict --cost --model --gpu --fleet
  * --router --gpu-mem-util --tp --block-size --instances), for commands such
@@ -111,8 +117,9 @@ int cli_serving_parse_option(EngineConfig *c, int opt, const char *value);
 /* Handle one of CLI_RUN_LONG_OPTIONS: 0, an exit status (message printed),
  * or -1 when `opt` is not one of them. */
 int cli_run_parse_option(CliRunArgs *a, int opt, const char *value);
-/* After parsing: exactly one source, a known workload, --out when needed.
- * `cmd` names the command in messages.  0 or an exit status. */
+/* After parsing: exactly one source, a known workload, --out when needed,
+ * plug-in specs that parse (cli_serving_check).  `cmd` names the command in
+ * messages.  0 (and the command line is read: cli_args_end) or an exit status. */
 int cli_run_args_check(const CliRunArgs *a, const char *cmd, bool need_out);
 /* The trace file or the embedded workload (its --rate, --requests or
  * --duration), read ahead on a thread when a->prefetch.  0 or negative errno. */

@@ -16,12 +16,18 @@ int cmd_list(int argc, char **argv)
                "Prints every registered plug-in with its options (name type default help).\n");
         return 0;
     }
+    if (argc > 2) {
+        cli_fail("list: one kind at most (see servesim list --help)");
+        return CLI_EXIT_USAGE;
+    }
     const char *only = argc >= 2 ? argv[1] : NULL;
     static const char *const kinds[] = { "schedulers", "predictors", "routers", "backends", "formats" };
     bool known = !only;
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && !known; i++) known = !strcmp(only, kinds[i]);
-    if (!known)
-        return cli_fail("list: unknown kind '%s' (schedulers, predictors, routers, backends, formats)", only);
+    if (!known) {
+        cli_fail("list: unknown kind '%s' (schedulers, predictors, routers, backends, formats)", only);
+        return CLI_EXIT_USAGE;
+    }
     if (!only || !strcmp(only, "schedulers")) {
         printf("schedulers (--sched NAME:key=value,...)\n");
         for (const SchedOps *const *s = sched_registry; *s; s++) {

@@ -63,7 +63,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "--version")) return cmd_version(1, argv + 1);
     for (size_t i = 0; i < SS_ARRAY_LEN(commands); i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], commands[i].name)) return cli_exit_status(commands[i].run(argc - 1, argv + 1));
     fprintf(stderr, "servesim: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

@@ -175,7 +175,7 @@ static int parse_plan_args(int argc, char **argv, PlanArgs *a)
     if (!a->trace.path == !a->workload) return cli_fail("plan: give exactly one of --trace FILE or --workload default");
     if (a->workload && strcmp(a->workload, "default")) return cli_fail("--workload: unknown workload '%s' (known: default)", a->workload);
     if (a->diurnal && a->trace.path) return cli_fail("--diurnal: only with --workload default (a trace carries its own day)");
-    return 0;
+    return cli_serving_check(&a->cfg.base);
 }
 
 static int parse_candidates(const PlanArgs *a, PlanCandidate *cands, int *n)
@@ -355,7 +355,9 @@ int cmd_plan(int argc, char **argv)
     PlanCandidate cands[PLAN_MAX_CANDS];
     Scenario sc[3];
     int n_cands, status = 1;
+    cli_args_begin();
     if (parse_plan_args(argc, argv, &a) || parse_candidates(&a, cands, &n_cands)) return 1;
+    cli_args_end();
     memset(sc, 0, sizeof(sc));
     int n_sc = make_scenarios(&a, sc);
     json_decref(json_object()); /* jansson seeds its hashes once: before threads start */

@@ -77,9 +77,11 @@ static long file_bytes(const char *path)
 static int cmd_predict_train(int argc, char **argv)
 {
     PredictArgs a = { .split = "train", .seed = 1 };
+    cli_args_begin();
     int rc = parse_args(argc, argv, &a);
     if (rc) return rc;
     if (!a.model) return cli_fail("predict train: --model SPEC is required (e.g. forest:trees=100)");
+    cli_args_end();
     Dataset d;
     if ((rc = load_split(&d, &a, a.split))) return rc;
     gsl_rng *rng = ss_rng_stream((uint64_t)a.seed, "predictor", 0);
@@ -269,10 +271,12 @@ static void print_table(const EvalTable *t, const char *spec, const PredictArgs 
 static int cmd_predict_eval(int argc, char **argv)
 {
     PredictArgs a = { .split = "valid", .train_split = "train", .seed = 1 };
+    cli_args_begin();
     int rc = parse_args(argc, argv, &a);
     if (rc) return rc;
     if (!!a.model == !!a.predict) return cli_fail("predict eval: give one of --model FILE or "
                                                   "--predict SPEC");
+    cli_args_end();
     char spec[256], kind[64];
     if (a.model) {
         if (predictor_model_kind(a.model, kind, sizeof(kind))) return cli_fail_lib();

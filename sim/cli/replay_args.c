@@ -59,8 +59,10 @@ int replay_args_parse(int argc, char **argv, ReplayArgs *a, bool need_out)
             return r < 0 ? cli_fail("replay: unhandled option") : r;
     }
     if (optind < argc) return cli_fail("replay: unexpected argument '%s'", argv[optind]);
-    if ((r = cli_run_args_check(&a->run, "replay", need_out))) return r;
-    return replay_args_finish(a);
+    /* the replay-only checks first: a passing cli_run_args_check ends the
+     * reading of the command line (later failures are run-time ones) */
+    if ((r = replay_args_finish(a))) return r;
+    return cli_run_args_check(&a->run, "replay", need_out);
 }
 
 int replay_args_open_source(const ReplayArgs *a, CliSource *src)

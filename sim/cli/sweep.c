@@ -155,8 +155,10 @@ int cmd_sweep(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) { sweep_usage(stdout); return 0; }
     SweepArgs a = { .threads = 0 };
+    cli_args_begin();
     int status = parse_sweep_args(argc, argv, &a);
     if (status) return status;
+    cli_args_end();
     /* MPI only under mpirun, from a module loaded now: other runs never map libmpi. */
     const MpiTransport *mpi = NULL;
     MpiWorld world = { .rank = 0, .size = 1, .local_size = 1 };

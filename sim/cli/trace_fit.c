@@ -165,8 +165,10 @@ int cmd_trace_fit(int argc, char **argv)
     trace_open_opts_default(&a.open);
     a.open.failed_rows = TRACE_FAILED_REPLAY; /* failed requests are arrivals too */
     fit_report_opts_default(&a.fit);
+    cli_args_begin();
     int r = parse_args(argc, argv, &a);
     if (r) return r;
+    cli_args_end();
     json_t *root = NULL;
     if (fit_file(&a, &root) < 0) return cli_fail_lib();
     const size_t flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12);

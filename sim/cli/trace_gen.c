@@ -125,6 +125,8 @@ static int parse_args(int argc, char **argv, GenArgs *a)
     if (a->fit && a->workload) return cli_fail("--fit and --workload exclude each other");
     if ((a->arrival_dist || a->length_dist || a->windows) && !a->fit)
         return cli_fail("--arrival-dist, --length-dist and --windows need --fit");
+    if (a->gaps && strcmp(a->gaps, "gamma") && strcmp(a->gaps, "weibull") && strcmp(a->gaps, "exponential"))
+        return cli_fail("--gaps: '%s' is not gamma, weibull or exponential", a->gaps);
     return 0;
 }
 
@@ -226,8 +228,10 @@ int cmd_trace_gen(int argc, char **argv)
     TraceWriter *w = NULL;
     int64_t rows = 0;
     double last_s = 0;
+    cli_args_begin();
     int r = parse_args(argc, argv, &a);
     if (r) return r;
+    cli_args_end();
     if ((r = build_params(&a, &p))) return r;
     bool gz = a.gzip || trace_writer_gz_name(a.out);
     int err = a.dataset ? synth_dataset_load(&ds, a.dataset, a.split) : 0;

@@ -75,8 +75,10 @@ int cmd_trace_stats(int argc, char **argv)
     double window_s = 60;
     bool json = false;
     const char *path = NULL;
+    cli_args_begin();
     int rc = parse_args(argc, argv, &o, &window_s, &json, &path);
     if (rc) return rc;
+    cli_args_end();
 
     TraceReader *r = NULL;
     TraceStats *st = NULL;

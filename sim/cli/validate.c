@@ -156,8 +156,10 @@ int cmd_validate(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) { validate_usage(stdout); return 0; }
     ValidateArgs v = { 0 };
+    cli_args_begin();
     int status = parse_validate_args(argc, argv, &v);
     if (status) return status;
+    cli_args_end();
     char path[4200], out[4200];
     snprintf(path, sizeof(path), "%s/summary.json", v.dir);
     json_error_t jerr;

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,6 +112,42 @@ static double metric_value(json_t *m, const char *key)
     return v && json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+/* A gated metric must be a number on both sides (or null on both: undefined
+ * in either run, such as request_goodput without --slo).  Otherwise the
+ * first problem is recorded and counted: 1, else 0. */
+static int check_gated(CompareResult *out, const char *key, const char *file_a, json_t *va,
+                       const char *file_b, json_t *vb)
+{
+    char why[560];
+    json_t *v[2] = { va, vb };
+    const char *file[2] = { file_a, file_b }, *side[2] = { "A", "B" };
+    why[0] = '\0';
+    for (int i = 0; i < 2 && !why[0]; i++) {
+        if (!v[i]) {
+            snprintf(why, sizeof(why), "missing in %s (%s)", file[i], side[i]);
+        } else if (!json_is_number(v[i]) && !json_is_null(v[i])) {
+            char *text = json_dumps(v[i], JSON_ENCODE_ANY | JSON_COMPACT);
+            snprintf(why, sizeof(why), "not a number in %s (%s): %.60s", file[i], side[i], text ? text : "?");
+            free(text);
+        }
+    }
+    if (!why[0] && json_is_null(va) != json_is_null(vb)) {
+        int n = json_is_null(va) ? 0 : 1;
+        snprintf(why, sizeof(why), "null in %s (%s) but %.10g in %s (%s)", file[n], side[n],
+                 json_number_value(v[1 - n]), file[1 - n], side[1 - n]);
+    }
+    if (!why[0]) return 0;
+    if (!out->bad_metrics++)
+        snprintf(out->first_bad, sizeof(out->first_bad), "compare: gated metric '%s' is %s", key, why);
+    return 1;
+}
+
+static void note_tol_matches(CompareResult *out, const CompareRules *rules, const char *key)
+{
+    for (int i = 0; rules && i < rules->n; i++)
+        if (!out->tol_matched[i] && !fnmatch(rules->tol[i].pattern, key, 0)) out->tol_matched[i] = true;
+}
+
 static CompareVerdict judge(CompareRow *row, const CompareTol *t)
 {
     double a = row->a, b = row->b;
@@ -122,14 +160,21 @@ static CompareVerdict judge(CompareRow *row, const CompareTol *t)
     return worse < 0 ? CMP_BETTER : CMP_WITHIN;
 }
 
-void compare__metrics(CompareResult *out, const char *run, json_t *ma, json_t *mb, const CompareRules *rules)
+void compare__metrics(CompareResult *out, const char *run, const char *file_a, json_t *ma,
+                      const char *file_b, json_t *mb, const CompareRules *rules)
 {
     json_t *sets[2] = { ma, mb };
     for (int s = 0; s < 2; s++) {
         const char *key;
         json_t *v;
         json_object_foreach(sets[s], key, v) {
+            note_tol_matches(out, rules, key);
             if (s == 1 && json_object_get(ma, key)) continue;
+            CompareTol t = compare_tolerance(rules, key);
+            CompareDir dir = t.off ? CMP_INFO : compare_direction(key);
+            if (dir != CMP_INFO &&
+                check_gated(out, key, file_a, json_object_get(ma, key), file_b, json_object_get(mb, key)))
+                continue;
             SS_GROW(out->rows, out->cap, out->n + 1);
             CompareRow *row = &out->rows[out->n++];
             memset(row, 0, sizeof(*row));
@@ -137,12 +182,37 @@ void compare__metrics(CompareResult *out, const char *run, json_t *ma, json_t *m
             snprintf(row->metric, sizeof(row->metric), "%s", key);
             row->a = metric_value(ma, key);
             row->b = metric_value(mb, key);
-            CompareTol t = compare_tolerance(rules, key);
-            row->dir = compare_direction(key);
-            if (t.off) row->dir = CMP_INFO;
+            row->dir = dir;
             row->verdict = judge(row, &t);
             out->regressions += row->verdict == CMP_REGRESSION;
+            out->gated += dir != CMP_INFO;
+            out->identical += dir != CMP_INFO && row->verdict == CMP_SAME;
         }
     }
     out->runs++;
+}
+
+int compare__finish(CompareResult *out, const CompareRules *rules)
+{
+    for (int i = 0; rules && i < rules->n; i++)
+        if (!out->tol_matched[i])
+            return ss_error_set(EINVAL, "--tol: pattern '%s' matches no metric in A or B (a typo? "
+                                "metric names are summary.json's, e.g. p99_ttft_ms)", rules->tol[i].pattern);
+    if (out->bad_metrics > 1)
+        return ss_error_set(COMPARE_BAD_METRIC, "%s (and %d more gated metrics missing or not numbers)",
+                            out->first_bad, out->bad_metrics - 1);
+    if (out->bad_metrics) return ss_error_set(COMPARE_BAD_METRIC, "%s", out->first_bad);
+    if (!out->gated)
+        return ss_error_set(COMPARE_BAD_METRIC, "compare: no gated metric in A or B: nothing to judge "
+                            "(servesim summaries have request_throughput, p99_ttft_ms, ...)");
+    return 0;
+}
+
+void compare__warn(CompareResult *out, const char *fmt, ...)
+{
+    SS_GROW(out->warnings, out->warnings_cap, out->n_warnings + 1);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out->warnings[out->n_warnings++], sizeof(out->warnings[0]), fmt, ap);
+    va_end(ap);
 }

@@ -10,6 +10,7 @@
 #ifndef SERVESIM_COMPARE_H
 #define SERVESIM_COMPARE_H
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -51,18 +52,49 @@ typedef struct CompareResult {
     size_t n, cap;
     int regressions;
     int runs;
+    int gated, identical;    /* gated metric rows, and those equal on both sides */
+    /* Notes for stderr: pairs whose manifests say they are results of
+     * different inputs (trace sha256 or workload, model, gpu, ...). */
+    char (*warnings)[512];
+    size_t n_warnings, warnings_cap;
+    /* Filled while comparing, checked by compare_paths. */
+    bool tol_matched[COMPARE_MAX_TOLS]; /* user rule i matched some metric name */
+    int bad_metrics;         /* gated metrics missing, null on one side, or not numbers */
+    char first_bad[600];     /* the first one's message */
 } CompareResult;
+
+/* compare_paths's error when a gated metric is missing on one side, null on
+ * one side only, or not a number, or when no metric is gated at all: the
+ * comparison cannot be judged (the CLI exits 1, as for a regression). */
+#define COMPARE_BAD_METRIC (-ENODATA)
 
 /* Load both sets (a summary.json file, a directory holding one, or a tree of
  * run directories each holding one; runs pair by relative path) and compare.
- * 0, or -EINVAL / -ENOENT on bad input (message set). */
+ * 0; -EINVAL / -ENOENT on bad input (a file, a run on one side only, a --tol
+ * rule that matches no metric); COMPARE_BAD_METRIC (message set).  `out`
+ * holds what was compared (and the warnings) either way: free it. */
 int compare_paths(const char *a, const char *b, const CompareRules *rules, CompareResult *out);
 void compare_result_free(CompareResult *r);
 /* Internal (compare_load.c -> compare.c): one pair of runs' "metrics"
- * objects, keys of A first, then the keys only B has. */
-void compare__metrics(CompareResult *out, const char *run, json_t *ma, json_t *mb,
-                      const CompareRules *rules);
-/* The table; informational and unchanged rows only when `all`. */
+ * objects, keys of A first, then the keys only B has; the files name the
+ * sides in messages. */
+void compare__metrics(CompareResult *out, const char *run, const char *file_a, json_t *ma,
+                      const char *file_b, json_t *mb, const CompareRules *rules);
+/* Internal: after every pair, the --tol rules that matched nothing, the bad
+ * metrics, an empty gate: 0 or the error of compare_paths. */
+int compare__finish(CompareResult *out, const CompareRules *rules);
+void compare__warn(CompareResult *out, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* compare_report.c: the table (informational and unchanged rows only when
+ * `all`), and the same as JSON: {"a", "b", "verdict", "runs", "gated",
+ * "identical", "regressions", "warnings", "metrics": [{run, metric, a, b,
+ * change, allowed, direction, verdict}, ...]} with every row. */
 void compare_print(FILE *f, const CompareResult *r, bool all);
+json_t *compare_json(const CompareResult *r, const char *a, const char *b);
+const char *compare_verdict_name(const CompareRow *w);
 
 #endif

@@ -1,8 +1,8 @@
 /* compare_load.c: result sets on disk (one summary.json, a run directory, or
- * a tree of run directories), pairing runs by relative path, and the table. */
+ * a tree of run directories), pairing runs by relative path, and a warning
+ * for each pair whose manifests say they ran on different inputs. */
 #include <dirent.h>
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,10 +10,16 @@
 #include "common.h"
 #include "compare.h"
 
+typedef struct RunEntry {
+    char name[256];          /* relative directory, "" for a single run */
+    char file[4200];         /* its summary.json, for messages */
+    json_t *metrics;         /* the "metrics" object (owned) */
+    json_t *manifest;        /* the "manifest" object (owned), or NULL */
+} RunEntry;
+
 typedef struct RunSet {
-    char (*name)[256];       /* relative directory, "" for a single run */
-    json_t **metrics;        /* the "metrics" object of each summary (owned) */
-    size_t n, cap, name_cap;
+    RunEntry *run;
+    size_t n, cap;
 } RunSet;
 
 static int set_add(RunSet *s, const char *file, const char *rel)
@@ -26,19 +32,24 @@ static int set_add(RunSet *s, const char *file, const char *rel)
         json_decref(j);
         return ss_error_set(EINVAL, "%s: no \"metrics\" object (not a servesim summary.json?)", file);
     }
-    SS_GROW(s->metrics, s->cap, s->n + 1);
-    SS_GROW(s->name, s->name_cap, s->n + 1);
-    snprintf(s->name[s->n], sizeof(s->name[0]), "%s", rel);
-    s->metrics[s->n++] = json_incref(m);
+    SS_GROW(s->run, s->cap, s->n + 1);
+    RunEntry *e = &s->run[s->n++];
+    snprintf(e->name, sizeof(e->name), "%s", rel);
+    snprintf(e->file, sizeof(e->file), "%s", file);
+    e->metrics = json_incref(m);
+    json_t *man = json_object_get(j, "manifest");
+    e->manifest = json_is_object(man) ? json_incref(man) : NULL;
     json_decref(j);
     return 0;
 }
 
 static void set_free(RunSet *s)
 {
-    for (size_t i = 0; i < s->n; i++) json_decref(s->metrics[i]);
-    free(s->metrics);
-    free(s->name);
+    for (size_t i = 0; i < s->n; i++) {
+        json_decref(s->run[i].metrics);
+        if (s->run[i].manifest) json_decref(s->run[i].manifest);
+    }
+    free(s->run);
     memset(s, 0, sizeof(*s));
 }
 
@@ -86,8 +97,65 @@ static int set_load(RunSet *s, const char *path)
 
 static int find_run(const RunSet *s, const char *name)
 {
-    for (size_t i = 0; i < s->n; i++) if (!strcmp(s->name[i], name)) return (int)i;
+    for (size_t i = 0; i < s->n; i++) if (!strcmp(s->run[i].name, name)) return (int)i;
     return -1;
+}
+
+static void append(char *buf, size_t cap, const char *fmt, const char *x, const char *y)
+{
+    size_t at = strlen(buf);
+    if (at + 1 < cap) snprintf(buf + at, cap - at, fmt, *buf ? ", " : "", x, y);
+}
+
+/* How two manifests' inputs differ ("" when they do not): the trace's
+ * sha256, or the workload's parameters and seed. */
+static void describe_input(json_t *ia, json_t *ib, char *buf, size_t cap)
+{
+    const char *sa = json_string_value(json_object_get(ia, "sha256"));
+    const char *sb = json_string_value(json_object_get(ib, "sha256"));
+    json_t *wa = json_object_get(ia, "workload"), *wb = json_object_get(ib, "workload");
+    if (sa && sb) {
+        if (strcmp(sa, sb)) snprintf(buf, cap, "input (trace sha256 %.12s... vs %.12s...)", sa, sb);
+    } else if (wa && wb) {
+        if (!json_equal(json_object_get(ia, "params"), json_object_get(ib, "params")) || !json_equal(wa, wb))
+            snprintf(buf, cap, "input (workload parameters)");
+        else if (!json_equal(json_object_get(ia, "seed"), json_object_get(ib, "seed")))
+            snprintf(buf, cap, "input (workload seed %lld vs %lld)",
+                     (long long)json_integer_value(json_object_get(ia, "seed")),
+                     (long long)json_integer_value(json_object_get(ib, "seed")));
+    } else if (!json_equal(ia, ib)) {
+        snprintf(buf, cap, "input (%s vs %s)", sa ? "trace" : wa ? "workload" : "?", sb ? "trace" : wb ? "workload" : "?");
+    }
+}
+
+/* What a candidate may change (scheduler, predictor, cost model, the code)
+ * is free; what makes two results answers to different questions is not. */
+static void warn_if_inputs_differ(CompareResult *out, const RunEntry *a, const RunEntry *b)
+{
+    static const char *const same_keys[] = { "model", "gpu", "fleet", "tensor_parallel", "slo" };
+    if (!a->manifest || !b->manifest) return;
+    char diff[400] = "";
+    describe_input(json_object_get(a->manifest, "input"), json_object_get(b->manifest, "input"), diff, sizeof(diff));
+    for (size_t i = 0; i < SS_ARRAY_LEN(same_keys); i++) {
+        json_t *va = json_object_get(a->manifest, same_keys[i]), *vb = json_object_get(b->manifest, same_keys[i]);
+        if (!va || !vb || json_equal(va, vb)) continue;
+        if (json_is_string(va) && json_is_string(vb)) {
+            char both[200];
+            snprintf(both, sizeof(both), "%.90s vs %.90s", json_string_value(va), json_string_value(vb));
+            append(diff, sizeof(diff), "%s%s (%s)", same_keys[i], both);
+        } else {
+            append(diff, sizeof(diff), "%s%s%s", same_keys[i], "");
+        }
+    }
+    if (!diff[0]) return;
+    compare__warn(out, "%s and %s are results of different inputs: %s; their difference is not only "
+                  "the change under test", a->file, b->file, diff);
+}
+
+static void compare_pair(CompareResult *out, const RunEntry *a, const RunEntry *b, const CompareRules *rules)
+{
+    warn_if_inputs_differ(out, a, b);
+    compare__metrics(out, a->name, a->file, a->metrics, b->file, b->metrics, rules);
 }
 
 int compare_paths(const char *a, const char *b, const CompareRules *rules, CompareResult *out)
@@ -98,58 +166,28 @@ int compare_paths(const char *a, const char *b, const CompareRules *rules, Compa
     if (!r) r = set_load(&sb, b);
     if (r) goto done;
     if (sa.n == 1 && sb.n == 1) {   /* two single runs pair whatever their names */
-        compare__metrics(out, sa.name[0], sa.metrics[0], sb.metrics[0], rules);
+        compare_pair(out, &sa.run[0], &sb.run[0], rules);
+        r = compare__finish(out, rules);
         goto done;
     }
     for (size_t i = 0; i < sb.n && !r; i++)
-        if (find_run(&sa, sb.name[i]) < 0) r = ss_error_set(ENOENT, "run '%s' is in %s but not in %s", sb.name[i], b, a);
+        if (find_run(&sa, sb.run[i].name) < 0)
+            r = ss_error_set(ENOENT, "run '%s' is in %s but not in %s", sb.run[i].name, b, a);
     for (size_t i = 0; i < sa.n && !r; i++) {
-        int j = find_run(&sb, sa.name[i]);
-        if (j < 0) r = ss_error_set(ENOENT, "run '%s' is in %s but not in %s", sa.name[i], a, b);
-        else compare__metrics(out, sa.name[i], sa.metrics[i], sb.metrics[j], rules);
+        int j = find_run(&sb, sa.run[i].name);
+        if (j < 0) r = ss_error_set(ENOENT, "run '%s' is in %s but not in %s", sa.run[i].name, a, b);
+        else compare_pair(out, &sa.run[i], &sb.run[j], rules);
     }
+    if (!r) r = compare__finish(out, rules);
 done:
     set_free(&sa);
     set_free(&sb);
-    if (r) compare_result_free(out);
     return r;
 }
 
 void compare_result_free(CompareResult *r)
 {
     free(r->rows);
+    free(r->warnings);
     memset(r, 0, sizeof(*r));
-}
-
-static const char *verdict_name(const CompareRow *w)
-{
-    switch (w->verdict) {
-    case CMP_SAME: return "same";
-    case CMP_WITHIN: return w->dir == CMP_INFO ? "(info)" : "within";
-    case CMP_BETTER: return "better";
-    case CMP_REGRESSION: return "REGRESSION";
-    default: return "n/a";
-    }
-}
-
-void compare_print(FILE *f, const CompareResult *r, bool all)
-{
-    fprintf(f, "%-24s %-24s %14s %14s %9s %11s  %s\n", "run", "metric", "A", "B", "change", "allowed", "verdict");
-    for (size_t i = 0; i < r->n; i++) {
-        const CompareRow *w = &r->rows[i];
-        if (!all && (w->dir == CMP_INFO || w->verdict == CMP_SAME)) continue;
-        char change[32] = "", allowed[32] = "";
-        if (isfinite(w->a) && isfinite(w->b) && w->a != 0)
-            snprintf(change, sizeof(change), "%+.2f%%", 100 * (w->b - w->a) / fabs(w->a));
-        if (w->dir != CMP_INFO) snprintf(allowed, sizeof(allowed), "%c%.4g", w->dir == CMP_HIGHER_BETTER ? '-' : '+', w->allowed);
-        fprintf(f, "%-24.24s %-24.24s %14.6g %14.6g %9s %11s  %s\n", *w->run ? w->run : "-",
-                w->metric, w->a, w->b, change, allowed, verdict_name(w));
-    }
-    int gated = 0, same = 0;
-    for (size_t i = 0; i < r->n; i++) {
-        gated += r->rows[i].dir != CMP_INFO;
-        same += r->rows[i].dir != CMP_INFO && r->rows[i].verdict == CMP_SAME;
-    }
-    fprintf(f, "compare: %d run%s, %d gated metrics (%d identical), %d regression%s\n", r->runs,
-            r->runs == 1 ? "" : "s", gated, same, r->regressions, r->regressions == 1 ? "" : "s");
 }
