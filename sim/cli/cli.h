@@ -44,6 +44,10 @@ void cli_args_begin(void);
 void cli_args_end(void);
 /* main(): a command's return value -> the process's exit status. */
 int cli_exit_status(int command_status);
+/* main(), after the command: flush and close stdout.  A failed write (now or
+ * earlier) is "servesim: stdout: <strerror>" and status 1 when the command
+ * had succeeded; otherwise `status` unchanged. */
+int cli_close_stdout(int status);
 
 /* Print "servesim: <message>" to stderr and return the exit status 1. */
 int cli_fail(const char *fmt, ...)

@@ -1,5 +1,6 @@
 #include "cli_common.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,20 @@ void cli_args_end(void) { reading_args = false; }
 int cli_exit_status(int command_status)
 {
     return command_status == CLI_EXIT_FAILURE && reading_args ? CLI_EXIT_USAGE : command_status;
+}
+
+int cli_close_stdout(int status)
+{
+    errno = 0;
+    bool failed = fflush(stdout) != 0 || ferror(stdout);
+    int err = errno;
+    if (fclose(stdout) && !failed) {
+        failed = true;
+        err = errno;
+    }
+    if (!failed) return status;
+    cli_fail("stdout: write failed: %s", err ? strerror(err) : "write error");
+    return status ? status : CLI_EXIT_FAILURE;
 }
 
 /* A plug-in `name` (found or not) with options `kvs`: they parse (into

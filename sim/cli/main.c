@@ -57,14 +57,21 @@ bool cli_wants_help(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc < 2) { usage(stderr); return 2; }
+    int status = -1;
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
         usage(stdout);
-        return 0;
+        status = 0;
+    } else if (!strcmp(argv[1], "--version")) {
+        status = cmd_version(1, argv + 1);
     }
-    if (!strcmp(argv[1], "--version")) return cmd_version(1, argv + 1);
-    for (size_t i = 0; i < SS_ARRAY_LEN(commands); i++)
-        if (!strcmp(argv[1], commands[i].name)) return cli_exit_status(commands[i].run(argc - 1, argv + 1));
-    fprintf(stderr, "servesim: unknown command '%s'\n\n", argv[1]);
-    usage(stderr);
-    return 2;
+    for (size_t i = 0; i < SS_ARRAY_LEN(commands) && status < 0; i++)
+        if (!strcmp(argv[1], commands[i].name)) status = cli_exit_status(commands[i].run(argc - 1, argv + 1));
+    if (status < 0) {
+        fprintf(stderr, "servesim: unknown command '%s'\n\n", argv[1]);
+        usage(stderr);
+        return 2;
+    }
+    /* Every command's output is only written once stdout is flushed: a full
+     * disk or a closed pipe must fail the command, not lose its output. */
+    return cli_close_stdout(status);
 }
