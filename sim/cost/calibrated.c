@@ -11,27 +11,41 @@
 /* Fitted by `servesim cost fit` on the A100 and H100 tables together
  * (models/profiles/calibrated.txt holds the same values with the command). */
 const CalParams cal_params_default = {
-    .gemm_floor_s = 3.0e-6, .gemm_flop_eff = 0.8, .gemm_m_half = 64, .gemm_bw_eff = 0.8,
-    .gemm_sharpness = 2.0,
-    .pa_floor_s = 8e-6, .pa_flop_eff = 0.5, .pa_len_half = 512, .pa_bw_eff = 0.5,
-    .da_floor_s = 12e-6, .da_bw_eff = 0.7, .da_par_half = 64,
-    .op_floor_s = 4e-6, .op_bw_eff = 0.6,
-    .ar_floor_s = 5e-6, .ar_bw_eff = 0.7,
+    .gemm_floor_cycles = 7206.2,
+    .gemm_flop_eff = 0.88313,
+    .gemm_m_half = 119.224,
+    .gemm_bw_eff = 0.910084,
+    .gemm_sharpness = 3.83039,
+    .pa_floor_cycles = 22666.8,
+    .pa_flop_eff = 0.592359,
+    .pa_len_half = 7.78025e-21,
+    .pa_bw_eff = 0.36427,
+    .da_floor_cycles = 21926.3,
+    .da_bw_eff = 0.926401,
+    .da_seq_bytes = 66523.8,
+    .da_block_bpc = 343.896,
+    .op_floor_cycles = 4688.41,
+    .op_bw_eff = 0.573691,
+    .ar_floor_s = 5.13872e-06,
+    .ar_bw_eff = 0.627308,
 };
 
 static const char *const param_names[CAL_N_PARAMS] = {
-    "gemm_floor_s", "gemm_flop_eff", "gemm_m_half", "gemm_bw_eff", "gemm_sharpness",
-    "pa_floor_s", "pa_flop_eff", "pa_len_half", "pa_bw_eff",
-    "da_floor_s", "da_bw_eff", "da_par_half",
-    "op_floor_s", "op_bw_eff",
+    "gemm_floor_cycles", "gemm_flop_eff", "gemm_m_half", "gemm_bw_eff", "gemm_sharpness",
+    "pa_floor_cycles", "pa_flop_eff", "pa_len_half", "pa_bw_eff",
+    "da_floor_cycles", "da_bw_eff", "da_seq_bytes", "da_block_bpc",
+    "op_floor_cycles", "op_bw_eff",
     "ar_floor_s", "ar_bw_eff",
 };
 
 const char *cal_param_name(int i) { return i >= 0 && i < CAL_N_PARAMS ? param_names[i] : NULL; }
 
+double cal_clock_hz(const GpuSpec *g) { return g->clock_hz > 0 ? g->clock_hz : 1.5e9; }
+
 static inline double max2(double a, double b) { return a > b ? a : b; }
 
-double cal_gemm_s(const CalParams *p, double F, double B, double m, double n, double k, double bytes)
+double cal_gemm_s(const CalParams *p, double F, double B, double clock, double m, double n, double k,
+                  double bytes)
 {
     if (m <= 0) return 0.0;
     double flops = 2.0 * m * n * k;
@@ -41,10 +55,10 @@ double cal_gemm_s(const CalParams *p, double F, double B, double m, double n, do
     /* A soft max: near the crossover neither limit is reached. */
     double q = p->gemm_sharpness;
     double hi = max2(tc, tm), lo = tc + tm - hi;
-    return p->gemm_floor_s + hi * pow(1.0 + pow(lo / hi, q), 1.0 / q);
+    return p->gemm_floor_cycles / clock + hi * pow(1.0 + pow(lo / hi, q), 1.0 / q);
 }
 
-double cal_prefill_attn_s(const CalParams *p, double F, double B, double batch, double isl,
+double cal_prefill_attn_s(const CalParams *p, double F, double B, double clock, double batch, double isl,
                           double heads, double kv_heads, double head_dim, double bytes)
 {
     if (batch <= 0 || isl <= 0) return 0.0;
@@ -52,16 +66,17 @@ double cal_prefill_attn_s(const CalParams *p, double F, double B, double batch, 
     double moved = bytes * batch * isl * head_dim * (2.0 * heads + 2.0 * kv_heads);
     double tc = flops / (F * p->pa_flop_eff * isl / (isl + p->pa_len_half));
     double tm = moved / (B * p->pa_bw_eff);
-    return p->pa_floor_s + max2(tc, tm);
+    return p->pa_floor_cycles / clock + tc + tm;
 }
 
-double cal_decode_attn_s(const CalParams *p, double B, double batch, double kv_len, double kv_heads,
+double cal_decode_attn_s(const CalParams *p, double B, double clock, double batch, double kv_len, double kv_heads,
                          double head_dim, double bytes)
 {
     if (batch <= 0) return 0.0;
     double moved = bytes * 2.0 * batch * (kv_len + 1) * kv_heads * head_dim; /* K and V */
     double w = batch * kv_heads;
-    return p->da_floor_s + moved / (B * p->da_bw_eff * w / (w + p->da_par_half));
+    return p->da_floor_cycles / clock + (moved + w * p->da_seq_bytes) / (B * p->da_bw_eff) +
+           moved / w / (clock * p->da_block_bpc);
 }
 
 double cal_allreduce_s(const CalParams *p, double link, double elems, double gpus, double bytes)
@@ -73,13 +88,13 @@ double cal_allreduce_s(const CalParams *p, double link, double elems, double gpu
 /* Per layer: two RMSNorms (read and write hidden), RoPE (read and write q
  * and k), the activation (read gate and up, write one), two residual adds
  * (read two, write one): six kernels. */
-double cal_other_s(const CalParams *p, double B, const OpShapes *sh, double tokens)
+double cal_other_s(const CalParams *p, double B, double clock, const OpShapes *sh, double tokens)
 {
     if (tokens <= 0) return 0.0;
     double q = (double)sh->heads * sh->head_dim, kv = (double)sh->kv_heads * sh->head_dim;
     double act = (sh->gated_mlp ? 3.0 : 2.0) * sh->intermediate;
     double elems = 2 * (2.0 * sh->hidden) + 2.0 * (q + kv) + act + 2 * (3.0 * sh->hidden);
-    return 6.0 * p->op_floor_s + tokens * elems * sh->bytes / (B * p->op_bw_eff);
+    return 6.0 * p->op_floor_cycles / clock + tokens * elems * sh->bytes / (B * p->op_bw_eff);
 }
 
 void cal_model_init(CalModel *c, const CalParams *p, const ModelSpec *m, const GpuSpec *g, int32_t tp)
@@ -89,26 +104,27 @@ void cal_model_init(CalModel *c, const CalParams *p, const ModelSpec *m, const G
     c->flops = g->flops_16bit;
     c->bw = g->hbm_bandwidth;
     c->link = g->interconnect_bandwidth;
+    c->clock_hz = cal_clock_hz(g);
     c->overhead_s = g->step_overhead_s;
 }
 
 static double v_gemm(const void *ctx, OpGemm gm, double m)
 {
     const CalModel *c = ctx;
-    return cal_gemm_s(&c->p, c->flops, c->bw, m, c->sh.gemm_n[gm], c->sh.gemm_k[gm], c->sh.bytes);
+    return cal_gemm_s(&c->p, c->flops, c->bw, c->clock_hz, m, c->sh.gemm_n[gm], c->sh.gemm_k[gm], c->sh.bytes);
 }
 
 static double v_prefill(const void *ctx, double batch, double isl)
 {
     const CalModel *c = ctx;
-    return cal_prefill_attn_s(&c->p, c->flops, c->bw, batch, isl, c->sh.heads, c->sh.kv_heads,
+    return cal_prefill_attn_s(&c->p, c->flops, c->bw, c->clock_hz, batch, isl, c->sh.heads, c->sh.kv_heads,
                               c->sh.head_dim, c->sh.bytes);
 }
 
 static double v_decode(const void *ctx, double batch, double kv_len)
 {
     const CalModel *c = ctx;
-    return cal_decode_attn_s(&c->p, c->bw, batch, kv_len, c->sh.kv_heads, c->sh.head_dim, c->sh.bytes);
+    return cal_decode_attn_s(&c->p, c->bw, c->clock_hz, batch, kv_len, c->sh.kv_heads, c->sh.head_dim, c->sh.bytes);
 }
 
 /* Linear in kv_len: n a + b (kv0 n + n (n - 1) / 2). */
@@ -122,7 +138,7 @@ static double v_decode_sum(const void *ctx, double batch, double kv0, int64_t n)
 static double v_other(const void *ctx, double tokens)
 {
     const CalModel *c = ctx;
-    return cal_other_s(&c->p, c->bw, &c->sh, tokens);
+    return cal_other_s(&c->p, c->bw, c->clock_hz, &c->sh, tokens);
 }
 
 static double v_allreduce(const void *ctx, double elems)
@@ -197,10 +213,10 @@ bool cal_decode_iter_linear(const CalModel *c, const StepShape *first, double *a
     StepShape next = *first;
     next.decode_context += first->decode_seqs;
     *a = cal_step_time(c, first, NULL);
-    double a1 = cal_decode_attn_s(&c->p, c->bw, first->decode_seqs,
+    double a1 = cal_decode_attn_s(&c->p, c->bw, c->clock_hz, first->decode_seqs,
                                   (double)next.decode_context / first->decode_seqs, c->sh.kv_heads,
                                   c->sh.head_dim, c->sh.bytes);
-    double a0 = cal_decode_attn_s(&c->p, c->bw, first->decode_seqs,
+    double a0 = cal_decode_attn_s(&c->p, c->bw, c->clock_hz, first->decode_seqs,
                                   (double)first->decode_context / first->decode_seqs, c->sh.kv_heads,
                                   c->sh.head_dim, c->sh.bytes);
     *b = c->sh.layers * (a1 - a0);

@@ -23,14 +23,15 @@ void cal_model_init(CalModel *c, const CalParams *p, const ModelSpec *m, const G
 extern const OpCostVtbl cal_vtbl;
 
 /* Single ops at any shape (the measured backend's fallbacks, the fit). */
-double cal_gemm_s(const CalParams *p, double flops_per_s, double bw, double m, double n, double k,
+double cal_clock_hz(const GpuSpec *g);
+double cal_gemm_s(const CalParams *p, double flops_per_s, double bw, double clock, double m, double n, double k,
                   double bytes);
-double cal_prefill_attn_s(const CalParams *p, double flops_per_s, double bw, double batch, double isl,
+double cal_prefill_attn_s(const CalParams *p, double flops_per_s, double bw, double clock, double batch, double isl,
                           double heads, double kv_heads, double head_dim, double bytes);
-double cal_decode_attn_s(const CalParams *p, double bw, double batch, double kv_len, double kv_heads,
+double cal_decode_attn_s(const CalParams *p, double bw, double clock, double batch, double kv_len, double kv_heads,
                          double head_dim, double bytes);
 double cal_allreduce_s(const CalParams *p, double link, double elems, double gpus, double bytes);
-double cal_other_s(const CalParams *p, double bw, const OpShapes *sh, double tokens);
+double cal_other_s(const CalParams *p, double bw, double clock, const OpShapes *sh, double tokens);
 
 /* A whole step, and pure-decode spans in closed form (linear in j). */
 double cal_step_time(const CalModel *c, const StepShape *s, StepBreakdown *b);

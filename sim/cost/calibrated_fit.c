@@ -78,13 +78,14 @@ void cal_points_add(CalPoints *pts, const MeasuredTables *t, const GpuSpec *g, i
 double cal_point_predict(const CalParams *p, const CalPoint *x)
 {
     const GpuSpec *g = x->g;
+    double clk = cal_clock_hz(g);
     switch (x->group) {
-    case CALP_GEMM: return cal_gemm_s(p, g->flops_16bit, g->hbm_bandwidth, x->a, x->b, x->c, 2);
+    case CALP_GEMM: return cal_gemm_s(p, g->flops_16bit, g->hbm_bandwidth, clk, x->a, x->b, x->c, 2);
     case CALP_PREFILL:
-        return cal_prefill_attn_s(p, g->flops_16bit, g->hbm_bandwidth, x->a, x->b, x->c, x->d, 128, 2);
-    case CALP_DECODE: return cal_decode_attn_s(p, g->hbm_bandwidth, x->a, x->b, x->d, 128, 2);
+        return cal_prefill_attn_s(p, g->flops_16bit, g->hbm_bandwidth, clk, x->a, x->b, x->c, x->d, 128, 2);
+    case CALP_DECODE: return cal_decode_attn_s(p, g->hbm_bandwidth, clk, x->a, x->b, x->d, 128, 2);
     case CALP_ALLREDUCE: return cal_allreduce_s(p, g->interconnect_bandwidth, x->a, x->b, 2);
-    case CALP_OTHER: return cal_other_s(p, g->hbm_bandwidth, &x->sh, x->a);
+    case CALP_OTHER: return cal_other_s(p, g->hbm_bandwidth, clk, &x->sh, x->a);
     default: SS_ASSERT(0 && "unknown point group");
     }
     return 0;
@@ -94,9 +95,9 @@ double cal_point_predict(const CalParams *p, const CalPoint *x)
 static const int group_params[CALP_GROUPS][6] = {
     [CALP_GEMM] = { 0, 1, 2, 3, 4, -1 },
     [CALP_PREFILL] = { 5, 6, 7, 8, -1 },
-    [CALP_DECODE] = { 9, 10, 11, -1 },
-    [CALP_OTHER] = { 12, 13, -1 },
-    [CALP_ALLREDUCE] = { 14, 15, -1 },
+    [CALP_DECODE] = { 9, 10, 11, 12, -1 },
+    [CALP_OTHER] = { 13, 14, -1 },
+    [CALP_ALLREDUCE] = { 15, 16, -1 },
 };
 
 typedef struct FitCtx {

@@ -44,6 +44,7 @@ typedef struct GpuSpec {
     double interconnect_bandwidth; /* bytes/s per GPU (tensor parallel all-reduce) */
     double interconnect_latency_s;
     double price_per_hour;         /* USD, for planning */
+    double clock_hz;               /* boost SM clock, datasheet (optional: 0 = 1.5 GHz) */
 } GpuSpec;
 
 /* Load "models/models/<name>.txt" / "models/gpus/<name>.txt", or a path.
@@ -176,16 +177,23 @@ typedef struct OpShapes {
     double gemm_n[GEMM_COUNT], gemm_k[GEMM_COUNT];
 } OpShapes;
 
-/* The calibrated roofline's parameters (calibrated.h): GPU-independent. */
+/* The calibrated roofline's parameters (calibrated.h): GPU-independent.
+ * Kernel floors are in SM clock cycles (a floor is launch and pipeline
+ * latency: it scales with the clock), the all-reduce's in seconds. */
 typedef struct CalParams {
     /* GEMM: floor + softmax_q(FLOPs / (F e_f m/(m + m_half)), bytes / (B e_b)) */
-    double gemm_floor_s, gemm_flop_eff, gemm_m_half, gemm_bw_eff, gemm_sharpness;
+    double gemm_floor_cycles, gemm_flop_eff, gemm_m_half, gemm_bw_eff, gemm_sharpness;
     /* prefill attention: floor + max(FLOPs / (F e L/(L + L_half)), bytes / (B e_b)) */
-    double pa_floor_s, pa_flop_eff, pa_len_half, pa_bw_eff;
-    /* decode attention: floor + KV bytes / (B e w/(w + w_half)), w = batch x KV heads */
-    double da_floor_s, da_bw_eff, da_par_half;
+    double pa_floor_cycles, pa_flop_eff, pa_len_half, pa_bw_eff;
+    /* decode attention: floor + (KV bytes + w x seq_bytes) / (B e), w = batch x KV heads:
+     * each (sequence, KV head) block also loads its queries, writes its output
+     * and reduces its splits, a cost counted as bytes */
+    double da_floor_cycles, da_bw_eff, da_seq_bytes;
+    /* + (KV bytes / w) / (clock x block_bpc): one block streams its share at
+     * block_bpc bytes per cycle, the limit when there are few blocks */
+    double da_block_bpc;
     /* other ops: kernels x floor + bytes / (B e) */
-    double op_floor_s, op_bw_eff;
+    double op_floor_cycles, op_bw_eff;
     /* all-reduce: floor + 2 (g-1)/g bytes / (link e) */
     double ar_floor_s, ar_bw_eff;
 } CalParams;
@@ -194,6 +202,7 @@ typedef struct CalModel {
     CalParams p;
     OpShapes sh;
     double flops, bw, link;     /* FLOP/s, bytes/s, bytes/s per GPU, datasheet */
+    double clock_hz;
     double overhead_s;
 } CalModel;
 
