@@ -180,6 +180,8 @@ void compare__metrics(CompareResult *out, const char *run, const char *file_a, j
             memset(row, 0, sizeof(*row));
             snprintf(row->run, sizeof(row->run), "%s", run);
             snprintf(row->metric, sizeof(row->metric), "%s", key);
+            row->n_a = row->n_b = 1;
+            row->sd_a = row->sd_b = row->p = NAN;
             row->a = metric_value(ma, key);
             row->b = metric_value(mb, key);
             row->dir = dir;

@@ -16,7 +16,11 @@
 #include <stdio.h>
 
 typedef enum CompareDir { CMP_INFO = 0, CMP_HIGHER_BETTER, CMP_LOWER_BETTER } CompareDir;
-typedef enum CompareVerdict { CMP_SAME = 0, CMP_WITHIN, CMP_BETTER, CMP_REGRESSION, CMP_NA } CompareVerdict;
+/* CMP_NOT_SIGNIFICANT (sets only): worse beyond the tolerance on average,
+ * but not significantly so over the seeds: seed noise, not a regression. */
+typedef enum CompareVerdict {
+    CMP_SAME = 0, CMP_WITHIN, CMP_BETTER, CMP_REGRESSION, CMP_NA, CMP_NOT_SIGNIFICANT
+} CompareVerdict;
 
 typedef struct CompareTol {
     char pattern[64];        /* fnmatch pattern over metric names */
@@ -41,10 +45,14 @@ CompareTol compare_tolerance(const CompareRules *r, const char *metric);
 typedef struct CompareRow {
     char run[256];           /* relative directory of the run within its set ("" for one file) */
     char metric[64];
-    double a, b;             /* NAN when absent or null */
+    double a, b;             /* NAN when absent or null; the means over the runs for sets */
     double allowed;          /* the worsening allowed, units of the metric */
     CompareDir dir;
     CompareVerdict verdict;
+    /* sets only (else n = 1, sd and p NAN) */
+    int n_a, n_b;            /* runs with a number */
+    double sd_a, sd_b;       /* sample standard deviations (n - 1) */
+    double p;                /* one-sided Welch p-value of "B is worse than A" */
 } CompareRow;
 
 typedef struct CompareResult {
@@ -53,6 +61,12 @@ typedef struct CompareResult {
     int regressions;
     int runs;
     int gated, identical;    /* gated metric rows, and those equal on both sides */
+    /* compare_sets: runs per side, the significance level, the tests it was
+     * shared by (Holm) */
+    bool sets;
+    int set_runs_a, set_runs_b;
+    double alpha;
+    int tests;
     /* Notes for stderr: pairs whose manifests say they are results of
      * different inputs (trace sha256 or workload, model, gpu, ...). */
     char (*warnings)[512];
@@ -75,6 +89,20 @@ typedef struct CompareResult {
  * holds what was compared (and the warnings) either way: free it. */
 int compare_paths(const char *a, const char *b, const CompareRules *rules, CompareResult *out);
 void compare_result_free(CompareResult *r);
+
+/* Noise-aware gate over seeds: every run found under the `na` paths of A
+ * (summary.json files, run directories or trees) is one sample of the
+ * baseline, likewise for B; at least 2 a side.  Per gated metric, B
+ * regresses when (1) its mean is worse than A's by more than the tolerance
+ * (max(rel x |mean A|, abs)) and (2) Welch's one-sided t-test of "B worse
+ * than A" rejects at level `alpha`, Holm-adjusted over every gated metric
+ * tested (the family-wise error stays <= alpha however many metrics are
+ * gated).  Returns like compare_paths. */
+int compare_sets(const char *const *a, int na, const char *const *b, int nb, const CompareRules *rules,
+                 double alpha, CompareResult *out);
+/* Welch's test: the one-sided p-value that the mean of y exceeds the mean
+ * of x by more than chance, from means, sample variances and counts (>= 2). */
+double compare_welch_p(double mean_x, double var_x, int n_x, double mean_y, double var_y, int n_y);
 /* Internal (compare_load.c -> compare.c): one pair of runs' "metrics"
  * objects, keys of A first, then the keys only B has; the files name the
  * sides in messages. */

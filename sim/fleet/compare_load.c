@@ -9,20 +9,9 @@
 
 #include "common.h"
 #include "compare.h"
+#include "compare_runs.h"
 
-typedef struct RunEntry {
-    char name[256];          /* relative directory, "" for a single run */
-    char file[4200];         /* its summary.json, for messages */
-    json_t *metrics;         /* the "metrics" object (owned) */
-    json_t *manifest;        /* the "manifest" object (owned), or NULL */
-} RunEntry;
-
-typedef struct RunSet {
-    RunEntry *run;
-    size_t n, cap;
-} RunSet;
-
-static int set_add(RunSet *s, const char *file, const char *rel)
+static int set_add(CompareRunSet *s, const char *file, const char *rel)
 {
     json_error_t jerr;
     json_t *j = json_load_file(file, 0, &jerr);
@@ -33,7 +22,7 @@ static int set_add(RunSet *s, const char *file, const char *rel)
         return ss_error_set(EINVAL, "%s: no \"metrics\" object (not a servesim summary.json?)", file);
     }
     SS_GROW(s->run, s->cap, s->n + 1);
-    RunEntry *e = &s->run[s->n++];
+    CompareRun *e = &s->run[s->n++];
     snprintf(e->name, sizeof(e->name), "%s", rel);
     snprintf(e->file, sizeof(e->file), "%s", file);
     e->metrics = json_incref(m);
@@ -43,7 +32,7 @@ static int set_add(RunSet *s, const char *file, const char *rel)
     return 0;
 }
 
-static void set_free(RunSet *s)
+void compare__set_free(CompareRunSet *s)
 {
     for (size_t i = 0; i < s->n; i++) {
         json_decref(s->run[i].metrics);
@@ -60,7 +49,7 @@ static bool is_dir(const char *p)
 }
 
 /* Every run directory under root/rel, in sorted order (depth-first). */
-static int scan(RunSet *s, const char *root, const char *rel, int depth)
+static int scan(CompareRunSet *s, const char *root, const char *rel, int depth)
 {
     char dir[4096], file[4200];
     snprintf(dir, sizeof(dir), "%s%s%s", root, *rel ? "/" : "", rel);
@@ -86,16 +75,17 @@ static int scan(RunSet *s, const char *root, const char *rel, int depth)
     return r;
 }
 
-static int set_load(RunSet *s, const char *path)
+int compare__set_load(CompareRunSet *s, const char *path)
 {
     struct stat st;
+    size_t before = s->n;
     if (stat(path, &st)) return ss_error_set(ENOENT, "%s: %s", path, strerror(errno));
     int r = S_ISDIR(st.st_mode) ? scan(s, path, "", 0) : set_add(s, path, "");
-    if (!r && !s->n) r = ss_error_set(ENOENT, "%s: no summary.json found", path);
+    if (!r && s->n == before) r = ss_error_set(ENOENT, "%s: no summary.json found", path);
     return r;
 }
 
-static int find_run(const RunSet *s, const char *name)
+static int find_run(const CompareRunSet *s, const char *name)
 {
     for (size_t i = 0; i < s->n; i++) if (!strcmp(s->run[i].name, name)) return (int)i;
     return -1;
@@ -108,8 +98,8 @@ static void append(char *buf, size_t cap, const char *fmt, const char *x, const 
 }
 
 /* How two manifests' inputs differ ("" when they do not): the trace's
- * sha256, or the workload's parameters and seed. */
-static void describe_input(json_t *ia, json_t *ib, char *buf, size_t cap)
+ * sha256, or the workload's parameters and (unless ignored) seed. */
+static void describe_input(json_t *ia, json_t *ib, bool ignore_seed, char *buf, size_t cap)
 {
     const char *sa = json_string_value(json_object_get(ia, "sha256"));
     const char *sb = json_string_value(json_object_get(ib, "sha256"));
@@ -119,7 +109,7 @@ static void describe_input(json_t *ia, json_t *ib, char *buf, size_t cap)
     } else if (wa && wb) {
         if (!json_equal(json_object_get(ia, "params"), json_object_get(ib, "params")) || !json_equal(wa, wb))
             snprintf(buf, cap, "input (workload parameters)");
-        else if (!json_equal(json_object_get(ia, "seed"), json_object_get(ib, "seed")))
+        else if (!ignore_seed && !json_equal(json_object_get(ia, "seed"), json_object_get(ib, "seed")))
             snprintf(buf, cap, "input (workload seed %lld vs %lld)",
                      (long long)json_integer_value(json_object_get(ia, "seed")),
                      (long long)json_integer_value(json_object_get(ib, "seed")));
@@ -130,12 +120,14 @@ static void describe_input(json_t *ia, json_t *ib, char *buf, size_t cap)
 
 /* What a candidate may change (scheduler, predictor, cost model, the code)
  * is free; what makes two results answers to different questions is not. */
-static void warn_if_inputs_differ(CompareResult *out, const RunEntry *a, const RunEntry *b)
+void compare__warn_if_inputs_differ(CompareResult *out, const CompareRun *a, const CompareRun *b,
+                                    bool ignore_seed)
 {
     static const char *const same_keys[] = { "model", "gpu", "fleet", "tensor_parallel", "slo" };
     if (!a->manifest || !b->manifest) return;
     char diff[400] = "";
-    describe_input(json_object_get(a->manifest, "input"), json_object_get(b->manifest, "input"), diff, sizeof(diff));
+    describe_input(json_object_get(a->manifest, "input"), json_object_get(b->manifest, "input"), ignore_seed,
+                   diff, sizeof(diff));
     for (size_t i = 0; i < SS_ARRAY_LEN(same_keys); i++) {
         json_t *va = json_object_get(a->manifest, same_keys[i]), *vb = json_object_get(b->manifest, same_keys[i]);
         if (!va || !vb || json_equal(va, vb)) continue;
@@ -152,18 +144,18 @@ static void warn_if_inputs_differ(CompareResult *out, const RunEntry *a, const R
                   "the change under test", a->file, b->file, diff);
 }
 
-static void compare_pair(CompareResult *out, const RunEntry *a, const RunEntry *b, const CompareRules *rules)
+static void compare_pair(CompareResult *out, const CompareRun *a, const CompareRun *b, const CompareRules *rules)
 {
-    warn_if_inputs_differ(out, a, b);
+    compare__warn_if_inputs_differ(out, a, b, false);
     compare__metrics(out, a->name, a->file, a->metrics, b->file, b->metrics, rules);
 }
 
 int compare_paths(const char *a, const char *b, const CompareRules *rules, CompareResult *out)
 {
-    RunSet sa = { 0 }, sb = { 0 };
+    CompareRunSet sa = { 0 }, sb = { 0 };
     memset(out, 0, sizeof(*out));
-    int r = set_load(&sa, a);
-    if (!r) r = set_load(&sb, b);
+    int r = compare__set_load(&sa, a);
+    if (!r) r = compare__set_load(&sb, b);
     if (r) goto done;
     if (sa.n == 1 && sb.n == 1) {   /* two single runs pair whatever their names */
         compare_pair(out, &sa.run[0], &sb.run[0], rules);
@@ -180,8 +172,8 @@ int compare_paths(const char *a, const char *b, const CompareRules *rules, Compa
     }
     if (!r) r = compare__finish(out, rules);
 done:
-    set_free(&sa);
-    set_free(&sb);
+    compare__set_free(&sa);
+    compare__set_free(&sb);
     return r;
 }
 

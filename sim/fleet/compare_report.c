@@ -13,20 +13,57 @@ const char *compare_verdict_name(const CompareRow *w)
     case CMP_WITHIN: return w->dir == CMP_INFO ? "(info)" : "within";
     case CMP_BETTER: return "better";
     case CMP_REGRESSION: return "REGRESSION";
+    case CMP_NOT_SIGNIFICANT: return "noise";
     default: return "n/a";
     }
 }
 
+static void format_change(char *buf, size_t cap, const CompareRow *w)
+{
+    buf[0] = '\0';
+    if (isfinite(w->a) && isfinite(w->b) && w->a != 0)
+        snprintf(buf, cap, "%+.2f%%", 100 * (w->b - w->a) / fabs(w->a));
+}
+
+static void format_allowed(char *buf, size_t cap, const CompareRow *w)
+{
+    buf[0] = '\0';
+    if (w->dir != CMP_INFO) snprintf(buf, cap, "%c%.4g", w->dir == CMP_HIGHER_BETTER ? '-' : '+', w->allowed);
+}
+
+/* Sets: means and standard deviations over the runs, the p-value. */
+static void print_sets(FILE *f, const CompareResult *r, bool all)
+{
+    fprintf(f, "%-24s %12s %10s %12s %10s %9s %11s %9s  %s\n", "metric", "A mean", "A sd", "B mean", "B sd",
+            "change", "allowed", "p", "verdict");
+    for (size_t i = 0; i < r->n; i++) {
+        const CompareRow *w = &r->rows[i];
+        if (!all && (w->dir == CMP_INFO || w->verdict == CMP_SAME)) continue;
+        char change[32], allowed[32], p[32] = "";
+        format_change(change, sizeof(change), w);
+        format_allowed(allowed, sizeof(allowed), w);
+        if (isfinite(w->p)) snprintf(p, sizeof(p), "%.3g", w->p);
+        fprintf(f, "%-24.24s %12.6g %10.4g %12.6g %10.4g %9s %11s %9s  %s\n", w->metric, w->a, w->sd_a, w->b,
+                w->sd_b, change, allowed, p, compare_verdict_name(w));
+    }
+    fprintf(f, "compare: sets of %d (A) and %d (B) runs, %d gated metrics (%d identical), Welch's one-sided "
+            "t-test at alpha %g, Holm over %d tests: %d regression%s\n", r->set_runs_a, r->set_runs_b, r->gated,
+            r->identical, r->alpha, r->tests, r->regressions, r->regressions == 1 ? "" : "s");
+}
+
 void compare_print(FILE *f, const CompareResult *r, bool all)
 {
+    if (r->sets) {
+        print_sets(f, r, all);
+        return;
+    }
     fprintf(f, "%-24s %-24s %14s %14s %9s %11s  %s\n", "run", "metric", "A", "B", "change", "allowed", "verdict");
     for (size_t i = 0; i < r->n; i++) {
         const CompareRow *w = &r->rows[i];
         if (!all && (w->dir == CMP_INFO || w->verdict == CMP_SAME)) continue;
-        char change[32] = "", allowed[32] = "";
-        if (isfinite(w->a) && isfinite(w->b) && w->a != 0)
-            snprintf(change, sizeof(change), "%+.2f%%", 100 * (w->b - w->a) / fabs(w->a));
-        if (w->dir != CMP_INFO) snprintf(allowed, sizeof(allowed), "%c%.4g", w->dir == CMP_HIGHER_BETTER ? '-' : '+', w->allowed);
+        char change[32], allowed[32];
+        format_change(change, sizeof(change), w);
+        format_allowed(allowed, sizeof(allowed), w);
         fprintf(f, "%-24.24s %-24.24s %14.6g %14.6g %9s %11s  %s\n", *w->run ? w->run : "-",
                 w->metric, w->a, w->b, change, allowed, compare_verdict_name(w));
     }
@@ -36,10 +73,10 @@ void compare_print(FILE *f, const CompareResult *r, bool all)
 
 static json_t *number_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
-static json_t *row_json(const CompareRow *w)
+static json_t *row_json(const CompareRow *w, bool sets)
 {
     static const char *const dir_name[] = { "info", "higher", "lower" };
-    static const char *const verdict_key[] = { "same", "within", "better", "regression", "n/a" };
+    static const char *const verdict_key[] = { "same", "within", "better", "regression", "n/a", "not_significant" };
     json_t *o = json_object();
     json_object_set_new(o, "run", json_string(w->run));
     json_object_set_new(o, "metric", json_string(w->metric));
@@ -52,6 +89,13 @@ static json_t *row_json(const CompareRow *w)
     json_object_set_new(o, "allowed", w->dir == CMP_INFO ? json_null() : json_real(w->allowed));
     json_object_set_new(o, "verdict", json_string(w->dir == CMP_INFO && w->verdict == CMP_WITHIN
                                                       ? "info" : verdict_key[w->verdict]));
+    if (sets) {
+        json_object_set_new(o, "n_a", json_integer(w->n_a));
+        json_object_set_new(o, "n_b", json_integer(w->n_b));
+        json_object_set_new(o, "sd_a", number_or_null(w->sd_a));
+        json_object_set_new(o, "sd_b", number_or_null(w->sd_b));
+        json_object_set_new(o, "p", number_or_null(w->p));
+    }
     return o;
 }
 
@@ -60,14 +104,22 @@ json_t *compare_json(const CompareResult *r, const char *a, const char *b)
     json_t *o = json_object(), *rows = json_array(), *warnings = json_array();
     json_object_set_new(o, "a", json_string(a));
     json_object_set_new(o, "b", json_string(b));
+    json_object_set_new(o, "mode", json_string(r->sets ? "sets" : "pairs"));
     json_object_set_new(o, "verdict", json_string(r->regressions ? "regression" : "pass"));
+    if (r->sets) {
+        json_object_set_new(o, "runs_a", json_integer(r->set_runs_a));
+        json_object_set_new(o, "runs_b", json_integer(r->set_runs_b));
+        json_object_set_new(o, "test", json_string("welch-one-sided-holm"));
+        json_object_set_new(o, "alpha", json_real(r->alpha));
+        json_object_set_new(o, "tests", json_integer(r->tests));
+    }
     json_object_set_new(o, "runs", json_integer(r->runs));
     json_object_set_new(o, "gated", json_integer(r->gated));
     json_object_set_new(o, "identical", json_integer(r->identical));
     json_object_set_new(o, "regressions", json_integer(r->regressions));
     for (size_t i = 0; i < r->n_warnings; i++) json_array_append_new(warnings, json_string(r->warnings[i]));
     json_object_set_new(o, "warnings", warnings);
-    for (size_t i = 0; i < r->n; i++) json_array_append_new(rows, row_json(&r->rows[i]));
+    for (size_t i = 0; i < r->n; i++) json_array_append_new(rows, row_json(&r->rows[i], r->sets));
     json_object_set_new(o, "metrics", rows);
     return o;
 }
