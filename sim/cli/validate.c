@@ -143,10 +143,12 @@ static int validate_dir(const ValidateArgs *v, json_t *summary, ValidateReport *
     if ((r = steps_csv_load(&rep->rows, v->dir))) return r;
     rep->measured = json_object_get(summary, "metrics");
     const char *sha = json_string_value(json_object_get(json_object_get(man, "input"), "sha256"));
-    rep->n_models = v->cost && strcmp(v->cost, "roofline") ? 2 : 1;
+    /* First the default cost model (measured where the GPU has tables),
+     * then --cost when it names another. */
+    rep->n_models = v->cost && strcmp(v->cost, "auto") ? 2 : 1;
     for (int i = 0; i < rep->n_models; i++) {
         ValidateModel *vm = &rep->models[i];
-        vm->cost = i == 0 ? "roofline" : v->cost;
+        vm->cost = i == 0 ? "auto" : v->cost;
         if ((r = per_step(vm, &rep->rows, &a)) || (r = resimulate(vm, &a, sha))) return r;
     }
     return 0;

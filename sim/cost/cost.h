@@ -112,11 +112,12 @@ typedef struct BackendOps {
      * absent it takes differences of decode_span_time. */
     void (*decode_iter_times)(void *priv, const StepShape *first, int64_t from, int64_t n,
                               double *out);
-    /* Optional: when decode iteration j's duration is exactly a + b j
-     * (j = 0 with `first`'s context), set a, b (b >= 0) and return true; the
-     * engine then pools a span's inter-token latencies in O(histogram
-     * buckets) instead of O(iterations). */
-    bool (*decode_iter_linear)(void *priv, const StepShape *first, double *a, double *b);
+    /* Optional: when decode iteration j's duration is exactly a + b j for
+     * j = 0..iters-1 (j = 0 with `first`'s context), set a, b (b >= 0) and
+     * return true; the engine then pools a span's inter-token latencies in
+     * O(histogram buckets) instead of O(iterations).  A model linear only
+     * piecewise answers for the span it is asked about. */
+    bool (*decode_iter_linear)(void *priv, const StepShape *first, int64_t iters, double *a, double *b);
     /* Optional: a span ran: its first iteration, then decode_iters pure-decode
      * iterations from `decode` (for counting, not timing). */
     void (*note_span)(void *priv, const StepShape *first, const StepShape *decode,

@@ -49,8 +49,22 @@ typedef struct MeasuredCost {
     double overhead_s;
     unsigned *flags;                 /* op groups that left a table in the last look-up */
     unsigned flags_store;
+    /* The per-row-count part of steps (layers' GEMMs, other ops,
+     * all-reduces) by token count: asked for at every step and span,
+     * computed once per count. */
+    struct FixedMemo {
+        StepBreakdown b; unsigned flags; bool have;
+        double lm_head_s; unsigned lm_flags; bool have_lm;   /* the LM head for this many rows */
+        int32_t row; double row_w; bool have_row;            /* decode table row at this batch */
+    } *memo;
+    unsigned *memo_flags_before;     /* flags when op_fixed began (points into memo_store) */
+    unsigned memo_store;
+    StepShape last_shape;            /* step_time's last shape and flags, for note_span */
+    unsigned last_flags;
     CostFallbacks fb;
 } MeasuredCost;
+
+enum { FIXED_MEMO_ROWS = 4096 };  /* row counts memoised: steps of up to 4095 tokens */
 
 #define FLAG(c, g) (*(c)->flags |= 1u << (g))
 
@@ -62,9 +76,22 @@ static double m_gemm(const void *ctx, OpGemm g, double m)
         FLAG(c, grp);
         return cal_vtbl.gemm_s(&c->cal, g, m);
     }
+    struct FixedMemo *memo = NULL;
+    if (g == GEMM_LM_HEAD && m >= 1 && m < FIXED_MEMO_ROWS && (double)(int32_t)m == m) {
+        memo = &c->memo[(int32_t)m];
+        if (memo->have_lm) {
+            *c->flags |= memo->lm_flags;
+            return memo->lm_head_s;
+        }
+    }
     bool out = false;
     double t = opgrid_eval(&c->gemm[g], m, 0, &out);
     if (out) FLAG(c, grp);
+    if (memo) {
+        memo->lm_head_s = t;
+        memo->lm_flags = out ? 1u << grp : 0;
+        memo->have_lm = true;
+    }
     return t;
 }
 
@@ -108,31 +135,50 @@ static double seg_sum(double y0, int64_t n, double ya, double yb, double fa, dou
     return cnt * fa + s * (first + last) * cnt * 0.5;
 }
 
+/* The decode table's row at a batch: (1 - w) row[i] + w row[i + 1] over kv_len. */
+typedef struct DecodeRow { const double *lo, *hi, *y; double w; int32_t ny; } DecodeRow;
+
+static DecodeRow decode_row(const MeasuredCost *c, double batch)
+{
+    const OpGrid *g = &c->decode->grid;
+    int32_t ib;
+    double wb;
+    struct FixedMemo *memo = batch >= 1 && batch < FIXED_MEMO_ROWS && (double)(int32_t)batch == batch
+                             ? &c->memo[(int32_t)batch] : NULL;
+    if (memo && memo->have_row) {
+        ib = memo->row;
+        wb = memo->row_w;
+    } else {
+        optable_locate(g->x, g->nx, batch * c->decode_fold, &ib, &wb);
+        if (memo) *memo = (struct FixedMemo){ .b = memo->b, .flags = memo->flags, .have = memo->have,
+                                              .lm_head_s = memo->lm_head_s, .lm_flags = memo->lm_flags,
+                                              .have_lm = memo->have_lm, .row = ib, .row_w = wb, .have_row = true };
+    }
+    int32_t jb = g->nx > 1 ? ib + 1 : ib;
+    return (DecodeRow){ g->v + (size_t)ib * g->ny, g->v + (size_t)jb * g->ny, g->y, wb, g->ny };
+}
+
+static inline double row_at(const DecodeRow *r, int32_t i) { return r->lo[i] + r->w * (r->hi[i] - r->lo[i]); }
+
 static double m_decode_sum(const void *ctx, double batch, double kv0, int64_t n)
 {
     const MeasuredCost *c = ctx;
     if (!c->decode) return cal_vtbl.decode_attn_sum_s(&c->cal, batch, kv0, n);
-    const OpGrid *g = &c->decode->grid;
-    /* The row at this batch: (1 - wb) row[ib] + wb row[ib + 1] over y[]. */
-    int32_t ib;
-    double wb;
-    optable_locate(g->x, g->nx, batch * c->decode_fold, &ib, &wb);
-    int32_t jb = g->nx > 1 ? ib + 1 : ib, ny = g->ny;
-    const double *y = g->y;
-#define ROW(iy) ((1 - wb) * g->v[ib * ny + (iy)] + wb * g->v[jb * ny + (iy)])
-    double sum = 0.0;
+    DecodeRow r = decode_row(c, batch);
+    const double *y = r.y;
+    int32_t ny = r.ny;
+    if (ny == 1) return (double)n * row_at(&r, 0);
     /* Below the first kv_len: the first value (the kernel's floor). */
-    sum += seg_sum(kv0, n, -INFINITY, y[0], ROW(0), 0.0);
-    for (int32_t i = 0; i + 1 < ny; i++) {
-        double fa = ROW(i), fb = ROW(i + 1);
-        double s = (fb - fa) / (y[i + 1] - y[i]);
-        /* the last segment extends past the grid */
-        double yb = i + 2 == ny ? INFINITY : y[i + 1];
-        if (kv0 + (double)(n - 1) < y[i] || kv0 >= yb) continue;
-        sum += seg_sum(kv0, n, y[i], yb, fa, s);
+    double sum = seg_sum(kv0, n, -INFINITY, y[0], row_at(&r, 0), 0.0), last = kv0 + (double)(n - 1);
+    int32_t i0;
+    double w0;
+    optable_locate(y, ny, kv0, &i0, &w0);
+    for (int32_t i = i0; i + 1 < ny && y[i] <= last; i++) {
+        double fa = row_at(&r, i), fb = row_at(&r, i + 1);
+        double slope = (fb - fa) / (y[i + 1] - y[i]);
+        double yb = i + 2 == ny ? INFINITY : y[i + 1];  /* the last segment extends past the grid */
+        sum += seg_sum(kv0, n, y[i], yb, fa, slope);
     }
-    if (ny == 1) sum += seg_sum(kv0, n, y[0], INFINITY, ROW(0), 0.0);
-#undef ROW
     return sum;
 }
 
@@ -166,11 +212,41 @@ static double m_allreduce(const void *ctx, double elems)
     return t;
 }
 
+static bool m_memo_get(const void *ctx, double tokens, StepBreakdown *b)
+{
+    const MeasuredCost *c = ctx;
+    if (tokens < 1 || tokens >= FIXED_MEMO_ROWS) return false;
+    const struct FixedMemo *m = &c->memo[(int32_t)tokens];
+    if (!m->have || (double)(int32_t)tokens != tokens) {
+        /* op_fixed computes it now: count its flags alone for the memo */
+        c->memo_flags_before[0] = *c->flags;
+        *c->flags = 0;
+        return false;
+    }
+    b->s[OPG_GEMM] = m->b.s[OPG_GEMM];
+    b->s[OPG_OTHER] = m->b.s[OPG_OTHER];
+    b->s[OPG_ALLREDUCE] = m->b.s[OPG_ALLREDUCE];
+    *c->flags |= m->flags;
+    return true;
+}
+
+static void m_memo_put(const void *ctx, double tokens, const StepBreakdown *b)
+{
+    const MeasuredCost *c = ctx;
+    if (tokens < 1 || tokens >= FIXED_MEMO_ROWS || (double)(int32_t)tokens != tokens) return;
+    struct FixedMemo *m = &c->memo[(int32_t)tokens];
+    m->b = *b;
+    m->flags = *c->flags;
+    m->have = true;
+    *c->flags |= c->memo_flags_before[0];
+}
+
 static OpCostVtbl measured_vtbl_of(const MeasuredCost *c)
 {
     return (OpCostVtbl){ .gemm_s = m_gemm, .prefill_attn_s = m_prefill, .decode_attn_s = m_decode,
                          .decode_attn_sum_s = m_decode_sum, .other_s = m_other,
-                         .allreduce_s = m_allreduce, .overhead_s = c->overhead_s };
+                         .allreduce_s = m_allreduce, .fixed_memo_get = m_memo_get,
+                         .fixed_memo_put = m_memo_put, .overhead_s = c->overhead_s };
 }
 
 static void note_gap(MeasuredCost *c, const char *fmt, const char *what)
@@ -187,6 +263,8 @@ static int measured_cost_init(MeasuredCost *c, const ModelSpec *m, const GpuSpec
     int r = measured_tables_load(&c->t, tables && *tables ? tables : g->name);
     if (r) return r;
     c->flags = &c->flags_store;
+    c->memo = ss_calloc(FIXED_MEMO_ROWS, sizeof(*c->memo));
+    c->memo_flags_before = &c->memo_store;
     op_shapes_init(&c->sh, m, tp);
     cal_model_init(&c->cal, &cal_params_default, m, g, tp);
     c->overhead_s = overhead_s >= 0 ? overhead_s : g->step_overhead_s;
@@ -231,6 +309,7 @@ static int measured_cost_init(MeasuredCost *c, const ModelSpec *m, const GpuSpec
 static void measured_cost_free(MeasuredCost *c)
 {
     for (int i = 0; i < GEMM_COUNT; i++) opgrid_free(&c->gemm[i]);
+    free(c->memo);
     measured_tables_free(&c->t);
 }
 
@@ -263,7 +342,10 @@ static int measured_backend_init(void *priv, const void *opts, const BackendEnv 
 
 static double measured_backend_step_time(void *priv, const StepShape *shape)
 {
-    return measured_cost_step(priv, shape, NULL, NULL);
+    MeasuredCost *c = priv;
+    double t = measured_cost_step(c, shape, NULL, &c->last_flags);
+    c->last_shape = *shape;
+    return t;
 }
 
 static double measured_backend_decode_span_time(void *priv, const StepShape *first, int64_t iters)
@@ -287,7 +369,94 @@ static void measured_backend_decode_iter_times(void *priv, const StepShape *firs
     double fixed = op_step_time(&v, c, &c->sh, &s, NULL) -
                    c->sh.layers * m_decode(c, seqs, (double)s.decode_context / seqs);
     double kv = (double)s.decode_context / seqs;
-    for (int64_t i = 0; i < n; i++) out[i] = fixed + c->sh.layers * m_decode(c, seqs, kv + (double)i);
+    if (!c->decode) {
+        for (int64_t i = 0; i < n; i++) out[i] = fixed + c->sh.layers * m_decode(c, seqs, kv + (double)i);
+        return;
+    }
+    /* Walk the row's kv_len segments instead of searching each iteration. */
+    DecodeRow r = decode_row(c, seqs);
+    int32_t seg;
+    double w;
+    optable_locate(r.y, r.ny, kv, &seg, &w);
+    for (int64_t i = 0; i < n; i++) {
+        double x = kv + (double)i, attn;
+        while (r.ny > 1 && seg + 2 < r.ny && x >= r.y[seg + 1]) seg++;
+        if (r.ny == 1 || x <= r.y[0]) attn = row_at(&r, 0);
+        else {
+            double fa = row_at(&r, seg), fb = row_at(&r, seg + 1);
+            attn = fa + (x - r.y[seg]) / (r.y[seg + 1] - r.y[seg]) * (fb - fa);
+        }
+        out[i] = fixed + c->sh.layers * attn;
+    }
+}
+
+/* Linear over the span when its mean kv_len stays on one segment of the
+ * decode table's row (kv_len grid points are powers of two: most spans). */
+static bool measured_backend_decode_iter_linear(void *priv, const StepShape *first, int64_t iters,
+                                               double *a, double *b)
+{
+    MeasuredCost *c = priv;
+    if (!c->decode || first->decode_seqs <= 0 || iters < 1) return false;
+    double seqs = first->decode_seqs, kv0 = (double)first->decode_context / seqs;
+    double kv1 = kv0 + (double)(iters - 1);
+    DecodeRow r = decode_row(c, seqs);
+    double slope;
+    if (r.ny == 1 || kv1 < r.y[0]) {
+        slope = 0.0;
+    } else {
+        int32_t i0, i1;
+        double w;
+        if (kv0 < r.y[0]) return false;
+        optable_locate(r.y, r.ny, kv0, &i0, &w);
+        optable_locate(r.y, r.ny, kv1, &i1, &w);
+        if (i0 != i1 || (kv1 >= r.y[i0 + 1] && i0 + 2 < r.ny)) return false;
+        slope = (row_at(&r, i0 + 1) - row_at(&r, i0)) / (r.y[i0 + 1] - r.y[i0]);
+    }
+    if (slope < 0) return false;
+    /* a: the first iteration's time, its attention read off the same row */
+    OpCostVtbl v = measured_vtbl_of(c);
+    StepBreakdown fixed = { { 0 } };
+    op_fixed_part(&v, c, &c->sh, seqs, seqs, &fixed);
+    double attn;
+    if (r.ny == 1 || kv0 <= r.y[0]) attn = row_at(&r, 0);
+    else {
+        int32_t i0;
+        double w;
+        optable_locate(r.y, r.ny, kv0, &i0, &w);
+        attn = row_at(&r, i0) + w * (row_at(&r, i0 + 1) - row_at(&r, i0));
+    }
+    double sum = 0;
+    for (int g = 0; g < OPG_COUNT; g++) sum += fixed.s[g];
+    *a = sum + c->sh.layers * attn;
+    *b = c->sh.layers * slope;
+    return true;
+}
+
+/* The flags of a decode step's attention-free part (memoised when timed). */
+static unsigned decode_fixed_flags(MeasuredCost *c, const StepShape *decode)
+{
+    int32_t seqs = decode->decode_seqs;
+    if (seqs >= 1 && seqs < FIXED_MEMO_ROWS && c->memo[seqs].have && c->memo[seqs].have_lm)
+        return c->memo[seqs].flags | c->memo[seqs].lm_flags;
+    unsigned f = 0;
+    measured_cost_step(c, decode, NULL, &f);
+    return f & ~(1u << OPG_ATTENTION);
+}
+
+/* Does decode attention at (batch, kv_len) leave its table (or have none)? */
+static bool decode_attn_leaves(const MeasuredCost *c, double batch, double kv)
+{
+    if (!c->decode) return true;
+    const OpGrid *g = &c->decode->grid;
+    double xb = batch * c->decode_fold;
+    if (xb < g->x[0] || xb > g->x[g->nx - 1] || kv < g->y[0] || kv > g->y[g->ny - 1]) return true;
+    if (!g->filled) return false;
+    int32_t ib, iy;
+    double w;
+    optable_locate(g->x, g->nx, xb, &ib, &w);
+    optable_locate(g->y, g->ny, kv, &iy, &w);
+    int32_t jb = g->nx > 1 ? ib + 1 : ib, jy = g->ny > 1 ? iy + 1 : iy, ny = g->ny;
+    return g->filled[ib * ny + iy] | g->filled[jb * ny + iy] | g->filled[ib * ny + jy] | g->filled[jb * ny + jy];
 }
 
 static void measured_backend_note_span(void *priv, const StepShape *first, const StepShape *decode,
@@ -295,16 +464,19 @@ static void measured_backend_note_span(void *priv, const StepShape *first, const
 {
     MeasuredCost *c = priv;
     unsigned f1 = 0, f2 = 0, f3 = 0;
-    measured_cost_step(c, first, NULL, &f1);
+    /* The engine timed `first` just before: its flags are the last call's. */
+    if (!memcmp(first, &c->last_shape, sizeof(*first))) f1 = c->last_flags;
+    else measured_cost_step(c, first, NULL, &f1);
     c->fb.steps++;
     if (f1) c->fb.fallback_steps++;
     for (int g = 0; g < OPG_COUNT; g++) c->fb.by_group[g] += (f1 >> g) & 1u;
     if (decode_iters <= 0) return;
-    /* Table coverage along a span changes only at its ends (kv_len grows). */
-    measured_cost_step(c, decode, NULL, &f2);
-    StepShape last = *decode;
-    last.decode_context += (decode_iters - 1) * decode->decode_seqs;
-    measured_cost_step(c, &last, NULL, &f3);
+    /* Table coverage along a span changes only at its ends (kv_len grows
+     * and the unmeasured corner of a table lies at long lengths). */
+    double seqs = decode->decode_seqs, kv0 = (double)decode->decode_context / seqs;
+    f2 = decode_fixed_flags(c, decode);
+    if (decode_attn_leaves(c, seqs, kv0) || decode_attn_leaves(c, seqs, kv0 + (double)(decode_iters - 1)))
+        f3 = 1u << OPG_ATTENTION;
     unsigned f = f2 | f3;
     c->fb.steps += decode_iters;
     if (f) c->fb.fallback_steps += decode_iters;
@@ -337,6 +509,7 @@ const BackendOps cost_backend_measured = {
     .step_time = measured_backend_step_time,
     .decode_span_time = measured_backend_decode_span_time,
     .decode_iter_times = measured_backend_decode_iter_times,
+    .decode_iter_linear = measured_backend_decode_iter_linear,
     .note_span = measured_backend_note_span,
     .step_breakdown = measured_backend_step_breakdown,
     .fallbacks = measured_backend_fallbacks,

@@ -34,14 +34,17 @@ double op_equivalent_isl(double pairs_per_seq)
 }
 
 /* Everything of a step but attention: it depends only on the row count. */
-static void op_fixed(const OpCostVtbl *v, const void *ctx, const OpShapes *sh, double tokens,
+void op_fixed_part(const OpCostVtbl *v, const void *ctx, const OpShapes *sh, double tokens,
                      double logit_rows, StepBreakdown *b)
 {
-    double gemm = 0;
-    for (int g = GEMM_QKV; g <= GEMM_DOWN; g++) gemm += v->gemm_s(ctx, (OpGemm)g, tokens);
-    b->s[OPG_GEMM] = sh->layers * gemm;
-    b->s[OPG_OTHER] = sh->layers * v->other_s(ctx, tokens);
-    b->s[OPG_ALLREDUCE] = sh->tp > 1 ? 2.0 * sh->layers * v->allreduce_s(ctx, tokens * sh->hidden) : 0.0;
+    if (!v->fixed_memo_get || !v->fixed_memo_get(ctx, tokens, b)) {
+        double gemm = 0;
+        for (int g = GEMM_QKV; g <= GEMM_DOWN; g++) gemm += v->gemm_s(ctx, (OpGemm)g, tokens);
+        b->s[OPG_GEMM] = sh->layers * gemm;
+        b->s[OPG_OTHER] = sh->layers * v->other_s(ctx, tokens);
+        b->s[OPG_ALLREDUCE] = sh->tp > 1 ? 2.0 * sh->layers * v->allreduce_s(ctx, tokens * sh->hidden) : 0.0;
+        if (v->fixed_memo_put) v->fixed_memo_put(ctx, tokens, b);
+    }
     b->s[OPG_LM_HEAD] = logit_rows > 0 ? v->gemm_s(ctx, GEMM_LM_HEAD, logit_rows) : 0.0;
     b->s[OPG_OVERHEAD] = v->overhead_s;
 }
@@ -59,7 +62,7 @@ double op_step_time(const OpCostVtbl *v, const void *ctx, const OpShapes *sh, co
     StepBreakdown b = { { 0 } };
     double tokens = (double)step_shape_tokens(s);
     if (tokens > 0) {
-        op_fixed(v, ctx, sh, tokens, (double)s->prefill_seqs + s->decode_seqs, &b);
+        op_fixed_part(v, ctx, sh, tokens, (double)s->prefill_seqs + s->decode_seqs, &b);
         double attn = 0;
         if (s->prefill_seqs > 0 && s->prefill_tokens > 0) {
             double isl = op_equivalent_isl(s->prefill_attn_pairs / s->prefill_seqs);
@@ -80,7 +83,7 @@ double op_decode_span_time(const OpCostVtbl *v, const void *ctx, const OpShapes 
     SS_ASSERT(first->prefill_seqs == 0 && first->prefill_tokens == 0);
     double seqs = first->decode_seqs;
     StepBreakdown b = { { 0 } };
-    op_fixed(v, ctx, sh, seqs, seqs, &b);
+    op_fixed_part(v, ctx, sh, seqs, seqs, &b);
     /* Iteration j: every sequence one token longer, so the mean kv_len + j. */
     double kv0 = (double)first->decode_context / seqs;
     return (double)iters * op_sum(&b) + sh->layers * v->decode_attn_sum_s(ctx, seqs, kv0, iters);

@@ -24,6 +24,8 @@
 
 void op_shapes_init(OpShapes *s, const ModelSpec *m, int32_t tp);
 
+typedef struct StepBreakdown { double s[OPG_COUNT]; } StepBreakdown;
+
 /* What a cost model supplies: seconds per op on one GPU. */
 typedef struct OpCostVtbl {
     double (*gemm_s)(const void *ctx, OpGemm g, double m);
@@ -37,10 +39,13 @@ typedef struct OpCostVtbl {
     double (*other_s)(const void *ctx, double tokens);
     /* One all-reduce of `elems` elements over the tp group. */
     double (*allreduce_s)(const void *ctx, double elems);
+    /* Optional: a memo of the per-row-count part of a step (the layers'
+     * GEMMs, other ops, all-reduces): true and b's gemm, other_ops and
+     * allreduce filled when it has `tokens`. */
+    bool (*fixed_memo_get)(const void *ctx, double tokens, StepBreakdown *b);
+    void (*fixed_memo_put)(const void *ctx, double tokens, const StepBreakdown *b);
     double overhead_s;
 } OpCostVtbl;
-
-typedef struct StepBreakdown { double s[OPG_COUNT]; } StepBreakdown;
 
 /* Seconds of one step; `b` (optional) gets the per-group seconds. */
 double op_step_time(const OpCostVtbl *v, const void *ctx, const OpShapes *sh, const StepShape *s,
@@ -48,6 +53,9 @@ double op_step_time(const OpCostVtbl *v, const void *ctx, const OpShapes *sh, co
 /* Seconds of `iters` pure-decode iterations from `first` (see BackendOps). */
 double op_decode_span_time(const OpCostVtbl *v, const void *ctx, const OpShapes *sh,
                            const StepShape *first, int64_t iters);
+/* Everything of a step but attention (it depends only on the row counts). */
+void op_fixed_part(const OpCostVtbl *v, const void *ctx, const OpShapes *sh, double tokens,
+                   double logit_rows, StepBreakdown *b);
 /* The equivalent full-prompt length of prompt chunks with `pairs` causal
  * query-key pairs per sequence: L with L (L + 1) / 2 = pairs. */
 double op_equivalent_isl(double pairs_per_seq);

@@ -226,6 +226,13 @@ static void profile_backend_iter_times(void *priv, const StepShape *first, int64
     for (int64_t i = 0; i < n; i++) out[i] = a + b * (double)(from + i);
 }
 
+static bool profile_backend_linear_span(void *priv, const StepShape *first, int64_t iters, double *a,
+                                        double *b)
+{
+    (void)iters; /* linear over any span */
+    return profile_backend_linear(priv, first, a, b);
+}
+
 const BackendOps cost_backend_profile = {
     .name = "profile",
     .help = "fitted per-kind linear step time from replay measurements (servesim calibrate)",
@@ -236,6 +243,6 @@ const BackendOps cost_backend_profile = {
     .step_time = profile_backend_step_time,
     .decode_span_time = profile_backend_span,
     .decode_iter_times = profile_backend_iter_times,
-    .decode_iter_linear = profile_backend_linear,
+    .decode_iter_linear = profile_backend_linear_span,
     .close = NULL,
 };

@@ -266,9 +266,10 @@ static double roofline_backend_decode_span_time(void *priv, const StepShape *fir
     return roofline_decode_span_time(priv, first, iters);
 }
 
-static bool roofline_backend_decode_iter_linear(void *priv, const StepShape *first, double *a,
+static bool roofline_backend_decode_iter_linear(void *priv, const StepShape *first, int64_t iters, double *a,
                                                double *b)
 {
+    (void)iters; /* linear over any span */
     const Roofline *r = priv;
     if (!r->legacy) return cal_decode_iter_linear(&r->cal, first, a, b);
     RooflineRates k = roofline__rates(r);

@@ -31,7 +31,7 @@ void engine_config_default(EngineConfig *c)
     snprintf(c->router, sizeof(c->router), "round-robin");
     snprintf(c->sched_spec, sizeof(c->sched_spec), "fcfs-static");
     snprintf(c->predict_spec, sizeof(c->predict_spec), "oracle");
-    snprintf(c->cost_spec, sizeof(c->cost_spec), "roofline");
+    snprintf(c->cost_spec, sizeof(c->cost_spec), "auto");
     c->seed = 1;
     c->sample_interval_s = 1.0;
 }
@@ -316,6 +316,41 @@ json_t *engine_sched_stats_json(const Engine *e)
     return a;
 }
 
+/* Iterations timed outside the cost model's tables, over the fleet, by op
+ * group, and the ops it has no table for (null: the model has no tables). */
+static json_t *engine__cost_fallbacks_json(const Engine *e)
+{
+    CostFallbacks sum = { 0 };
+    bool any = false;
+    json_t *notes = json_array();
+    for (int32_t i = 0; i < e->n_instances; i++) {
+        Backend *b = e->instances[i].backend;
+        if (!b->ops->fallbacks) continue;
+        CostFallbacks f;
+        b->ops->fallbacks(b->priv, &f);
+        any = true;
+        sum.steps += f.steps;
+        sum.fallback_steps += f.fallback_steps;
+        for (int g = 0; g < COST_GROUPS; g++) sum.by_group[g] += f.by_group[g];
+        bool seen = false;
+        for (size_t k = 0; k < json_array_size(notes); k++)
+            seen |= !strcmp(json_string_value(json_array_get(notes, k)), f.notes);
+        if (f.notes[0] && !seen) json_array_append_new(notes, json_string(f.notes));
+    }
+    if (!any) {
+        json_decref(notes);
+        return json_null();
+    }
+    json_t *o = json_object(), *by = json_object();
+    json_object_set_new(o, "steps", json_integer(sum.fallback_steps));
+    json_object_set_new(o, "of_steps", json_integer(sum.steps));
+    for (int g = 0; g < COST_GROUPS; g++)
+        if (sum.by_group[g]) json_object_set_new(by, op_group_names[g], json_integer(sum.by_group[g]));
+    json_object_set_new(o, "by_op_group", by);
+    json_object_set_new(o, "untabled_ops", notes);
+    return o;
+}
+
 json_t *engine_run_info_json(const Engine *e)
 {
     json_t *o = json_object();
@@ -334,9 +369,12 @@ json_t *engine_run_info_json(const Engine *e)
         json_object_set_new(j, "kv_capacity_tokens", json_integer(x->kv_capacity_tokens));
         json_object_set_new(j, "steps", json_integer(x->steps_done));
         json_object_set_new(j, "price_per_hour", json_real(x->gpu.price_per_hour * x->tensor_parallel));
+        json_object_set_new(j, "cost_model", json_string(x->backend->spec));
         json_array_append_new(fleet, j);
     }
     json_object_set_new(o, "fleet", fleet);
+    json_object_set_new(o, "cost_model", json_string(in->backend->spec));
+    json_object_set_new(o, "cost_fallbacks", engine__cost_fallbacks_json(e));
     json_object_set_new(o, "events", json_integer(e->events));
     if (e->cfg.wall_clock) json_object_set_new(o, "wall_late_s", json_real(e->wall_late_s));
     json_object_set_new(o, "simulated_s", json_real(e->now_s));

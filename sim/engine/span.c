@@ -150,7 +150,8 @@ void span_begin(Engine *e, Instance *in)
     in->first_iter_s = iteration_time(e, in, &in->first_shape, 1);
     const BackendOps *ops = in->backend->ops;
     in->decode_linear = !e->cfg.stepwise && in->span_iters > 1 && ops->decode_iter_linear &&
-        ops->decode_iter_linear(in->backend->priv, &in->decode_shape, &in->decode_a, &in->decode_b);
+        ops->decode_iter_linear(in->backend->priv, &in->decode_shape, in->span_iters - 1, &in->decode_a,
+                                &in->decode_b);
     if (e->cfg.stepwise) stepwise_fill(e, in, in->span_iters);
     s->start_s = now;
     s->id = in->steps_done;
@@ -311,6 +312,8 @@ void span_end(Engine *e, Instance *in)
     Step *s = &in->step;
     int32_t n = s->n_members;
     int64_t K = in->span_iters;
+    if (in->backend->ops->note_span)
+        in->backend->ops->note_span(in->backend->priv, &in->first_shape, &in->decode_shape, K - 1);
     /* Most members emit K tokens (continuous steps end at the first completion):
      * T(K) once, not once per member. */
     double start = s->start_s, t1 = span_time_at(in, 1), tK = span_time_at(in, K);

@@ -168,7 +168,7 @@ static void test_roofline_hand(void **state)
     load_model(&m, "llama-2-7b");
     load_gpu(&g, "h100-sxm");
     Roofline r;
-    roofline_init(&r, &m, &g, 1);
+    roofline_init_legacy(&r, &m, &g, 1);  /* the uncalibrated formula, by hand */
     const double F = 989e12 * 0.81, B = 3.35e12 * 0.90;
 
     StepShape decode = { .decode_seqs = 1, .decode_context = 1024 };
@@ -198,8 +198,8 @@ static void test_roofline_tp(void **state)
     load_model(&m, "llama-2-70b");
     load_gpu(&g, "h100-sxm");
     Roofline r1, r4;
-    roofline_init(&r1, &m, &g, 1);
-    roofline_init(&r4, &m, &g, 4);
+    roofline_init_legacy(&r1, &m, &g, 1);
+    roofline_init_legacy(&r4, &m, &g, 4);
     StepShape s = { .decode_seqs = 8, .decode_context = 8 * 2048 };
     double t1 = roofline_step_time(&r1, &s), t4 = roofline_step_time(&r4, &s);
     double comm = 2.0 * 80 * (1.5 * 8 * 8192 * 2 / 450e9 + 8e-6);

@@ -1,0 +1,268 @@
+/* test_cost_measured.c: the measured tables and backend, the calibrated
+ * roofline: interpolation exact at grid points and monotone between them, a
+ * composed step by hand, the fallback path and its counts, closed-form decode
+ * spans (and the linear pieces and per-iteration times the engine uses)
+ * against step-by-step sums, and the shipped calibration against a refit. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <gsl/gsl_rng.h>
+
+#include "common.h"
+#include "cost/calibrated_fit.h"
+#include "cost/cost.h"
+#include "cost/opcost.h"
+#include "cost/optable.h"
+
+static void assert_close(double got, double want, double rel)
+{
+    double err = fabs(got - want) / fmax(fabs(want), 1e-300);
+    if (err > rel) fail_msg("got %.17g want %.17g (relative error %.3g > %.3g)", got, want, err, rel);
+}
+
+static Backend *make(const char *spec, const ModelSpec *m, const GpuSpec *g, int32_t tp)
+{
+    BackendEnv env = { m, g, tp, NULL };
+    Backend *b = NULL;
+    if (backend_create(&b, spec, &env)) fail_msg("%s: %s", spec, ss_error_get());
+    return b;
+}
+
+static void load(ModelSpec *m, const char *model, GpuSpec *g, const char *gpu)
+{
+    if (model_spec_load(m, model) || gpu_spec_load(g, gpu)) fail_msg("%s", ss_error_get());
+}
+
+/* A small table file written here, so the hand calculation does not move
+ * when the shipped tables are regenerated. */
+static const char *write_tables(void)
+{
+    static char path[] = "/tmp/servesim-test-tables-XXXXXX.txt";
+    int fd = mkstemps(path, 4);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "# test tables\n[gemm] m n k ms\n");
+    /* t = 0.01 + m n k / 1e12 ms on the grid: affine in each of m, n, k */
+    static const int ms[] = { 1, 16, 256 }, ns[] = { 1024, 4096, 16384 }, ks[] = { 1024, 4096, 16384 };
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++)
+            for (int c = 0; c < 3; c++)
+                fprintf(f, "%d %d %d %.15g\n", ms[a], ns[b], ks[c], 0.01 + (double)ms[a] * ns[b] * ks[c] / 1e12);
+    fprintf(f, "[prefill_attention] batch isl heads kv_heads ms\n");
+    for (int b = 1; b <= 4; b *= 2)
+        for (int l = 16; l <= 1024; l *= 4) fprintf(f, "%d %d 4 2 %.15g\n", b, l, 0.02 + b * l * 1e-4);
+    fprintf(f, "[decode_attention] batch kv_len heads kv_heads ms\n");
+    for (int b = 1; b <= 16; b *= 4)
+        for (int l = 16; l <= 4096; l *= 4) fprintf(f, "%d %d 4 2 %.15g\n", b, l, 0.01 + b * l * 1e-5);
+    fprintf(f, "[ops tiny tp=1] tokens norm_in norm_post rope act add qkv o up down\n");
+    fprintf(f, "1 0.001 0.001 0.002 0.003 0.0005 0 0 0 0\n1024 0.01 0.01 0.02 0.03 0.005 0 0 0 0\n");
+    fclose(f);
+    return path;
+}
+
+static void test_interpolation(void **state)
+{
+    (void)state;
+    double ax[] = { 1, 2, 4, 8 };
+    double v[] = { 1.0, 1.5, 1.5, 3.0 };
+    OpGrid g = { .nx = 4, .ny = 1, .x = ax, .y = (double[]){ 0 }, .v = v };
+    bool out = false;
+    for (int i = 0; i < 4; i++) assert_true(opgrid_eval(&g, ax[i], 0, &out) == v[i]);
+    assert_false(out);
+    double prev = 0;
+    for (double x = 1; x <= 8; x += 0.01) { /* monotone between monotone points */
+        double y = opgrid_eval(&g, x, 0, &out);
+        assert_true(y >= prev - 1e-15);
+        prev = y;
+    }
+    assert_false(out);
+    assert_close(opgrid_eval(&g, 16, 0, &out), 6.0, 1e-12); /* the last segment extended */
+    assert_true(out);
+    out = false;
+    assert_true(opgrid_eval(&g, 0.5, 0, &out) == 1.0);   /* below: the first value */
+    assert_true(out);
+}
+
+static void test_tables_load_and_hand_step(void **state)
+{
+    (void)state;
+    const char *path = write_tables();
+    MeasuredTables t;
+    assert_int_equal(measured_tables_load(&t, path), 0);
+    assert_int_equal(t.gm, 3);
+    assert_int_equal(t.n_prefill, 1);
+    assert_int_equal(t.n_decode, 1);
+    assert_int_equal(t.n_ops, 1);
+    OpGrid c;
+    assert_true(measured_gemm_curve(&t, 2048, 4096, &c)); /* bilinear in (n, k) */
+    assert_close(c.v[1], (0.01 + 16.0 * 2048 * 4096 / 1e12) * 1e-3, 1e-9);
+    opgrid_free(&c);
+    assert_false(measured_gemm_curve(&t, 32768, 4096, &c)); /* n outside the table */
+    measured_tables_free(&t);
+
+    /* tiny: 2 layers, hidden 64, 4 heads / 2 KV heads of 16, intermediate 128 (gate+up 256), vocab 256 */
+    ModelSpec m;
+    GpuSpec g;
+    load(&m, "tiny", &g, "h100-sxm");
+    char spec[256];
+    snprintf(spec, sizeof(spec), "measured:step_overhead_s=0.001,tables=%s", path);
+    Backend *b = make(spec, &m, &g, 1);
+    /* n, k of tiny are under the GEMM table's 1024: every GEMM is a fallback
+     * to the calibrated roofline; attention and other ops come from the
+     * tables.  Decode 4 sequences at 256 cached each: */
+    StepShape s = { .decode_seqs = 4, .decode_context = 4 * 256 };
+    double group[OPG_COUNT];
+    assert_true(b->ops->step_breakdown(b->priv, &s, group));
+    /* decode attention: batch 4 between 1 and 16, kv 256 on the grid: (1-w) t(1) + w t(16), w = 3/15 */
+    double t1 = 0.01 + 256e-5, t16 = 0.01 + 16 * 256e-5, w = 3.0 / 15;
+    assert_close(group[OPG_ATTENTION], m.layers * ((1 - w) * t1 + w * t16) * 1e-3, 1e-9);
+    /* other ops at 4 tokens: linear between 1 and 1024 tokens */
+    double o1 = 0.001 + 0.001 + 0.002 + 0.003 + 2 * 0.0005, o1024 = 10 * o1, wo = 3.0 / 1023;
+    assert_close(group[OPG_OTHER], m.layers * (o1 + wo * (o1024 - o1)) * 1e-3, 1e-9);
+    assert_close(group[OPG_OVERHEAD], 1e-3, 1e-12);
+    double sum = 0;
+    for (int i = 0; i < OPG_COUNT; i++) sum += group[i];
+    assert_close(backend_step_time(b, &s), sum, 1e-12);
+    /* The fallback path is counted: a span of 1 + 9 iterations, all with fallback GEMMs. */
+    b->ops->note_span(b->priv, &s, &s, 9);
+    CostFallbacks fb;
+    b->ops->fallbacks(b->priv, &fb);
+    assert_int_equal(fb.steps, 10);
+    assert_int_equal(fb.fallback_steps, 10);
+    assert_int_equal(fb.by_group[OPG_GEMM], 10);
+    assert_int_equal(fb.by_group[OPG_ATTENTION], 0);
+    assert_non_null(strstr(fb.notes, "gemm qkv"));
+    backend_destroy(&b);
+    unlink(path);
+}
+
+/* Closed-form spans, linear pieces and per-iteration times against step sums. */
+static void check_spans(const char *spec, const char *model, const char *gpu, int32_t tp, gsl_rng *rng)
+{
+    ModelSpec m;
+    GpuSpec g;
+    load(&m, model, &g, gpu);
+    Backend *b = make(spec, &m, &g, tp);
+    for (int trial = 0; trial < 60; trial++) {
+        StepShape s = { .decode_seqs = 1 + (int32_t)gsl_rng_uniform_int(rng, trial < 30 ? 64 : 600) };
+        s.decode_context = s.decode_seqs * (int64_t)(1 + gsl_rng_uniform_int(rng, 8192)) +
+                           (int64_t)gsl_rng_uniform_int(rng, (unsigned long)s.decode_seqs);
+        int64_t iters = 1 + (int64_t)gsl_rng_uniform_int(rng, trial % 3 ? 40 : 3000);
+        double sum = 0, times[64];
+        StepShape k = s;
+        int64_t nt = SS_MIN(iters, 64);
+        backend_decode_iter_times(b, &s, 0, nt, times);
+        for (int64_t i = 0; i < iters; i++) {
+            double t = backend_step_time(b, &k);
+            if (i < nt) assert_close(times[i], t, 1e-9);
+            sum += t;
+            k.decode_context += k.decode_seqs;
+        }
+        if (fabs(backend_decode_span_time(b, &s, iters) - sum) > 1e-9 * sum)
+            fail_msg("%s %s %s tp %d: span of %lld from %d seqs, context %lld: %.12g, steps sum %.12g", spec,
+                     model, gpu, tp, (long long)iters, s.decode_seqs, (long long)s.decode_context,
+                     backend_decode_span_time(b, &s, iters), sum);
+        double a, slope;
+        if (b->ops->decode_iter_linear && b->ops->decode_iter_linear(b->priv, &s, iters, &a, &slope)) {
+            double lin = (double)iters * a + slope * (double)iters * (double)(iters - 1) / 2;
+            if (fabs(lin - sum) > 1e-9 * sum)
+                fail_msg("%s %s tp %d: linear over %lld from %d seqs, context %lld: %.12g, steps %.12g (a %g b %g)",
+                         spec, model, tp, (long long)iters, s.decode_seqs, (long long)s.decode_context, lin, sum, a, slope);
+        }
+    }
+    backend_destroy(&b);
+}
+
+static void test_spans(void **state)
+{
+    (void)state;
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 11);
+    check_spans("measured", "llama-2-7b", "h100-sxm", 1, rng);
+    check_spans("measured", "llama-3-8b", "a100-80g", 1, rng);
+    check_spans("measured", "llama-2-70b", "h100-sxm", 4, rng);
+    check_spans("measured", "llama-2-13b", "a100-80g", 2, rng); /* no per-op table: fallbacks */
+    check_spans("roofline", "llama-2-7b", "h200", 1, rng);
+    check_spans("roofline", "chatglm-6b", "v100-32g", 1, rng);
+    gsl_rng_free(rng);
+}
+
+static void test_auto_and_legacy(void **state)
+{
+    (void)state;
+    ModelSpec m;
+    GpuSpec h100, h200;
+    load(&m, "llama-2-7b", &h100, "h100-sxm");
+    assert_int_equal(gpu_spec_load(&h200, "h200"), 0);
+    Backend *b = make("auto", &m, &h100, 1);
+    assert_string_equal(b->spec, "measured");
+    backend_destroy(&b);
+    b = make("auto", &m, &h200, 1);          /* no H200 tables: the calibrated roofline */
+    assert_string_equal(b->spec, "roofline");
+    backend_destroy(&b);
+    /* the measured step is slower than the legacy formula's (its floors, its ops) */
+    Backend *meas = make("measured", &m, &h100, 1), *leg = make("roofline:legacy=true", &m, &h100, 1);
+    StepShape s = { .decode_seqs = 8, .decode_context = 8 * 1024 };
+    assert_true(backend_step_time(meas, &s) > 1.1 * backend_step_time(leg, &s));
+    backend_destroy(&meas);
+    backend_destroy(&leg);
+    BackendEnv env = { &m, &h100, 1, NULL };
+    assert_true(backend_create(&b, "roofline:legacy=true,calib=/x", &env) < 0);
+    assert_true(backend_create(&b, "auto:tables=/x", &env) < 0);
+    assert_true(backend_create(&b, "measured:tables=/nonexistent.txt", &env) < 0);
+}
+
+/* The shipped defaults are what `servesim cost fit` gives on the shipped tables. */
+static void test_defaults_are_the_fit(void **state)
+{
+    (void)state;
+    static const char *const names[] = { "a100-80g", "h100-sxm" };
+    MeasuredTables t[2];
+    GpuSpec g[2];
+    CalPoints pts = { 0 };
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(gpu_spec_load(&g[i], names[i]), 0);
+        assert_int_equal(measured_tables_load(&t[i], names[i]), 0);
+        cal_points_add(&pts, &t[i], &g[i], i);
+    }
+    CalParams p;
+    double refit_loss[CALP_GROUPS];
+    cal_fit(&p, &pts, -1, refit_loss);
+    /* Compare what the parameters predict, not the parameters: a half-saturation
+     * size the data does not need fits to ~0 at any scale. */
+    double shipped_loss[CALP_GROUPS] = { 0 };
+    int32_t count[CALP_GROUPS] = { 0 };
+    for (int32_t i = 0; i < pts.n; i++) {
+        const CalPoint *x = &pts.v[i];
+        shipped_loss[x->group] += fabs(log(cal_point_predict(&cal_params_default, x) / x->s));
+        count[x->group]++;
+    }
+    for (int gr = 0; gr < CALP_GROUPS; gr++) {
+        double l = shipped_loss[gr] / count[gr];
+        if (fabs(l - refit_loss[gr]) > 1e-3 * refit_loss[gr])
+            fail_msg("group %d: shipped parameters' loss %.6f, refit %.6f (run servesim cost fit and update "
+                     "calibrated.c)", gr, l, refit_loss[gr]);
+    }
+    for (int i = 0; i < 2; i++) measured_tables_free(&t[i]);
+    cal_points_free(&pts);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_interpolation),
+        cmocka_unit_test(test_tables_load_and_hand_step),
+        cmocka_unit_test(test_spans),
+        cmocka_unit_test(test_auto_and_legacy),
+        cmocka_unit_test(test_defaults_are_the_fit),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
