@@ -93,7 +93,7 @@ double cal_point_predict(const CalParams *p, const CalPoint *x)
 
 /* The parameters each group owns, as indices into CalParams. */
 static const int group_params[CALP_GROUPS][6] = {
-    [CALP_GEMM] = { 0, 1, 2, 3, 4, -1 },
+    [CALP_GEMM] = { 0, 1, 2, 3, -1 },   /* gemm_sharpness is fixed at 4 */
     [CALP_PREFILL] = { 5, 6, 7, 8, -1 },
     [CALP_DECODE] = { 9, 10, 11, 12, -1 },
     [CALP_OTHER] = { 13, 14, -1 },
@@ -113,7 +113,6 @@ static double fit_loss(const gsl_vector *x, void *vctx)
     FitCtx *c = vctx;
     double *v = (double *)&c->p;
     for (int i = 0; i < c->n; i++) v[c->idx[i]] = exp(gsl_vector_get(x, (size_t)i));
-    if (c->p.gemm_sharpness < 1.0 || c->p.gemm_sharpness > 16.0) return 1e9;
     double sum = 0;
     int64_t cnt = 0;
     for (int32_t i = 0; i < c->pts->n; i++) {

@@ -182,7 +182,8 @@ typedef struct OpShapes {
  * Kernel floors are in SM clock cycles (a floor is launch and pipeline
  * latency: it scales with the clock), the all-reduce's in seconds. */
 typedef struct CalParams {
-    /* GEMM: floor + softmax_q(FLOPs / (F e_f m/(m + m_half)), bytes / (B e_b)) */
+    /* GEMM: floor + softmax_4(FLOPs / (F e_f m/(m + m_half)), bytes / (B e_b));
+     * gemm_sharpness is the soft max's exponent, fixed at 4 (not fitted) */
     double gemm_floor_cycles, gemm_flop_eff, gemm_m_half, gemm_bw_eff, gemm_sharpness;
     /* prefill attention: floor + max(FLOPs / (F e L/(L + L_half)), bytes / (B e_b)) */
     double pa_floor_cycles, pa_flop_eff, pa_len_half, pa_bw_eff;

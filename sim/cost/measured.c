@@ -37,7 +37,7 @@ typedef struct MeasuredOpts {
 } MeasuredOpts;
 
 typedef struct MeasuredCost {
-    MeasuredTables t;
+    const MeasuredTables *t;         /* shared, loaded once per process */
     OpShapes sh;
     CalModel cal;                    /* fallbacks */
     OpGrid gemm[GEMM_COUNT];
@@ -56,6 +56,7 @@ typedef struct MeasuredCost {
         StepBreakdown b; unsigned flags; bool have;
         double lm_head_s; unsigned lm_flags; bool have_lm;   /* the LM head for this many rows */
         int32_t row; double row_w; bool have_row;            /* decode table row at this batch */
+        double kv_limit; bool row_outside;                   /* decode: kv_len < kv_limit stays measured */
     } *memo;
     unsigned *memo_flags_before;     /* flags when op_fixed began (points into memo_store) */
     unsigned memo_store;
@@ -108,6 +109,12 @@ static double m_prefill(const void *ctx, double batch, double isl)
     return t;
 }
 
+/* The decode table's row at a batch: (1 - w) row[i] + w row[i + 1] over kv_len. */
+typedef struct DecodeRow { const double *lo, *hi, *y; double w; int32_t ny; } DecodeRow;
+static DecodeRow decode_row(const MeasuredCost *c, double batch);
+static bool decode_attn_leaves(const MeasuredCost *c, double batch, double kv);
+static inline double row_at(const DecodeRow *r, int32_t i) { return r->lo[i] + r->w * (r->hi[i] - r->lo[i]); }
+
 static double m_decode(const void *ctx, double batch, double kv_len)
 {
     const MeasuredCost *c = ctx;
@@ -115,10 +122,13 @@ static double m_decode(const void *ctx, double batch, double kv_len)
         FLAG(c, OPG_ATTENTION);
         return cal_vtbl.decode_attn_s(&c->cal, batch, kv_len);
     }
-    bool out = false;
-    double t = opgrid_eval(&c->decode->grid, batch * c->decode_fold, kv_len, &out);
-    if (out) FLAG(c, OPG_ATTENTION);
-    return t;
+    if (decode_attn_leaves(c, batch, kv_len)) FLAG(c, OPG_ATTENTION);
+    DecodeRow r = decode_row(c, batch);
+    if (r.ny == 1 || kv_len <= r.y[0]) return row_at(&r, 0);
+    int32_t i;
+    double w;
+    optable_locate(r.y, r.ny, kv_len, &i, &w);
+    return row_at(&r, i) + w * (row_at(&r, i + 1) - row_at(&r, i));
 }
 
 /* sum_{j<n} f(y0 + j) for f linear on [ya, yb) with f(ya) = fa and slope s:
@@ -135,8 +145,6 @@ static double seg_sum(double y0, int64_t n, double ya, double yb, double fa, dou
     return cnt * fa + s * (first + last) * cnt * 0.5;
 }
 
-/* The decode table's row at a batch: (1 - w) row[i] + w row[i + 1] over kv_len. */
-typedef struct DecodeRow { const double *lo, *hi, *y; double w; int32_t ny; } DecodeRow;
 
 static DecodeRow decode_row(const MeasuredCost *c, double batch)
 {
@@ -150,15 +158,24 @@ static DecodeRow decode_row(const MeasuredCost *c, double batch)
         wb = memo->row_w;
     } else {
         optable_locate(g->x, g->nx, batch * c->decode_fold, &ib, &wb);
-        if (memo) *memo = (struct FixedMemo){ .b = memo->b, .flags = memo->flags, .have = memo->have,
-                                              .lm_head_s = memo->lm_head_s, .lm_flags = memo->lm_flags,
-                                              .have_lm = memo->have_lm, .row = ib, .row_w = wb, .have_row = true };
+        if (memo) {
+            memo->row = ib;
+            memo->row_w = wb;
+            memo->have_row = true;
+            /* Where this row pair's measured cells end: kv_len in [y_i, y_i+1)
+             * reads columns i and i + 1. */
+            double xb = batch * c->decode_fold;
+            memo->row_outside = xb < g->x[0] || xb > g->x[g->nx - 1];
+            int32_t jr = g->nx > 1 ? ib + 1 : ib, first_filled = g->ny;
+            for (int32_t iy = 0; g->filled && iy < g->ny && first_filled == g->ny; iy++)
+                if (g->filled[ib * g->ny + iy] || g->filled[jr * g->ny + iy]) first_filled = iy;
+            memo->kv_limit = first_filled == g->ny ? nextafter(g->y[g->ny - 1], INFINITY)
+                           : first_filled == 0 ? -INFINITY : g->y[first_filled - 1];
+        }
     }
     int32_t jb = g->nx > 1 ? ib + 1 : ib;
     return (DecodeRow){ g->v + (size_t)ib * g->ny, g->v + (size_t)jb * g->ny, g->y, wb, g->ny };
 }
-
-static inline double row_at(const DecodeRow *r, int32_t i) { return r->lo[i] + r->w * (r->hi[i] - r->lo[i]); }
 
 static double m_decode_sum(const void *ctx, double batch, double kv0, int64_t n)
 {
@@ -260,7 +277,7 @@ static void note_gap(MeasuredCost *c, const char *fmt, const char *what)
 static int measured_cost_init(MeasuredCost *c, const ModelSpec *m, const GpuSpec *g, int32_t tp,
                        const char *tables, double overhead_s)
 {
-    int r = measured_tables_load(&c->t, tables && *tables ? tables : g->name);
+    int r = measured_tables_shared(&c->t, tables && *tables ? tables : g->name);
     if (r) return r;
     c->flags = &c->flags_store;
     c->memo = ss_calloc(FIXED_MEMO_ROWS, sizeof(*c->memo));
@@ -272,7 +289,7 @@ static int measured_cost_init(MeasuredCost *c, const ModelSpec *m, const GpuSpec
     static const char *const gemm_names[GEMM_COUNT] = { "qkv", "o", "gate_up", "down", "lm_head" };
     char what[96];
     for (int i = 0; i < GEMM_COUNT; i++) {
-        c->gemm_have[i] = measured_gemm_curve(&c->t, c->sh.gemm_n[i], c->sh.gemm_k[i], &c->gemm[i]);
+        c->gemm_have[i] = measured_gemm_curve(c->t, c->sh.gemm_n[i], c->sh.gemm_k[i], &c->gemm[i]);
         if (!c->gemm_have[i]) {
             snprintf(what, sizeof(what), "%s n=%.0f k=%.0f", gemm_names[i], c->sh.gemm_n[i], c->sh.gemm_k[i]);
             note_gap(c, "gemm %s outside the table: calibrated roofline", what);
@@ -280,10 +297,10 @@ static int measured_cost_init(MeasuredCost *c, const ModelSpec *m, const GpuSpec
     }
     int32_t h = c->sh.heads, kvh = c->sh.kv_heads;
     c->prefill_fold = c->decode_fold = 1.0;
-    c->prefill = measured_attn_find(c->t.prefill, c->t.n_prefill, h, kvh);
-    if (!c->prefill) c->prefill = measured_attn_fold(c->t.prefill, c->t.n_prefill, h, kvh, &c->prefill_fold);
-    c->decode = measured_attn_find(c->t.decode, c->t.n_decode, h, kvh);
-    if (!c->decode) c->decode = measured_attn_fold(c->t.decode, c->t.n_decode, h, kvh, &c->decode_fold);
+    c->prefill = measured_attn_find(c->t->prefill, c->t->n_prefill, h, kvh);
+    if (!c->prefill) c->prefill = measured_attn_fold(c->t->prefill, c->t->n_prefill, h, kvh, &c->prefill_fold);
+    c->decode = measured_attn_find(c->t->decode, c->t->n_decode, h, kvh);
+    if (!c->decode) c->decode = measured_attn_fold(c->t->decode, c->t->n_decode, h, kvh, &c->decode_fold);
     snprintf(what, sizeof(what), "%d/%d heads", h, kvh);
     if (!c->prefill) note_gap(c, "prefill attention %s not measured: calibrated roofline", what);
     if (!c->decode) note_gap(c, "decode attention %s not measured: calibrated roofline", what);
@@ -293,13 +310,13 @@ static int measured_cost_init(MeasuredCost *c, const ModelSpec *m, const GpuSpec
                  c->decode->kv_heads, c->decode_fold);
         note_gap(c, "decode attention %s", fold);
     }
-    for (int32_t i = 0; i < c->t.n_ops; i++)
-        if (!strcmp(c->t.ops[i].model, m->name) && c->t.ops[i].tp == tp) c->ops = &c->t.ops[i];
+    for (int32_t i = 0; i < c->t->n_ops; i++)
+        if (!strcmp(c->t->ops[i].model, m->name) && c->t->ops[i].tp == tp) c->ops = &c->t->ops[i];
     snprintf(what, sizeof(what), "%s tp=%d", m->name, tp);
     if (!c->ops) note_gap(c, "per-layer ops of %s not measured: calibrated roofline", what);
     if (tp > 1) {
-        for (int32_t i = 0; i < c->t.n_allreduce; i++)
-            if (c->t.allreduce_gpus[i] == tp) c->allreduce = &c->t.allreduce[i];
+        for (int32_t i = 0; i < c->t->n_allreduce; i++)
+            if (c->t->allreduce_gpus[i] == tp) c->allreduce = &c->t->allreduce[i];
         snprintf(what, sizeof(what), "%d GPUs", tp);
         if (!c->allreduce) note_gap(c, "all-reduce over %s not measured: calibrated roofline", what);
     }
@@ -310,7 +327,6 @@ static void measured_cost_free(MeasuredCost *c)
 {
     for (int i = 0; i < GEMM_COUNT; i++) opgrid_free(&c->gemm[i]);
     free(c->memo);
-    measured_tables_free(&c->t);
 }
 
 static double measured_cost_step(MeasuredCost *c, const StepShape *s, StepBreakdown *b, unsigned *flags)
@@ -400,31 +416,24 @@ static bool measured_backend_decode_iter_linear(void *priv, const StepShape *fir
     double seqs = first->decode_seqs, kv0 = (double)first->decode_context / seqs;
     double kv1 = kv0 + (double)(iters - 1);
     DecodeRow r = decode_row(c, seqs);
-    double slope;
+    double slope, attn0 = row_at(&r, 0);
     if (r.ny == 1 || kv1 < r.y[0]) {
         slope = 0.0;
     } else {
-        int32_t i0, i1;
+        int32_t i0;
         double w;
         if (kv0 < r.y[0]) return false;
         optable_locate(r.y, r.ny, kv0, &i0, &w);
-        optable_locate(r.y, r.ny, kv1, &i1, &w);
-        if (i0 != i1 || (kv1 >= r.y[i0 + 1] && i0 + 2 < r.ny)) return false;
+        if (kv1 >= r.y[i0 + 1] && i0 + 2 < r.ny) return false;   /* crosses into the next segment */
         slope = (row_at(&r, i0 + 1) - row_at(&r, i0)) / (r.y[i0 + 1] - r.y[i0]);
+        attn0 = row_at(&r, i0) + w * (row_at(&r, i0 + 1) - row_at(&r, i0));
     }
     if (slope < 0) return false;
     /* a: the first iteration's time, its attention read off the same row */
     OpCostVtbl v = measured_vtbl_of(c);
     StepBreakdown fixed = { { 0 } };
     op_fixed_part(&v, c, &c->sh, seqs, seqs, &fixed);
-    double attn;
-    if (r.ny == 1 || kv0 <= r.y[0]) attn = row_at(&r, 0);
-    else {
-        int32_t i0;
-        double w;
-        optable_locate(r.y, r.ny, kv0, &i0, &w);
-        attn = row_at(&r, i0) + w * (row_at(&r, i0 + 1) - row_at(&r, i0));
-    }
+    double attn = attn0;
     double sum = 0;
     for (int g = 0; g < OPG_COUNT; g++) sum += fixed.s[g];
     *a = sum + c->sh.layers * attn;
@@ -447,6 +456,11 @@ static unsigned decode_fixed_flags(MeasuredCost *c, const StepShape *decode)
 static bool decode_attn_leaves(const MeasuredCost *c, double batch, double kv)
 {
     if (!c->decode) return true;
+    if (batch >= 1 && batch < FIXED_MEMO_ROWS && (double)(int32_t)batch == batch) {
+        const struct FixedMemo *m = &c->memo[(int32_t)batch];
+        if (!m->have_row) decode_row(c, batch);
+        return m->row_outside || kv < c->decode->grid.y[0] || !(kv < m->kv_limit);
+    }
     const OpGrid *g = &c->decode->grid;
     double xb = batch * c->decode_fold;
     if (xb < g->x[0] || xb > g->x[g->nx - 1] || kv < g->y[0] || kv > g->y[g->ny - 1]) return true;

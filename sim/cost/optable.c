@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,11 +31,16 @@ bool optable_locate(const double *a, int32_t n, double x, int32_t *i, double *w)
         *w = (x - a[n - 2]) / (a[n - 1] - a[n - 2]);
         return x > a[n - 1];
     }
-    int32_t lo = 0, hi = n - 1;  /* a[lo] <= x < a[hi] */
-    while (hi - lo > 1) {
-        int32_t mid = (lo + hi) / 2;
-        if (a[mid] <= x) lo = mid; else hi = mid;
+    /* The last a[lo] <= x, branch-free (a's few dozen points: the compare
+     * chain pipelines where a branchy search would mispredict). */
+    const double *base = a;
+    int32_t len = n - 1;         /* a[0] <= x < a[n - 1] */
+    while (len > 1) {
+        int32_t half = len / 2;
+        base = base[half] <= x ? base + half : base;
+        len -= half;
     }
+    int32_t lo = (int32_t)(base - a);
     *i = lo;
     *w = (x - a[lo]) / (a[lo + 1] - a[lo]);
     return false;
@@ -81,28 +87,37 @@ static void rows_push(Rows *r, const double *vals)
     r->n++;
 }
 
-static int dbl_cmp(const void *a, const void *b)
+/* The sorted distinct values of column c of the rows in [lo, hi) that
+ * match.  Tables have a few dozen distinct values per axis: insertion into a
+ * short sorted list beats sorting every row. */
+static int32_t axis_of_range(const Rows *r, int32_t lo, int32_t hi, int32_t c, double **out,
+                             bool (*match)(const double *row, const void *ctx), const void *ctx)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+    int32_t n = 0, cap = 32;
+    double *a = ss_malloc(sizeof(double) * (size_t)cap);
+    double last = NAN;
+    for (int32_t i = lo; i < hi; i++) {
+        const double *row = r->v + (size_t)i * (size_t)r->cols;
+        if (match && !match(row, ctx)) continue;
+        double x = row[c];
+        if (x == last) continue;   /* runs of one value are the common case */
+        last = x;
+        int32_t j = n;
+        while (j > 0 && a[j - 1] > x) j--;
+        if (j > 0 && a[j - 1] == x) continue;
+        SS_GROW(a, cap, (size_t)n + 1);
+        memmove(a + j + 1, a + j, sizeof(double) * (size_t)(n - j));
+        a[j] = x;
+        n++;
+    }
+    *out = a;
+    return n;
 }
 
-/* The sorted distinct values of column c of rows[lo..hi) (filtered by match). */
 static int32_t axis_of(const Rows *r, int32_t c, double **out,
                        bool (*match)(const double *row, const void *ctx), const void *ctx)
 {
-    double *a = ss_malloc(sizeof(double) * (size_t)(r->n + 1));
-    int32_t n = 0;
-    for (int32_t i = 0; i < r->n; i++) {
-        const double *row = r->v + (size_t)i * (size_t)r->cols;
-        if (!match || match(row, ctx)) a[n++] = row[c];
-    }
-    qsort(a, (size_t)n, sizeof(double), dbl_cmp);
-    int32_t m = 0;
-    for (int32_t i = 0; i < n; i++)
-        if (!m || a[i] != a[m - 1]) a[m++] = a[i];
-    *out = a;
-    return m;
+    return axis_of_range(r, 0, r->n, c, out, match, ctx);
 }
 
 static int32_t axis_index(const double *a, int32_t n, double x)
@@ -116,12 +131,6 @@ static int32_t axis_index(const double *a, int32_t n, double x)
     return -1;
 }
 
-typedef struct HeadsKey { double heads, kv_heads; } HeadsKey;
-static bool match_heads(const double *row, const void *ctx)
-{
-    const HeadsKey *k = ctx;
-    return row[2] == k->heads && row[3] == k->kv_heads;
-}
 static bool match_gpus(const double *row, const void *ctx)
 {
     return row[0] == *(const double *)ctx;
@@ -179,23 +188,33 @@ static void grid_fill(OpGrid *g)
     }
 }
 
-static void attn_build(AttnTable **out, int32_t *n_out, const Rows *r)
+static int heads_cmp(const void *a, const void *b)
+{
+    const double *x = a, *y = b;  /* rows: batch, length, heads, kv_heads, ms */
+    if (x[2] != y[2]) return x[2] < y[2] ? -1 : 1;
+    if (x[3] != y[3]) return x[3] < y[3] ? -1 : 1;
+    return 0;
+}
+
+/* One table per (heads, kv heads), each from its run of rows. */
+static void attn_build(AttnTable **out, int32_t *n_out, Rows *r)
 {
     *out = NULL;
     *n_out = 0;
     int32_t cap = 0;
-    for (int32_t i = 0; i < r->n; i++) {
-        const double *row = r->v + (size_t)i * (size_t)r->cols;
-        HeadsKey k = { row[2], row[3] };
-        bool seen = false;
-        for (int32_t j = 0; j < *n_out && !seen; j++)
-            seen = (*out)[j].heads == (int32_t)k.heads && (*out)[j].kv_heads == (int32_t)k.kv_heads;
-        if (seen) continue;
+    /* stable enough: qsort only reorders rows of different layouts' runs */
+    qsort(r->v, (size_t)r->n, sizeof(double) * (size_t)r->cols, heads_cmp);
+    for (int32_t lo = 0; lo < r->n; ) {
+        const double *first = r->v + (size_t)lo * (size_t)r->cols;
+        int32_t hi = lo + 1;
+        while (hi < r->n && !heads_cmp(first, r->v + (size_t)hi * (size_t)r->cols)) hi++;
         SS_GROW(*out, cap, (size_t)*n_out + 1);
         AttnTable *a = &(*out)[(*n_out)++];
-        *a = (AttnTable){ .heads = (int32_t)k.heads, .kv_heads = (int32_t)k.kv_heads };
-        grid_build(&a->grid, r, 0, 1, 4, match_heads, &k);
+        *a = (AttnTable){ .heads = (int32_t)first[2], .kv_heads = (int32_t)first[3] };
+        Rows run = { .cols = r->cols, .n = hi - lo, .v = r->v + (size_t)lo * (size_t)r->cols };
+        grid_build(&a->grid, &run, 0, 1, 4, NULL, NULL);
         grid_fill(&a->grid);
+        lo = hi;
     }
 }
 
@@ -211,9 +230,62 @@ void measured_tables_path(const char *gpu, char *out, size_t cap)
     snprintf(out, cap, "%s/profiles/measured/%s.txt", cost_models_dir(dir, sizeof(dir)), gpu);
 }
 
+/* Decimal numbers as the import script writes them (%.6g: up to 15
+ * digits, a small exponent) by Clinger's fast path: an integer mantissa of
+ * at most 15 digits times or over an exact power of ten is one correctly
+ * rounded operation, so the value is strtod's, at a fraction of its cost;
+ * anything else goes to strtod. */
+static bool parse_fast(const char *s, const char **end, double *out)
+{
+    static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+                                    1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+    const char *p = s;
+    uint64_t mant = 0;
+    int digits = 0, scale = 0;
+    bool seen = false;
+    while (*p == '0') { p++; seen = true; }
+    for (; *p >= '0' && *p <= '9'; p++, seen = true)
+        if (digits < 18) { mant = mant * 10 + (uint64_t)(*p - '0'); if (mant) digits++; } else return false;
+    if (*p == '.') {
+        p++;
+        for (; *p >= '0' && *p <= '9'; p++, seen = true) {
+            if (digits >= 18) return false;
+            mant = mant * 10 + (uint64_t)(*p - '0');
+            if (mant) digits++;
+            scale--;
+        }
+    }
+    if (!seen) return false;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        int sign = 1, e = 0;
+        if (*p == '-' || *p == '+') sign = *p++ == '-' ? -1 : 1;
+        if (*p < '0' || *p > '9') return false;
+        for (; *p >= '0' && *p <= '9'; p++) { e = e * 10 + (*p - '0'); if (e > 400) return false; }
+        scale += sign * e;
+    }
+    if (digits > 15 || scale < -22 || scale > 22) return false;
+    *out = scale < 0 ? (double)mant / pow10[-scale] : (double)mant * pow10[scale];
+    *end = p;
+    return true;
+}
+
 static int parse_numbers(char *s, double *vals, int32_t want, const char *path, int line)
 {
+    /* The fast path first; a field it does not take is parsed in full below. */
+    const char *p = s;
     int32_t got = 0;
+    for (;;) {
+        while (*p == ' ' || *p == '\t') p++;
+        if (*p == '\0' || *p == '\n' || *p == '\r') break;
+        if (got == want || !parse_fast(p, &p, &vals[got]) || (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')) {
+            got = -1;
+            break;
+        }
+        got++;
+    }
+    if (got == want) return 0;
+    got = 0;
     char *save = NULL;
     for (char *tok = strtok_r(s, " \t\r\n", &save); tok; tok = strtok_r(NULL, " \t\r\n", &save)) {
         if (got == want)
@@ -333,6 +405,35 @@ done:
     free(ar.v);
     free(ops.v);
     if (r) measured_tables_free(t);
+    return r;
+}
+
+int measured_tables_shared(const MeasuredTables **out, const char *gpu_or_path)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static MeasuredTables *loaded[16];
+    static int32_t n_loaded;
+    char path[sizeof(loaded[0]->path)];
+    measured_tables_path(gpu_or_path, path, sizeof(path));
+    int r = 0;
+    pthread_mutex_lock(&lock);
+    *out = NULL;
+    for (int32_t i = 0; i < n_loaded && !*out; i++)
+        if (!strcmp(loaded[i]->path, path)) *out = loaded[i];
+    if (!*out) {
+        MeasuredTables *t = ss_calloc(1, sizeof(*t));
+        if ((r = measured_tables_load(t, gpu_or_path))) {
+            free(t);
+        } else if (n_loaded == (int32_t)SS_ARRAY_LEN(loaded)) {
+            measured_tables_free(t);
+            free(t);
+            r = ss_error_set(EMFILE, "measured tables: more than %d files in one process", (int)SS_ARRAY_LEN(loaded));
+        } else {
+            loaded[n_loaded++] = t;
+            *out = t;
+        }
+    }
+    pthread_mutex_unlock(&lock);
     return r;
 }
 

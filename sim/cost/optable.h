@@ -70,6 +70,9 @@ typedef struct MeasuredTables {
  * a negative errno with a file:line: field message. */
 int measured_tables_load(MeasuredTables *t, const char *gpu_or_path);
 void measured_tables_free(MeasuredTables *t);
+/* The tables of a GPU or path, loaded once per process and shared (read
+ * only) by every instance and thread; never freed. */
+int measured_tables_shared(const MeasuredTables **out, const char *gpu_or_path);
 /* The tables' file for a GPU name, for messages: "<dir>/profiles/measured/<gpu>.txt". */
 void measured_tables_path(const char *gpu, char *out, size_t cap);
 
