@@ -252,7 +252,9 @@ int cmd_cost(int argc, char **argv)
     BackendEnv env = { &m, &g, (int32_t)tp, NULL };
     Backend *b = NULL;
     if (backend_create(&b, spec, &env)) return cli_fail_lib();
-    if (breakdown && !b->ops->step_breakdown) {
+    double probe[OPG_COUNT];
+    StepShape one = { .decode_seqs = 1, .decode_context = 1 };
+    if (breakdown && (!b->ops->step_breakdown || !b->ops->step_breakdown(b->priv, &one, probe))) {
         backend_destroy(&b);
         cli_fail("cost: --breakdown: cost model '%s' is not op-level (measured or roofline are)", spec);
         return 2;
