@@ -179,7 +179,9 @@ static int cost_fit_main(int argc, char **argv)
         if (tables) snprintf(path, sizeof(path), "%s/%s.txt", tables, name);
         else measured_tables_path(name, path, sizeof(path));
         if ((r = gpu_spec_load(&specs[n], name)) || (r = measured_tables_load(&tabs[n], path))) break;
-        used += snprintf(comment + used, sizeof(comment) - (size_t)used, "# tables: %s\n", path);
+        if (tables) used += snprintf(comment + used, sizeof(comment) - (size_t)used, "# tables: %s\n", path);
+        else used += snprintf(comment + used, sizeof(comment) - (size_t)used,
+                              "# tables: models/profiles/measured/%s.txt\n", name);
         cal_points_add(&pts, &tabs[n], &specs[n], n);
         n++;
     }

@@ -347,7 +347,7 @@ static json_t *engine__cost_fallbacks_json(const Engine *e)
     for (int g = 0; g < COST_GROUPS; g++)
         if (sum.by_group[g]) json_object_set_new(by, op_group_names[g], json_integer(sum.by_group[g]));
     json_object_set_new(o, "by_op_group", by);
-    json_object_set_new(o, "untabled_ops", notes);
+    json_object_set_new(o, "notes", notes);
     return o;
 }
 
