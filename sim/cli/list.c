@@ -51,6 +51,7 @@ int cmd_list(int argc, char **argv)
     }
     if (!only || !strcmp(only, "backends")) {
         printf("cost models (--cost NAME:key=value,...)\n");
+        printf("  %-18s %s\n", "auto", "the default: measured where the GPU has tables (a100-80g, h100-sxm), else roofline");
         for (const BackendOps *const *b = cost_backend_registry; *b; b++) {
             printf("  %-18s %s\n", (*b)->name, (*b)->help);
             opts_print(stdout, (*b)->opts, "      ");
