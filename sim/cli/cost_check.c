@@ -261,7 +261,7 @@ static void print_stats(FILE *f, const char *label, const char *model, ErrStats 
 static void check_usage(FILE *f)
 {
     fprintf(f,
-        "usage: servesim cost check [--tables DIR]\n"
+        "usage: servesim cost check [--tables DIR]   (--measured DIR: the same)\n"
         "\n"
         "Holds the legacy roofline, the calibrated roofline (fitted on both GPUs, and fitted\n"
         "on the other GPU alone) and the measured backend against every point of the measured\n"
@@ -275,7 +275,8 @@ int cmd_cost_check(int argc, char **argv)
 {
     const char *dir = NULL;
     static const struct option long_opts[] = {
-        { "tables", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' }, { 0 },
+        { "tables", required_argument, NULL, 't' }, { "measured", required_argument, NULL, 't' },
+        { "help", no_argument, NULL, 'h' }, { 0 },
     };
     int c;
     optind = 1;

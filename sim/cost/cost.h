@@ -90,6 +90,11 @@ typedef struct CostFallbacks {
     char notes[768];                 /* ops with no table at all, "; "-separated */
 } CostFallbacks;
 
+/* Pure-decode iterations start.. of a span take a + b (j - start) seconds
+ * (j counted from the span's first decode iteration). */
+typedef struct DecodePiece { int64_t start; double a, b; } DecodePiece;
+enum { DECODE_PIECES_MAX = 24 };
+
 typedef struct BackendOps {
     const char *name;
     const char *help;
@@ -118,6 +123,12 @@ typedef struct BackendOps {
      * O(histogram buckets) instead of O(iterations).  A model linear only
      * piecewise answers for the span it is asked about. */
     bool (*decode_iter_linear)(void *priv, const StepShape *first, int64_t iters, double *a, double *b);
+    /* Optional: decode iterations 0..iters-1 from `first` as linear pieces
+     * (out[0].start = 0, starts ascending, each b >= 0, durations
+     * non-decreasing across pieces), exactly, so the engine pools a span's
+     * ITLs per piece in closed form; returns the count (<= max) or 0 when
+     * it cannot. */
+    int (*decode_iter_pieces)(void *priv, const StepShape *first, int64_t iters, DecodePiece *out, int max);
     /* Optional: a span ran: its first iteration, then decode_iters pure-decode
      * iterations from `decode` (for counting, not timing). */
     void (*note_span)(void *priv, const StepShape *first, const StepShape *decode,

@@ -473,6 +473,49 @@ static bool decode_attn_leaves(const MeasuredCost *c, double batch, double kv)
     return g->filled[ib * ny + iy] | g->filled[jb * ny + iy] | g->filled[ib * ny + jy] | g->filled[jb * ny + jy];
 }
 
+static int measured_backend_decode_iter_pieces(void *priv, const StepShape *first, int64_t iters,
+                                               DecodePiece *out, int max)
+{
+    MeasuredCost *c = priv;
+    if (!c->decode || first->decode_seqs <= 0 || iters < 1) return 0;
+    double seqs = first->decode_seqs, kv0 = (double)first->decode_context / seqs;
+    DecodeRow r = decode_row(c, seqs);
+    OpCostVtbl v = measured_vtbl_of(c);
+    StepBreakdown fixed = { { 0 } };
+    op_fixed_part(&v, c, &c->sh, seqs, seqs, &fixed);
+    double base = 0, L = c->sh.layers;
+    for (int g = 0; g < OPG_COUNT; g++) base += fixed.s[g];
+    int n = 0;
+    int64_t j = 0;
+    double prev_end = -INFINITY;
+    while (j < iters) {
+        if (n == max) return 0;
+        double kv = kv0 + (double)j, f, slope;
+        int64_t next;
+        if (r.ny == 1 || kv < r.y[0]) {             /* the floor below the first kv_len */
+            f = row_at(&r, 0);
+            slope = 0;
+            next = r.ny == 1 ? iters : (int64_t)ceil(r.y[0] - kv0);
+        } else {
+            int32_t i;
+            double w;
+            optable_locate(r.y, r.ny, kv, &i, &w);
+            double fa = row_at(&r, i), fb = row_at(&r, i + 1);
+            slope = (fb - fa) / (r.y[i + 1] - r.y[i]);
+            f = fa + (kv - r.y[i]) * slope;
+            next = i + 2 == r.ny ? iters : (int64_t)ceil(r.y[i + 1] - kv0);
+        }
+        if (next <= j) next = j + 1;
+        if (next > iters) next = iters;
+        double a = base + L * f, b = L * slope;
+        if (b < 0 || a < prev_end) return 0;          /* not non-decreasing: per iteration */
+        out[n++] = (DecodePiece){ j, a, b };
+        prev_end = a + b * (double)(next - 1 - j);
+        j = next;
+    }
+    return n;
+}
+
 static void measured_backend_note_span(void *priv, const StepShape *first, const StepShape *decode,
                                        int64_t decode_iters)
 {
@@ -524,6 +567,7 @@ const BackendOps cost_backend_measured = {
     .decode_span_time = measured_backend_decode_span_time,
     .decode_iter_times = measured_backend_decode_iter_times,
     .decode_iter_linear = measured_backend_decode_iter_linear,
+    .decode_iter_pieces = measured_backend_decode_iter_pieces,
     .note_span = measured_backend_note_span,
     .step_breakdown = measured_backend_step_breakdown,
     .fallbacks = measured_backend_fallbacks,

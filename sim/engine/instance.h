@@ -40,6 +40,9 @@ typedef struct Instance {
     StepShape decode_shape;    /* iteration 2 (later ones grow decode_context) */
     bool decode_linear;        /* decode iteration j takes decode_a + decode_b j seconds */
     double decode_a, decode_b;
+    int32_t n_pieces;          /* else, when > 0: piecewise linear (BackendOps.decode_iter_pieces) */
+    DecodePiece pieces[DECODE_PIECES_MAX];
+    double piece_cum_s[DECODE_PIECES_MAX]; /* seconds of the decode iterations before each piece */
     int64_t span_iters;        /* K */
     RideLedger ride;           /* decoders credited lazily (ride.h) */
     double span_start_s;

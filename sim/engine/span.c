@@ -31,6 +31,14 @@ static double span_time_at(Instance *in, int64_t k)
         double n = (double)(k - 1);
         return in->first_iter_s + n * in->decode_a + in->decode_b * n * (n - 1) * 0.5;
     }
+    if (in->n_pieces > 0) { /* the same per piece: the pieces before, then part of one */
+        int64_t d = k - 1;  /* decode iterations 0..d-1 */
+        int32_t i = in->n_pieces - 1;
+        while (i > 0 && in->pieces[i].start >= d) i--;
+        const DecodePiece *p = &in->pieces[i];
+        double n = (double)(d - p->start);
+        return in->first_iter_s + in->piece_cum_s[i] + n * p->a + p->b * n * (n - 1) * 0.5;
+    }
     return in->first_iter_s + backend_decode_span_time(in->backend, &in->decode_shape, k - 1);
 }
 
@@ -152,6 +160,21 @@ void span_begin(Engine *e, Instance *in)
     in->decode_linear = !e->cfg.stepwise && in->span_iters > 1 && ops->decode_iter_linear &&
         ops->decode_iter_linear(in->backend->priv, &in->decode_shape, in->span_iters - 1, &in->decode_a,
                                 &in->decode_b);
+    in->n_pieces = 0;
+    if (in->decode_linear) {
+        in->pieces[0] = (DecodePiece){ 0, in->decode_a, in->decode_b };
+        in->n_pieces = 1;
+    } else if (!e->cfg.stepwise && in->span_iters > 1 && ops->decode_iter_pieces) {
+        in->n_pieces = ops->decode_iter_pieces(in->backend->priv, &in->decode_shape, in->span_iters - 1,
+                                               in->pieces, DECODE_PIECES_MAX);
+        double cum = 0;
+        for (int32_t i = 0; i < in->n_pieces; i++) {
+            in->piece_cum_s[i] = cum;
+            int64_t end = i + 1 < in->n_pieces ? in->pieces[i + 1].start : in->span_iters - 1;
+            double n = (double)(end - in->pieces[i].start);
+            cum += n * in->pieces[i].a + in->pieces[i].b * n * (n - 1) * 0.5;
+        }
+    }
     if (e->cfg.stepwise) stepwise_fill(e, in, in->span_iters);
     s->start_s = now;
     s->id = in->steps_done;
@@ -211,29 +234,52 @@ static int emit_order_cmp(const void *a, const void *b)
     return x->member - y->member;
 }
 
-/* Pooled ITL for iterations 2..K: iteration j's duration is a gap for every
- * member emitting at least j tokens.  Also records each member's largest
- * in-span gap.  O(K + n log n). */
-static double span_itl_linear(Engine *e, EmitOrder *order, int32_t n, int32_t p, int32_t riders,
-                              int64_t K, double a, double b, double *max_gap)
+/* Decode iteration d's duration on the span's pieces; *piece is a hint that
+ * only moves forward. */
+static double piece_duration(const Instance *in, int64_t d, int32_t *piece)
 {
-    /* Iteration j (2..K) is decode iteration j - 2: duration a + b (j - 2),
-     * non-decreasing, so a member's largest in-span gap is its last one.
-     * Riders emit K tokens: they count in every range. */
+    while (*piece + 1 < in->n_pieces && in->pieces[*piece + 1].start <= d) (*piece)++;
+    const DecodePiece *p = &in->pieces[*piece];
+    return p->a + p->b * (double)(d - p->start);
+}
+
+/* Iterations from..upto (span numbering, 2..K) as closed-form runs per piece. */
+static void add_itl_range(Engine *e, const Instance *in, int64_t from, int64_t upto, double weight)
+{
+    for (int32_t i = 0; i < in->n_pieces && from <= upto; i++) {
+        int64_t d0 = from - 2, end = i + 1 < in->n_pieces ? in->pieces[i + 1].start : INT64_MAX;
+        if (d0 >= end) continue;
+        const DecodePiece *p = &in->pieces[i];
+        int64_t last = SS_MIN(upto - 2, end - 1);
+        metrics_add_itl_linear(&e->metrics, p->a + p->b * (double)(d0 - p->start), p->b, last - d0 + 1, weight);
+        from = last + 3;
+    }
+}
+
+/* Pooled ITL for iterations 2..K when decode durations are piecewise linear
+ * (one piece: linear): iteration j's duration is a gap for every member
+ * emitting at least j tokens.  Also records each member's largest in-span
+ * gap.  O(pieces + n log n). */
+static double span_itl_linear(Engine *e, const Instance *in, EmitOrder *order, int32_t n, int32_t p,
+                              int32_t riders, int64_t K, double *max_gap)
+{
+    /* Iteration j (2..K) is decode iteration j - 2: durations non-decreasing
+     * (each piece's slope >= 0, the pieces continue upwards), so a member's
+     * largest in-span gap is its last one.  Riders emit K tokens: they count
+     * in every range. */
     int64_t from = 2;
+    int32_t hint = 0;
     while (p < n) {
         int64_t upto = order[p].tokens;
         if (upto >= from) {
-            metrics_add_itl_linear(&e->metrics, a + b * (double)(from - 2), b, upto - from + 1,
-                                   (double)(n - p + riders));
+            add_itl_range(e, in, from, upto, (double)(n - p + riders));
             from = upto + 1;
         }
-        double gap = a + b * (double)(upto - 2);
+        double gap = piece_duration(in, upto - 2, &hint);
         while (p < n && order[p].tokens == upto) max_gap[order[p++].member] = gap;
     }
-    if (riders && K >= from)
-        metrics_add_itl_linear(&e->metrics, a + b * (double)(from - 2), b, K - from + 1, (double)riders);
-    return K >= 2 ? a + b * (double)(K - 2) : 0.0;
+    if (riders && K >= from) add_itl_range(e, in, from, K, (double)riders);
+    return K >= 2 ? piece_duration(in, K - 2, &hint) : 0.0;
 }
 
 /* Returns the largest in-span gap of a member that emitted all K tokens
@@ -249,8 +295,7 @@ static double span_itl(Engine *e, Instance *in, EmitOrder *order, int32_t n, int
     int32_t p = 0;
     while (p < n && order[p].tokens < 2) max_gap[order[p++].member] = 0;
     if (p == n && (!riders || K < 2)) return 0.0;
-    if (in->decode_linear)
-        return span_itl_linear(e, order, n, p, riders, K, in->decode_a, in->decode_b, max_gap);
+    if (in->n_pieces > 0) return span_itl_linear(e, in, order, n, p, riders, K, max_gap);
     int64_t last = n ? order[n - 1].tokens : 0;
     if (riders) last = SS_MAX(last, K);
     double running_max = 0, times[256];

@@ -160,9 +160,17 @@ static void check_spans(const char *spec, const char *model, const char *gpu, in
         StepShape k = s;
         int64_t nt = SS_MIN(iters, 64);
         backend_decode_iter_times(b, &s, 0, nt, times);
+        DecodePiece pieces[DECODE_PIECES_MAX];
+        int np = b->ops->decode_iter_pieces ? b->ops->decode_iter_pieces(b->priv, &s, iters, pieces, DECODE_PIECES_MAX) : 0;
+        int piece = 0;
         for (int64_t i = 0; i < iters; i++) {
             double t = backend_step_time(b, &k);
             if (i < nt) assert_close(times[i], t, 1e-9);
+            if (np) { /* the pieces give every iteration's time, and never fall */
+                while (piece + 1 < np && pieces[piece + 1].start <= i) piece++;
+                assert_true(pieces[piece].b >= 0);
+                assert_close(pieces[piece].a + pieces[piece].b * (double)(i - pieces[piece].start), t, 1e-9);
+            }
             sum += t;
             k.decode_context += k.decode_seqs;
         }
