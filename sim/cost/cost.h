@@ -124,8 +124,8 @@ typedef struct BackendOps {
      * piecewise answers for the span it is asked about. */
     bool (*decode_iter_linear)(void *priv, const StepShape *first, int64_t iters, double *a, double *b);
     /* Optional: decode iterations 0..iters-1 from `first` as linear pieces
-     * (out[0].start = 0, starts ascending, each b >= 0, durations
-     * non-decreasing across pieces), exactly, so the engine pools a span's
+     * (out[0].start = 0, starts ascending; a slope may be negative: measured
+     * tables are not always monotone), exactly, so the engine pools a span's
      * ITLs per piece in closed form; returns the count (<= max) or 0 when
      * it cannot. */
     int (*decode_iter_pieces)(void *priv, const StepShape *first, int64_t iters, DecodePiece *out, int max);

@@ -487,7 +487,6 @@ static int measured_backend_decode_iter_pieces(void *priv, const StepShape *firs
     for (int g = 0; g < OPG_COUNT; g++) base += fixed.s[g];
     int n = 0;
     int64_t j = 0;
-    double prev_end = -INFINITY;
     while (j < iters) {
         if (n == max) return 0;
         double kv = kv0 + (double)j, f, slope;
@@ -507,10 +506,7 @@ static int measured_backend_decode_iter_pieces(void *priv, const StepShape *firs
         }
         if (next <= j) next = j + 1;
         if (next > iters) next = iters;
-        double a = base + L * f, b = L * slope;
-        if (b < 0 || a < prev_end) return 0;          /* not non-decreasing: per iteration */
-        out[n++] = (DecodePiece){ j, a, b };
-        prev_end = a + b * (double)(next - 1 - j);
+        out[n++] = (DecodePiece){ j, base + L * f, L * slope };
         j = next;
     }
     return n;

@@ -43,6 +43,7 @@ typedef struct Instance {
     int32_t n_pieces;          /* else, when > 0: piecewise linear (BackendOps.decode_iter_pieces) */
     DecodePiece pieces[DECODE_PIECES_MAX];
     double piece_cum_s[DECODE_PIECES_MAX]; /* seconds of the decode iterations before each piece */
+    double piece_max_s[DECODE_PIECES_MAX]; /* the longest decode iteration before each piece */
     int64_t span_iters;        /* K */
     RideLedger ride;           /* decoders credited lazily (ride.h) */
     double span_start_s;

@@ -167,12 +167,14 @@ void span_begin(Engine *e, Instance *in)
     } else if (!e->cfg.stepwise && in->span_iters > 1 && ops->decode_iter_pieces) {
         in->n_pieces = ops->decode_iter_pieces(in->backend->priv, &in->decode_shape, in->span_iters - 1,
                                                in->pieces, DECODE_PIECES_MAX);
-        double cum = 0;
+        double cum = 0, longest = 0;
         for (int32_t i = 0; i < in->n_pieces; i++) {
             in->piece_cum_s[i] = cum;
+            in->piece_max_s[i] = longest;
             int64_t end = i + 1 < in->n_pieces ? in->pieces[i + 1].start : in->span_iters - 1;
             double n = (double)(end - in->pieces[i].start);
             cum += n * in->pieces[i].a + in->pieces[i].b * n * (n - 1) * 0.5;
+            longest = SS_MAX(longest, SS_MAX(in->pieces[i].a, in->pieces[i].a + in->pieces[i].b * (n - 1)));
         }
     }
     if (e->cfg.stepwise) stepwise_fill(e, in, in->span_iters);
@@ -234,13 +236,15 @@ static int emit_order_cmp(const void *a, const void *b)
     return x->member - y->member;
 }
 
-/* Decode iteration d's duration on the span's pieces; *piece is a hint that
- * only moves forward. */
-static double piece_duration(const Instance *in, int64_t d, int32_t *piece)
+/* The longest of decode iterations 0..d on the span's pieces (each piece's
+ * extremes are its ends); *piece is a hint that only moves forward. */
+static double piece_longest(const Instance *in, int64_t d, int32_t *piece)
 {
+    if (in->decode_linear) return in->decode_a + in->decode_b * (double)d; /* b >= 0 */
     while (*piece + 1 < in->n_pieces && in->pieces[*piece + 1].start <= d) (*piece)++;
     const DecodePiece *p = &in->pieces[*piece];
-    return p->a + p->b * (double)(d - p->start);
+    double end = p->a + p->b * (double)(d - p->start);
+    return SS_MAX(in->piece_max_s[*piece], SS_MAX(p->a, end));
 }
 
 /* Iterations from..upto (span numbering, 2..K) as closed-form runs per piece. */
@@ -251,7 +255,10 @@ static void add_itl_range(Engine *e, const Instance *in, int64_t from, int64_t u
         if (d0 >= end) continue;
         const DecodePiece *p = &in->pieces[i];
         int64_t last = SS_MIN(upto - 2, end - 1);
-        metrics_add_itl_linear(&e->metrics, p->a + p->b * (double)(d0 - p->start), p->b, last - d0 + 1, weight);
+        double first_s = p->a + p->b * (double)(d0 - p->start), last_s = p->a + p->b * (double)(last - p->start);
+        /* a falling run is the same durations as a rising one from its end */
+        if (p->b >= 0) metrics_add_itl_linear(&e->metrics, first_s, p->b, last - d0 + 1, weight);
+        else metrics_add_itl_linear(&e->metrics, last_s, -p->b, last - d0 + 1, weight);
         from = last + 3;
     }
 }
@@ -263,9 +270,9 @@ static void add_itl_range(Engine *e, const Instance *in, int64_t from, int64_t u
 static double span_itl_linear(Engine *e, const Instance *in, EmitOrder *order, int32_t n, int32_t p,
                               int32_t riders, int64_t K, double *max_gap)
 {
-    /* Iteration j (2..K) is decode iteration j - 2: durations non-decreasing
-     * (each piece's slope >= 0, the pieces continue upwards), so a member's
-     * largest in-span gap is its last one.  Riders emit K tokens: they count
+    /* Iteration j (2..K) is decode iteration j - 2; a member's largest
+     * in-span gap is the longest of its iterations (its last one when the
+     * durations rise, as linear ones do).  Riders emit K tokens: they count
      * in every range. */
     int64_t from = 2;
     int32_t hint = 0;
@@ -275,11 +282,11 @@ static double span_itl_linear(Engine *e, const Instance *in, EmitOrder *order, i
             add_itl_range(e, in, from, upto, (double)(n - p + riders));
             from = upto + 1;
         }
-        double gap = piece_duration(in, upto - 2, &hint);
+        double gap = piece_longest(in, upto - 2, &hint);
         while (p < n && order[p].tokens == upto) max_gap[order[p++].member] = gap;
     }
     if (riders && K >= from) add_itl_range(e, in, from, K, (double)riders);
-    return K >= 2 ? piece_duration(in, K - 2, &hint) : 0.0;
+    return K >= 2 ? piece_longest(in, K - 2, &hint) : 0.0;
 }
 
 /* Returns the largest in-span gap of a member that emitted all K tokens
