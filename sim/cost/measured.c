@@ -406,42 +406,6 @@ static void measured_backend_decode_iter_times(void *priv, const StepShape *firs
     }
 }
 
-/* Linear over the span when its mean kv_len stays on one segment of the
- * decode table's row (kv_len grid points are powers of two: most spans). */
-static bool measured_backend_decode_iter_linear(void *priv, const StepShape *first, int64_t iters,
-                                               double *a, double *b)
-{
-    MeasuredCost *c = priv;
-    if (!c->decode || first->decode_seqs <= 0 || iters < 1) return false;
-    double seqs = first->decode_seqs, kv0 = (double)first->decode_context / seqs;
-    double kv1 = kv0 + (double)(iters - 1);
-    DecodeRow r = decode_row(c, seqs);
-    double slope, attn0 = row_at(&r, 0);
-    if (r.ny == 1 || kv1 < r.y[0]) {
-        slope = 0.0;
-    } else {
-        int32_t i0;
-        double w;
-        if (kv0 < r.y[0]) return false;
-        optable_locate(r.y, r.ny, kv0, &i0, &w);
-        if (kv1 >= r.y[i0 + 1] && i0 + 2 < r.ny) return false;   /* crosses into the next segment */
-        slope = (row_at(&r, i0 + 1) - row_at(&r, i0)) / (r.y[i0 + 1] - r.y[i0]);
-        attn0 = row_at(&r, i0) + w * (row_at(&r, i0 + 1) - row_at(&r, i0));
-    }
-    if (slope < 0) return false;
-    /* a: the first iteration's time, its attention read off the same row */
-    OpCostVtbl v = measured_vtbl_of(c);
-    StepBreakdown fixed = { { 0 } };
-    op_fixed_part(&v, c, &c->sh, seqs, seqs, &fixed);
-    double attn = attn0;
-    double sum = 0;
-    for (int g = 0; g < OPG_COUNT; g++) sum += fixed.s[g];
-    *a = sum + c->sh.layers * attn;
-    *b = c->sh.layers * slope;
-    return true;
-}
-
-/* The flags of a decode step's attention-free part (memoised when timed). */
 static unsigned decode_fixed_flags(MeasuredCost *c, const StepShape *decode)
 {
     int32_t seqs = decode->decode_seqs;
@@ -473,6 +437,9 @@ static bool decode_attn_leaves(const MeasuredCost *c, double batch, double kv)
     return g->filled[ib * ny + iy] | g->filled[jb * ny + iy] | g->filled[ib * ny + jy] | g->filled[jb * ny + jy];
 }
 
+/* The span's decode iterations, one linear piece per kv_len segment of the
+ * decode table's row crossed (the grid is powers of two: most spans are one
+ * piece, which the engine then treats as linear). */
 static int measured_backend_decode_iter_pieces(void *priv, const StepShape *first, int64_t iters,
                                                DecodePiece *out, int max)
 {
@@ -521,8 +488,10 @@ static void measured_backend_note_span(void *priv, const StepShape *first, const
     if (!memcmp(first, &c->last_shape, sizeof(*first))) f1 = c->last_flags;
     else measured_cost_step(c, first, NULL, &f1);
     c->fb.steps++;
-    if (f1) c->fb.fallback_steps++;
-    for (int g = 0; g < OPG_COUNT; g++) c->fb.by_group[g] += (f1 >> g) & 1u;
+    if (f1) {
+        c->fb.fallback_steps++;
+        for (int g = 0; g < OPG_COUNT; g++) c->fb.by_group[g] += (f1 >> g) & 1u;
+    }
     if (decode_iters <= 0) return;
     /* Table coverage along a span changes only at its ends (kv_len grows
      * and the unmeasured corner of a table lies at long lengths). */
@@ -532,8 +501,10 @@ static void measured_backend_note_span(void *priv, const StepShape *first, const
         f3 = 1u << OPG_ATTENTION;
     unsigned f = f2 | f3;
     c->fb.steps += decode_iters;
-    if (f) c->fb.fallback_steps += decode_iters;
-    for (int g = 0; g < OPG_COUNT; g++) c->fb.by_group[g] += ((f >> g) & 1u) ? decode_iters : 0;
+    if (f) {
+        c->fb.fallback_steps += decode_iters;
+        for (int g = 0; g < OPG_COUNT; g++) c->fb.by_group[g] += ((f >> g) & 1u) ? decode_iters : 0;
+    }
 }
 
 static bool measured_backend_step_breakdown(void *priv, const StepShape *s, double *group_s)
@@ -562,7 +533,6 @@ const BackendOps cost_backend_measured = {
     .step_time = measured_backend_step_time,
     .decode_span_time = measured_backend_decode_span_time,
     .decode_iter_times = measured_backend_decode_iter_times,
-    .decode_iter_linear = measured_backend_decode_iter_linear,
     .decode_iter_pieces = measured_backend_decode_iter_pieces,
     .note_span = measured_backend_note_span,
     .step_breakdown = measured_backend_step_breakdown,

@@ -167,6 +167,11 @@ void span_begin(Engine *e, Instance *in)
     } else if (!e->cfg.stepwise && in->span_iters > 1 && ops->decode_iter_pieces) {
         in->n_pieces = ops->decode_iter_pieces(in->backend->priv, &in->decode_shape, in->span_iters - 1,
                                                in->pieces, DECODE_PIECES_MAX);
+        if (in->n_pieces == 1 && in->pieces[0].b >= 0) { /* one rising piece: linear */
+            in->decode_linear = true;
+            in->decode_a = in->pieces[0].a;
+            in->decode_b = in->pieces[0].b;
+        }
         double cum = 0, longest = 0;
         for (int32_t i = 0; i < in->n_pieces; i++) {
             in->piece_cum_s[i] = cum;
