@@ -42,6 +42,9 @@ typedef struct MeasuredCost {
     CalModel cal;                    /* fallbacks */
     OpGrid gemm[GEMM_COUNT];
     bool gemm_have[GEMM_COUNT];
+    OpGrid layer_gemms;              /* QKV + O + gate/up + down over m (all measured) */
+    bool layer_gemms_have;
+    OpGrid other_sum;                /* the per-layer ops' sum over tokens */
     const AttnTable *prefill, *decode;
     double prefill_fold, decode_fold;   /* batch factors of folded head layouts */
     const OpsTable *ops;
@@ -93,6 +96,16 @@ static double m_gemm(const void *ctx, OpGemm g, double m)
         memo->lm_flags = out ? 1u << grp : 0;
         memo->have_lm = true;
     }
+    return t;
+}
+
+static double m_layer_gemms(const void *ctx, double m)
+{
+    const MeasuredCost *c = ctx;
+    if (!c->layer_gemms_have) return NAN;
+    bool out = false;
+    double t = opgrid_eval(&c->layer_gemms, m, 0, &out);
+    if (out) FLAG(c, OPG_GEMM);
     return t;
 }
 
@@ -207,11 +220,7 @@ static double m_other(const void *ctx, double tokens)
         return cal_vtbl.other_s(&c->cal, tokens);
     }
     bool out = false;
-    const OpGrid *col = c->ops->col;
-    /* two RMSNorms, RoPE, the activation, two residual adds */
-    double t = opgrid_eval(&col[OPS_NORM_IN], tokens, 0, &out) + opgrid_eval(&col[OPS_NORM_POST], tokens, 0, &out)
-             + opgrid_eval(&col[OPS_ROPE], tokens, 0, &out) + opgrid_eval(&col[OPS_ACT], tokens, 0, &out)
-             + 2.0 * opgrid_eval(&col[OPS_ADD], tokens, 0, &out);
+    double t = opgrid_eval(&c->other_sum, tokens, 0, &out);
     if (out) FLAG(c, OPG_OTHER);
     return t;
 }
@@ -262,7 +271,7 @@ static OpCostVtbl measured_vtbl_of(const MeasuredCost *c)
 {
     return (OpCostVtbl){ .gemm_s = m_gemm, .prefill_attn_s = m_prefill, .decode_attn_s = m_decode,
                          .decode_attn_sum_s = m_decode_sum, .other_s = m_other,
-                         .allreduce_s = m_allreduce, .fixed_memo_get = m_memo_get,
+                         .allreduce_s = m_allreduce, .layer_gemms_s = m_layer_gemms, .fixed_memo_get = m_memo_get,
                          .fixed_memo_put = m_memo_put, .overhead_s = c->overhead_s };
 }
 
@@ -312,6 +321,23 @@ static int measured_cost_init(MeasuredCost *c, const ModelSpec *m, const GpuSpec
     }
     for (int32_t i = 0; i < c->t->n_ops; i++)
         if (!strcmp(c->t->ops[i].model, m->name) && c->t->ops[i].tp == tp) c->ops = &c->t->ops[i];
+    /* Curves on one grid add up point by point: one look-up instead of four
+     * (GEMMs) or six (two norms, RoPE, activation, two residual adds). */
+    c->layer_gemms_have = true;
+    for (int i = GEMM_QKV; i <= GEMM_DOWN; i++) c->layer_gemms_have &= c->gemm_have[i];
+    if (c->layer_gemms_have) {
+        opgrid_copy(&c->layer_gemms, &c->gemm[GEMM_QKV]);
+        for (int32_t x = 0; x < c->layer_gemms.nx; x++)
+            c->layer_gemms.v[x] = c->gemm[GEMM_QKV].v[x] + c->gemm[GEMM_O].v[x] + c->gemm[GEMM_UP].v[x] +
+                                  c->gemm[GEMM_DOWN].v[x];
+    }
+    if (c->ops) {
+        const OpGrid *col = c->ops->col;
+        opgrid_copy(&c->other_sum, &col[OPS_NORM_IN]);
+        for (int32_t x = 0; x < c->other_sum.nx; x++)
+            c->other_sum.v[x] = col[OPS_NORM_IN].v[x] + col[OPS_NORM_POST].v[x] + col[OPS_ROPE].v[x] +
+                                col[OPS_ACT].v[x] + 2.0 * col[OPS_ADD].v[x];
+    }
     snprintf(what, sizeof(what), "%s tp=%d", m->name, tp);
     if (!c->ops) note_gap(c, "per-layer ops of %s not measured: calibrated roofline", what);
     if (tp > 1) {
@@ -326,6 +352,8 @@ static int measured_cost_init(MeasuredCost *c, const ModelSpec *m, const GpuSpec
 static void measured_cost_free(MeasuredCost *c)
 {
     for (int i = 0; i < GEMM_COUNT; i++) opgrid_free(&c->gemm[i]);
+    opgrid_free(&c->layer_gemms);
+    opgrid_free(&c->other_sum);
     free(c->memo);
 }
 

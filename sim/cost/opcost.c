@@ -38,8 +38,11 @@ void op_fixed_part(const OpCostVtbl *v, const void *ctx, const OpShapes *sh, dou
                      double logit_rows, StepBreakdown *b)
 {
     if (!v->fixed_memo_get || !v->fixed_memo_get(ctx, tokens, b)) {
-        double gemm = 0;
-        for (int g = GEMM_QKV; g <= GEMM_DOWN; g++) gemm += v->gemm_s(ctx, (OpGemm)g, tokens);
+        double gemm = v->layer_gemms_s ? v->layer_gemms_s(ctx, tokens) : NAN;
+        if (isnan(gemm)) {
+            gemm = 0;
+            for (int g = GEMM_QKV; g <= GEMM_DOWN; g++) gemm += v->gemm_s(ctx, (OpGemm)g, tokens);
+        }
         b->s[OPG_GEMM] = sh->layers * gemm;
         b->s[OPG_OTHER] = sh->layers * v->other_s(ctx, tokens);
         b->s[OPG_ALLREDUCE] = sh->tp > 1 ? 2.0 * sh->layers * v->allreduce_s(ctx, tokens * sh->hidden) : 0.0;

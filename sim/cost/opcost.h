@@ -39,6 +39,9 @@ typedef struct OpCostVtbl {
     double (*other_s)(const void *ctx, double tokens);
     /* One all-reduce of `elems` elements over the tp group. */
     double (*allreduce_s)(const void *ctx, double elems);
+    /* Optional: the layer's QKV + O + gate/up + down GEMMs at once (the same
+     * value as the four gemm_s to rounding): NAN when it cannot. */
+    double (*layer_gemms_s)(const void *ctx, double m);
     /* Optional: a memo of the per-row-count part of a step (the layers'
      * GEMMs, other ops, all-reduces): true and b's gemm, other_ops and
      * allreduce filled when it has `tokens`. */

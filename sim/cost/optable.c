@@ -64,6 +64,23 @@ double opgrid_eval(const OpGrid *g, double x, double y, bool *outside)
     return a + wx * (b - a);
 }
 
+void opgrid_copy(OpGrid *d, const OpGrid *s)
+{
+    size_t cells = (size_t)s->nx * (size_t)s->ny;
+    *d = *s;
+    d->x = ss_malloc(sizeof(double) * (size_t)s->nx);
+    d->y = ss_malloc(sizeof(double) * (size_t)s->ny);
+    d->v = ss_malloc(sizeof(double) * cells);
+    memcpy(d->x, s->x, sizeof(double) * (size_t)s->nx);
+    memcpy(d->y, s->y, sizeof(double) * (size_t)s->ny);
+    memcpy(d->v, s->v, sizeof(double) * cells);
+    d->filled = NULL;
+    if (s->filled) {
+        d->filled = ss_malloc(cells);
+        memcpy(d->filled, s->filled, cells);
+    }
+}
+
 void opgrid_free(OpGrid *g)
 {
     free(g->x);

@@ -35,6 +35,8 @@ bool optable_locate(const double *a, int32_t n, double x, int32_t *i, double *w)
  * corner used was extrapolated at load (else untouched). */
 double opgrid_eval(const OpGrid *g, double x, double y, bool *outside);
 void opgrid_free(OpGrid *g);
+/* A deep copy (axes, values, fill marks). */
+void opgrid_copy(OpGrid *dst, const OpGrid *src);
 
 /* Attention tables per (heads, kv heads) per GPU of one layer. */
 typedef struct AttnTable {
