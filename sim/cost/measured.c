@@ -58,9 +58,9 @@ typedef struct MeasuredCost {
     struct FixedMemo {
         StepBreakdown b; unsigned flags; bool have;
         double lm_head_s; unsigned lm_flags; bool have_lm;   /* the LM head for this many rows */
-        int32_t row; double row_w; bool have_row;            /* decode table row at this batch */
-        double kv_limit; bool row_outside;                   /* decode: kv_len < kv_limit stays measured */
     } *memo;
+    /* The decode table's row at each batch (compact: asked for at every step). */
+    struct DecodeMemo { double w, kv_limit; int32_t row; bool have, outside; } *dmemo;
     unsigned *memo_flags_before;     /* flags when op_fixed began (points into memo_store) */
     unsigned memo_store;
     StepShape last_shape;            /* step_time's last shape and flags, for note_span */
@@ -125,6 +125,7 @@ static double m_prefill(const void *ctx, double batch, double isl)
 /* The decode table's row at a batch: (1 - w) row[i] + w row[i + 1] over kv_len. */
 typedef struct DecodeRow { const double *lo, *hi, *y; double w; int32_t ny; } DecodeRow;
 static DecodeRow decode_row(const MeasuredCost *c, double batch);
+static const struct DecodeMemo *decode_memo(const MeasuredCost *c, int32_t batch);
 static bool decode_attn_leaves(const MeasuredCost *c, double batch, double kv);
 static inline double row_at(const DecodeRow *r, int32_t i) { return r->lo[i] + r->w * (r->hi[i] - r->lo[i]); }
 
@@ -134,6 +135,18 @@ static double m_decode(const void *ctx, double batch, double kv_len)
     if (!c->decode) {
         FLAG(c, OPG_ATTENTION);
         return cal_vtbl.decode_attn_s(&c->cal, batch, kv_len);
+    }
+    const OpGrid *g = &c->decode->grid;
+    if (batch >= 1 && batch < FIXED_MEMO_ROWS && (double)(int32_t)batch == batch) { /* every step's case */
+        const struct DecodeMemo *m = decode_memo(c, (int32_t)batch);
+        if (m->outside || kv_len < g->y[0] || !(kv_len < m->kv_limit)) FLAG(c, OPG_ATTENTION);
+        const double *lo = g->v + (size_t)m->row * g->ny, *hi = g->nx > 1 ? lo + g->ny : lo;
+        if (g->ny == 1 || kv_len <= g->y[0]) return lo[0] + m->w * (hi[0] - lo[0]);
+        int32_t i;
+        double w;
+        optable_locate(g->y, g->ny, kv_len, &i, &w);
+        double fa = lo[i] + m->w * (hi[i] - lo[i]), fb = lo[i + 1] + m->w * (hi[i + 1] - lo[i + 1]);
+        return fa + w * (fb - fa);
     }
     if (decode_attn_leaves(c, batch, kv_len)) FLAG(c, OPG_ATTENTION);
     DecodeRow r = decode_row(c, batch);
@@ -159,32 +172,37 @@ static double seg_sum(double y0, int64_t n, double ya, double yb, double fa, dou
 }
 
 
+/* The decode row of an integer batch, located once and remembered: which
+ * two table rows it blends, and where their measured cells end (kv_len in
+ * [y_i, y_i+1) reads columns i and i + 1). */
+static const struct DecodeMemo *decode_memo(const MeasuredCost *c, int32_t batch)
+{
+    struct DecodeMemo *m = &c->dmemo[batch];
+    if (m->have) return m;
+    const OpGrid *g = &c->decode->grid;
+    double xb = batch * c->decode_fold;
+    optable_locate(g->x, g->nx, xb, &m->row, &m->w);
+    m->outside = xb < g->x[0] || xb > g->x[g->nx - 1];
+    int32_t jr = g->nx > 1 ? m->row + 1 : m->row, first_filled = g->ny;
+    for (int32_t iy = 0; g->filled && iy < g->ny && first_filled == g->ny; iy++)
+        if (g->filled[m->row * g->ny + iy] || g->filled[jr * g->ny + iy]) first_filled = iy;
+    m->kv_limit = first_filled == g->ny ? nextafter(g->y[g->ny - 1], INFINITY)
+                : first_filled == 0 ? -INFINITY : g->y[first_filled - 1];
+    m->have = true;
+    return m;
+}
+
 static DecodeRow decode_row(const MeasuredCost *c, double batch)
 {
     const OpGrid *g = &c->decode->grid;
     int32_t ib;
     double wb;
-    struct FixedMemo *memo = batch >= 1 && batch < FIXED_MEMO_ROWS && (double)(int32_t)batch == batch
-                             ? &c->memo[(int32_t)batch] : NULL;
-    if (memo && memo->have_row) {
-        ib = memo->row;
-        wb = memo->row_w;
+    if (batch >= 1 && batch < FIXED_MEMO_ROWS && (double)(int32_t)batch == batch) {
+        const struct DecodeMemo *m = decode_memo(c, (int32_t)batch);
+        ib = m->row;
+        wb = m->w;
     } else {
         optable_locate(g->x, g->nx, batch * c->decode_fold, &ib, &wb);
-        if (memo) {
-            memo->row = ib;
-            memo->row_w = wb;
-            memo->have_row = true;
-            /* Where this row pair's measured cells end: kv_len in [y_i, y_i+1)
-             * reads columns i and i + 1. */
-            double xb = batch * c->decode_fold;
-            memo->row_outside = xb < g->x[0] || xb > g->x[g->nx - 1];
-            int32_t jr = g->nx > 1 ? ib + 1 : ib, first_filled = g->ny;
-            for (int32_t iy = 0; g->filled && iy < g->ny && first_filled == g->ny; iy++)
-                if (g->filled[ib * g->ny + iy] || g->filled[jr * g->ny + iy]) first_filled = iy;
-            memo->kv_limit = first_filled == g->ny ? nextafter(g->y[g->ny - 1], INFINITY)
-                           : first_filled == 0 ? -INFINITY : g->y[first_filled - 1];
-        }
     }
     int32_t jb = g->nx > 1 ? ib + 1 : ib;
     return (DecodeRow){ g->v + (size_t)ib * g->ny, g->v + (size_t)jb * g->ny, g->y, wb, g->ny };
@@ -286,10 +304,24 @@ static void note_gap(MeasuredCost *c, const char *fmt, const char *what)
 static int measured_cost_init(MeasuredCost *c, const ModelSpec *m, const GpuSpec *g, int32_t tp,
                        const char *tables, double overhead_s)
 {
-    int r = measured_tables_shared(&c->t, tables && *tables ? tables : g->name);
+    /* Only this model's GEMM shapes and per-layer ops are read from the file. */
+    OpShapes sh;
+    op_shapes_init(&sh, m, tp);
+    MeasuredNeed need;
+    memset(&need, 0, sizeof(need));
+    for (int i = 0; i < GEMM_COUNT; i++) {
+        need.n[need.n_n++] = sh.gemm_n[i];
+        need.k[need.n_k++] = sh.gemm_k[i];
+    }
+    snprintf(need.model, sizeof(need.model), "%s", m->name);
+    need.tp = tp;
+    need.heads = sh.heads;
+    need.kv_heads = sh.kv_heads;
+    int r = measured_tables_shared_for(&c->t, tables && *tables ? tables : g->name, &need);
     if (r) return r;
     c->flags = &c->flags_store;
     c->memo = ss_calloc(FIXED_MEMO_ROWS, sizeof(*c->memo));
+    c->dmemo = ss_calloc(FIXED_MEMO_ROWS, sizeof(*c->dmemo));
     c->memo_flags_before = &c->memo_store;
     op_shapes_init(&c->sh, m, tp);
     cal_model_init(&c->cal, &cal_params_default, m, g, tp);
@@ -355,6 +387,7 @@ static void measured_cost_free(MeasuredCost *c)
     opgrid_free(&c->layer_gemms);
     opgrid_free(&c->other_sum);
     free(c->memo);
+    free(c->dmemo);
 }
 
 static double measured_cost_step(MeasuredCost *c, const StepShape *s, StepBreakdown *b, unsigned *flags)
@@ -449,9 +482,8 @@ static bool decode_attn_leaves(const MeasuredCost *c, double batch, double kv)
 {
     if (!c->decode) return true;
     if (batch >= 1 && batch < FIXED_MEMO_ROWS && (double)(int32_t)batch == batch) {
-        const struct FixedMemo *m = &c->memo[(int32_t)batch];
-        if (!m->have_row) decode_row(c, batch);
-        return m->row_outside || kv < c->decode->grid.y[0] || !(kv < m->kv_limit);
+        const struct DecodeMemo *m = decode_memo(c, (int32_t)batch);
+        return m->outside || kv < c->decode->grid.y[0] || !(kv < m->kv_limit);
     }
     const OpGrid *g = &c->decode->grid;
     double xb = batch * c->decode_fold;

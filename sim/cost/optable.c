@@ -328,7 +328,41 @@ static void ops_finish(MeasuredTables *t, Rows *r, const char *model, int32_t tp
     r->n = 0;
 }
 
+/* Is x one of the two grid values the interpolation of a need's n (or k)
+ * reads (optable_locate's segment: both ends, even at weight 0)?  axis sorted. */
+static bool need_brackets(const double *axis, int32_t n_axis, const double *vals, int32_t n_vals, double x)
+{
+    for (int32_t i = 0; i < n_vals; i++) {
+        int32_t seg;
+        double w;
+        if (optable_locate(axis, n_axis, vals[i], &seg, &w)) continue; /* outside: not interpolated */
+        if (x == axis[seg] || (seg + 1 < n_axis && x == axis[seg + 1])) return true;
+    }
+    return false;
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void small_axis_add(double *a, int32_t *n, int32_t cap, double x)
+{
+    for (int32_t i = 0; i < *n; i++)
+        if (a[i] == x) return;
+    if (*n < cap) a[(*n)++] = x;
+}
+
+static int tables_load(MeasuredTables *t, const char *gpu_or_path, const MeasuredNeed *need, bool *unsorted);
+
 int measured_tables_load(MeasuredTables *t, const char *gpu_or_path)
+{
+    bool unsorted = false;
+    return tables_load(t, gpu_or_path, NULL, &unsorted);
+}
+
+static int tables_load(MeasuredTables *t, const char *gpu_or_path, const MeasuredNeed *need, bool *unsorted)
 {
     *t = (MeasuredTables){ 0 };
     measured_tables_path(gpu_or_path, t->path, sizeof(t->path));
@@ -349,6 +383,14 @@ int measured_tables_load(MeasuredTables *t, const char *gpu_or_path)
     int sec = SEC_NONE, line = 0, r = 0, ops_tp = 0;
     int32_t ops_cap = 0;
     char ops_model[64] = "", buf[512];
+    /* With a need: the GEMM section's first m lists every (n, k) (the import
+     * writes it sorted by m, n, k); after it, rows of other n, k are skipped
+     * unparsed.  A file not in that order is read again in full. */
+    enum { AXIS_CAP = 64 };
+    double first_m = NAN, axis_n[AXIS_CAP], axis_k[AXIS_CAP];
+    bool want_n[AXIS_CAP], want_k[AXIS_CAP];
+    int32_t an = 0, ak = 0;
+    bool axes_done = false, skip_section = false;
     while (fgets(buf, sizeof(buf), f)) {
         line++;
         char *hash = strchr(buf, '#');
@@ -374,7 +416,51 @@ int measured_tables_load(MeasuredTables *t, const char *gpu_or_path)
                 r = ss_error_set(EINVAL, "%s:%d: unknown section %s", t->path, line, s);
                 goto done;
             }
+            skip_section = need && sec == SEC_OPS && (strcmp(ops_model, need->model) || ops_tp != need->tp);
             continue;
+        }
+        if (skip_section) continue;
+        if (need && (sec == SEC_PREFILL || sec == SEC_DECODE)) {
+            const char *p = s;
+            double b, l, h, kvh;
+            if (parse_fast(p, &p, &b) && *p == ' ' && parse_fast(p + 1, &p, &l) && *p == ' ' &&
+                parse_fast(p + 1, &p, &h) && *p == ' ' && parse_fast(p + 1, &p, &kvh) && kvh >= 1) {
+                /* measured_attn_find's layout, or one measured_attn_fold could pick */
+                bool candidate = h * need->kv_heads == (double)need->heads * kvh && kvh <= need->kv_heads &&
+                                 fmod((double)need->kv_heads, kvh) == 0;
+                if (!candidate) continue;
+            }
+        }
+        if (need && sec == SEC_GEMM) {
+            const char *p = s;
+            double m, n, k;
+            if (parse_fast(p, &p, &m) && *p == ' ' && parse_fast(p + 1, &p, &n) && *p == ' ' &&
+                parse_fast(p + 1, &p, &k)) {
+                if (isnan(first_m)) first_m = m;
+                if (!axes_done && m == first_m) {
+                    small_axis_add(axis_n, &an, AXIS_CAP, n);
+                    small_axis_add(axis_k, &ak, AXIS_CAP, k);
+                } else {
+                    if (!axes_done) {   /* the axes are complete: which of their values are read */
+                        qsort(axis_n, (size_t)an, sizeof(double), dbl_cmp);
+                        qsort(axis_k, (size_t)ak, sizeof(double), dbl_cmp);
+                        for (int32_t i = 0; i < an; i++)
+                            want_n[i] = need_brackets(axis_n, an, need->n, need->n_n, axis_n[i]);
+                        for (int32_t i = 0; i < ak; i++)
+                            want_k[i] = need_brackets(axis_k, ak, need->k, need->n_k, axis_k[i]);
+                    }
+                    axes_done = true;
+                    int32_t in = 0, ik = 0;
+                    while (in < an && axis_n[in] != n) in++;
+                    while (ik < ak && axis_k[ik] != k) ik++;
+                    if (in == an || ik == ak || m == first_m) {
+                        *unsorted = true;
+                        r = -EAGAIN;
+                        goto done;
+                    }
+                    if (!want_n[in] || !want_k[ik]) continue;
+                }
+            } /* else: parsed in full below, which names the bad field */
         }
         Rows *rows = sec == SEC_GEMM ? &gemm : sec == SEC_PREFILL ? &pre : sec == SEC_DECODE ? &dec
                    : sec == SEC_ALLREDUCE ? &ar : sec == SEC_OPS ? &ops : NULL;
@@ -422,6 +508,38 @@ done:
     free(ar.v);
     free(ops.v);
     if (r) measured_tables_free(t);
+    return r;
+}
+
+int measured_tables_shared_for(const MeasuredTables **out, const char *gpu_or_path, const MeasuredNeed *need)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static struct { MeasuredTables *t; MeasuredNeed need; } loaded[32];
+    static int32_t n_loaded;
+    char path[sizeof(loaded[0].t->path)];
+    measured_tables_path(gpu_or_path, path, sizeof(path));
+    int r = 0;
+    pthread_mutex_lock(&lock);
+    *out = NULL;
+    for (int32_t i = 0; i < n_loaded && !*out; i++)
+        if (!strcmp(loaded[i].t->path, path) && !memcmp(&loaded[i].need, need, sizeof(*need))) *out = loaded[i].t;
+    if (!*out) {
+        MeasuredTables *t = ss_calloc(1, sizeof(*t));
+        bool unsorted = false;
+        r = tables_load(t, gpu_or_path, need, &unsorted);
+        if (unsorted) r = tables_load(t, gpu_or_path, NULL, &unsorted); /* not in the import's order */
+        if (r) {
+            free(t);
+        } else if (n_loaded == (int32_t)SS_ARRAY_LEN(loaded)) {
+            *out = t;   /* past the cache: kept for the process, not shared */
+        } else {
+            loaded[n_loaded].t = t;
+            loaded[n_loaded].need = *need;
+            n_loaded++;
+            *out = t;
+        }
+    }
+    pthread_mutex_unlock(&lock);
     return r;
 }
 

@@ -75,6 +75,20 @@ void measured_tables_free(MeasuredTables *t);
 /* The tables of a GPU or path, loaded once per process and shared (read
  * only) by every instance and thread; never freed. */
 int measured_tables_shared(const MeasuredTables **out, const char *gpu_or_path);
+
+/* What one (model, tp) reads of a table file: GEMMs at these n and k (their
+ * grid brackets are loaded), the per-layer ops of this model and tp.
+ * Loading only that skips most of the file's rows (start-up time). */
+typedef struct MeasuredNeed {
+    double n[8], k[8];
+    int32_t n_n, n_k;
+    char model[64];
+    int32_t tp;
+    int32_t heads, kv_heads;   /* per GPU: attention rows of this layout or one it folds to */
+} MeasuredNeed;
+/* As measured_tables_shared, for one need (cached per path and need); the
+ * tables hold every attention and all-reduce row, the needed GEMM and op rows. */
+int measured_tables_shared_for(const MeasuredTables **out, const char *gpu_or_path, const MeasuredNeed *need);
 /* The tables' file for a GPU name, for messages: "<dir>/profiles/measured/<gpu>.txt". */
 void measured_tables_path(const char *gpu, char *out, size_t cap);
 
