@@ -124,6 +124,8 @@ int opts_parse(const OptSpec *specs, const char *kvs, void *out, const char *own
 {
     if (!kvs) return 0;
     const char *p = kvs;
+    const OptSpec *seen[64];   /* a key given twice is an error, not "the last one wins" */
+    size_t n_seen = 0;
     while (*p) {
         const char *comma = strchr(p, ',');
         size_t item_len = comma ? (size_t)(comma - p) : strlen(p);
@@ -139,6 +141,10 @@ int opts_parse(const OptSpec *specs, const char *kvs, void *out, const char *own
             return ss_error_set(EINVAL, "%s: unknown option '%.*s' (known: %s)",
                                 owner, (int)key_len, p, known);
         }
+        for (size_t i = 0; i < n_seen; i++)
+            if (seen[i] == s)
+                return ss_error_set(EINVAL, "%s: option '%s' given twice", owner, s->name);
+        if (n_seen < SS_ARRAY_LEN(seen)) seen[n_seen++] = s;
         char value[OPTS_STRING_MAX + 1];
         size_t value_len = item_len - key_len - 1;
         if (value_len > OPTS_STRING_MAX)

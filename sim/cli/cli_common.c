@@ -308,6 +308,8 @@ int cli_run_parse_option(CliRunArgs *a, int opt, const char *v)
     if (r != -1) {
         a->model_given |= opt == CLI_OPT_MODEL;
         a->gpu_given |= opt == CLI_OPT_GPU;
+        a->instances_given |= opt == CLI_OPT_INSTANCES;
+        a->tp_given |= opt == CLI_OPT_TP;
         return r;
     }
     switch (opt) {
@@ -333,6 +335,11 @@ int cli_run_args_check(const CliRunArgs *a, const char *cmd, bool need_out)
     if (a->workload && strcmp(a->workload, "default"))
         return cli_fail("--workload: unknown workload '%s' (known: default)", a->workload);
     if (need_out && !a->out_dir) return cli_fail("%s: --out DIR is required", cmd);
+    /* --fleet names every replica's GPU, count and tp: the manifest would
+     * otherwise record values that did not run. */
+    if (a->cfg.fleet[0] && (a->gpu_given || a->instances_given || a->tp_given))
+        return cli_fail("%s: --fleet %s already names the GPUs, their counts and tp; drop %s", cmd, a->cfg.fleet,
+                        a->gpu_given ? "--gpu" : a->instances_given ? "--instances" : "--tp");
     int r = cli_serving_check(&a->cfg);
     if (r) return r;
     cli_args_end();

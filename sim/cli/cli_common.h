@@ -65,7 +65,7 @@ typedef struct CliRunArgs {
     const char *workload, *out_dir;
     int64_t requests;         /* embedded workload: how many (default 10000) */
     double rate, duration_s;  /* embedded workload: req/s (0 = its own), seconds (0 = by count) */
-    bool model_given, gpu_given;
+    bool model_given, gpu_given, instances_given, tp_given;
     bool force, json, quiet, no_requests_csv;
     bool prefetch;            /* read the source on its own thread (default; see prefetch.h) */
     bool defer_sha256;        /* with prefetch: the thread hashes the trace; call

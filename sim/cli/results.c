@@ -173,10 +173,13 @@ json_t *results_manifest_json(const EngineConfig *c, const CliSource *src, int a
     }
     json_object_set_new(m, "input", input);
     json_object_set_new(m, "model", json_string(c->model));
-    json_object_set_new(m, "gpu", json_string(c->gpu));
+    /* Under --fleet the fleet names every replica's GPU, count and tp: the
+     * single-GPU fields did not run, so they are null, not their defaults. */
+    bool fleet = c->fleet[0] != '\0';
+    json_object_set_new(m, "gpu", fleet ? json_null() : json_string(c->gpu));
     json_object_set_new(m, "gpu_mem_util", json_real(c->gpu_mem_util));
-    json_object_set_new(m, "tensor_parallel", json_integer(c->tensor_parallel));
-    json_object_set_new(m, "instances", json_integer(c->instances));
+    json_object_set_new(m, "tensor_parallel", fleet ? json_null() : json_integer(c->tensor_parallel));
+    json_object_set_new(m, "instances", fleet ? json_null() : json_integer(c->instances));
     json_object_set_new(m, "fleet", json_string(c->fleet));
     json_object_set_new(m, "router", json_string(c->router));
     json_object_set_new(m, "kv_block_size", json_integer(c->kv_block_size));

@@ -471,7 +471,7 @@ static int tables_load(MeasuredTables *t, const char *gpu_or_path, const Measure
     }
     if (ferror(f)) { r = ss_error_set(EIO, "%s: read error", t->path); goto done; }
     if (sec == SEC_OPS) ops_finish(t, &ops, ops_model, ops_tp, &ops_cap);
-    if (!gemm.n || !pre.n || !dec.n) {
+    if (!need && (!gemm.n || !pre.n || !dec.n)) {
         r = ss_error_set(EINVAL, "%s: needs [gemm], [prefill_attention] and [decode_attention] rows", t->path);
         goto done;
     }

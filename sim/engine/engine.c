@@ -145,6 +145,12 @@ static int instance_init(Engine *e, Instance *in, int32_t index, const char *gpu
     in->tensor_parallel = tp;
     if ((r = model_spec_load(&in->model, c->model))) return r;
     if ((r = gpu_spec_load(&in->gpu, gpu))) return r;
+    /* Tensor parallelism splits the query heads evenly, and the KV heads (or
+     * replicates them when there are fewer than GPUs). */
+    if (in->model.heads % tp || (in->model.kv_heads % tp && tp % in->model.kv_heads))
+        return ss_error_set(EINVAL, "tensor parallel %d does not divide %s's %d heads / %d KV heads "
+                            "(use a divisor: 1, 2, 4, ...)", tp, in->model.name, in->model.heads,
+                            in->model.kv_heads);
     in->kv_capacity_tokens = cost_kv_capacity_tokens(&in->model, &in->gpu, c->gpu_mem_util, tp);
     if (in->kv_capacity_tokens <= 0)
         return ss_error_set(EINVAL, "%s does not fit on %d x %s at gpu_mem_util %.2f: "

@@ -116,10 +116,25 @@ static const RouterOps router_least_work = ROUTER("least-work",
     "least outstanding predicted tokens per unit of instance speed", pick_least_work);
 static const RouterOps router_p2c =
     ROUTER("p2c", "power of two choices on outstanding requests", pick_p2c);
+/* The pools must both exist: a share that rounds to no instance on either
+ * side is refused rather than silently clamped. */
+static int length_aware_init(void *priv, const void *opts, int32_t n, gsl_rng *rng)
+{
+    const RouterOpts *o = opts;
+    if (n > 1) {
+        long n_short = lround(o->short_share * n);
+        if (n_short < 1 || n_short > n - 1)
+            return ss_error_set(EINVAL, "--router length-aware: short_share=%g of %d instances gives %ld "
+                                "to short requests; each pool needs at least one (a share in [%.3g, %.3g])",
+                                o->short_share, n, n_short, 0.5 / n, 1.0 - 0.5 / n);
+    }
+    return router_init(priv, opts, n, rng);
+}
+
 static const RouterOps router_length_aware = {
     .name = "length-aware", .help = "short/long pools by predicted output, least requests within",
     .opts = length_aware_opts, .opts_size = sizeof(RouterOpts), .priv_size = sizeof(RouterState),
-    .init = router_init, .pick = pick_length_aware,
+    .init = length_aware_init, .pick = pick_length_aware,
 };
 static const RouterOps router_central = {
     .name = "central", .help = "one central FIFO; the first idle instance takes the head (M/M/c)",

@@ -69,4 +69,14 @@ expect 0 list
 expect 0 version
 expect 0 trace stats "$T/t.csv"
 expect 0 run --workload default --requests 20 --quiet --no-requests-csv --sample-interval 0 --out "$T/ok"
+# conflicting or repeated options are refused, not "the last one wins" (#16 item 2)
+R="run --workload default --requests 20 --quiet --no-requests-csv --sample-interval 0"
+expect 2 $R --sched vllm:max_num_seqs=4,max_num_seqs=8 --out "$T/d1"
+expect 2 $R --slo ttft=1,ttft=2 --out "$T/d2"
+expect 2 $R --fleet 2xh100-sxm --gpu a100-80g --out "$T/d3"
+expect 2 $R --fleet 2xh100-sxm --instances 3 --out "$T/d4"
+expect 1 $R --tp 3 --out "$T/d5"
+expect 1 $R --router length-aware:short_share=0 --instances 2 --out "$T/d6"
+expect 0 $R --fleet 2xh100-sxm --out "$T/d7"
+grep -q '"gpu": null' "$T/d7/summary.json" || { echo "FAIL: --fleet run's manifest records a gpu that did not run"; fails=$((fails + 1)); }
 [ "$fails" -eq 0 ] || { echo "$fails exit-status checks failed"; exit 1; }
