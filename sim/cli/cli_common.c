@@ -335,6 +335,9 @@ int cli_run_args_check(const CliRunArgs *a, const char *cmd, bool need_out)
     if (a->workload && strcmp(a->workload, "default"))
         return cli_fail("--workload: unknown workload '%s' (known: default)", a->workload);
     if (need_out && !a->out_dir) return cli_fail("%s: --out DIR is required", cmd);
+    if (a->rate > 0 && a->trace.path)
+        return cli_fail("%s: --rate sets the embedded workload's rate; a trace keeps its own "
+                        "arrivals: scale them with --speedup F (F x faster)", cmd);
     /* --fleet names every replica's GPU, count and tp: the manifest would
      * otherwise record values that did not run. */
     if (a->cfg.fleet[0] && (a->gpu_given || a->instances_given || a->tp_given))

@@ -175,6 +175,9 @@ static int parse_plan_args(int argc, char **argv, PlanArgs *a)
     if (!a->trace.path == !a->workload) return cli_fail("plan: give exactly one of --trace FILE or --workload default");
     if (a->workload && strcmp(a->workload, "default")) return cli_fail("--workload: unknown workload '%s' (known: default)", a->workload);
     if (a->diurnal && a->trace.path) return cli_fail("--diurnal: only with --workload default (a trace carries its own day)");
+    if (a->rate > 0 && a->trace.path)
+        return cli_fail("plan: --rate sets the embedded workload's rate; a trace keeps its own "
+                        "arrivals: scale them with --speedup F (F x faster)");
     return cli_serving_check(&a->cfg.base);
 }
 

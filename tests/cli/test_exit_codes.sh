@@ -77,6 +77,9 @@ expect 2 $R --fleet 2xh100-sxm --gpu a100-80g --out "$T/d3"
 expect 2 $R --fleet 2xh100-sxm --instances 3 --out "$T/d4"
 expect 1 $R --tp 3 --out "$T/d5"
 expect 1 $R --router length-aware:short_share=0 --instances 2 --out "$T/d6"
+printf 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6805900,10,5\n2023-11-16 18:15:47.0000000,12,4\n' > "$T/az.csv"
+expect 2 run --trace "$T/az.csv" --rate 150 --quiet --out "$T/d8"
+expect 2 plan --trace "$T/az.csv" --rate 150 --gpus h100-sxm --out "$T/d9.json"
 expect 0 $R --fleet 2xh100-sxm --out "$T/d7"
 grep -q '"gpu": null' "$T/d7/summary.json" || { echo "FAIL: --fleet run's manifest records a gpu that did not run"; fails=$((fails + 1)); }
 [ "$fails" -eq 0 ] || { echo "$fails exit-status checks failed"; exit 1; }
