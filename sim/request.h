@@ -26,6 +26,8 @@ typedef enum ReqFailReason {
     REQ_FAIL_TRUNCATED,    /* stopped at a memory or length limit */
     REQ_REJECT_TOO_LONG,   /* can never fit the model context or the GPU memory */
     REQ_REJECT_QUEUE_FULL, /* admission control */
+    REQ_REJECT_EMPTY_PROMPT, /* a zero-token prompt: nothing to serve */
+    REQ_FAIL_REASONS
 } ReqFailReason;
 
 typedef struct Request {

@@ -213,6 +213,25 @@ static double num(json_t *o, const char *k)
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+void results_warn_dropped(FILE *f, json_t *summary)
+{
+    json_t *m = json_object_get(summary, "metrics");
+    json_t *why = json_object_get(m, "rejected_by_reason");
+    long long capped = (long long)json_integer_value(json_object_get(json_object_get(summary, "run"), "length_capped"));
+    const char *key;
+    json_t *val;
+    char list[256] = "";
+    json_object_foreach(why, key, val)
+        if (json_integer_value(val) > 0)
+            snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s %lld", list[0] ? ", " : "", key,
+                     (long long)json_integer_value(val));
+    if (list[0])
+        fprintf(f, "servesim: warning: %.0f requests rejected before they ran (%s); see "
+                   "metrics.rejected_by_reason\n", num(m, "rejected"), list);
+    if (capped > 0)
+        fprintf(f, "servesim: warning: %lld outputs cut at the model's context (run.length_capped)\n", capped);
+}
+
 void results_print_table(FILE *f, json_t *summary)
 {
     json_t *m = json_object_get(summary, "metrics");
@@ -223,6 +242,19 @@ void results_print_table(FILE *f, json_t *summary)
             json_string_value(json_object_get(man, "model")), json_string_value(json_object_get(man, "gpu")));
     fprintf(f, "%-40s %12.0f\n", "Successful requests:", num(m, "completed"));
     fprintf(f, "%-40s %12.0f\n", "Failed / rejected requests:", num(m, "failed") + num(m, "rejected"));
+    /* Requests dropped or cut before they ran: said in the table, not only in the JSON. */
+    json_t *why = json_object_get(m, "rejected_by_reason");
+    const char *key;
+    json_t *val;
+    json_object_foreach(why, key, val)
+        if (json_integer_value(val) > 0) {
+            char label[64];
+            snprintf(label, sizeof(label), "  rejected, %s:", key);
+            fprintf(f, "%-40s %12lld\n", label, (long long)json_integer_value(val));
+        }
+    json_t *capped = json_object_get(json_object_get(summary, "run"), "length_capped");
+    if (json_integer_value(capped) > 0)
+        fprintf(f, "%-40s %12lld\n", "Outputs cut at the model context:", (long long)json_integer_value(capped));
     fprintf(f, "%-40s %12.2f\n", "Benchmark duration (s):", num(m, "duration"));
     fprintf(f, "%-40s %12.0f\n", "Total input tokens:", num(m, "total_input_tokens"));
     fprintf(f, "%-40s %12.0f\n", "Total generated tokens:", num(m, "total_output_tokens"));

@@ -35,6 +35,8 @@ json_t *results_manifest_json(const EngineConfig *cfg, const CliSource *src, int
 /* { "manifest": ..., "metrics": ..., "run": ... } */
 json_t *results_summary_json(const Engine *e, const EngineConfig *cfg, const CliSource *src,
                              int argc, char **argv);
+/* One warning line per kind of request dropped or cut (stderr). */
+void results_warn_dropped(FILE *f, json_t *summary);
 void results_print_table(FILE *f, json_t *summary);
 
 #endif

@@ -95,6 +95,7 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "servesim: warning: no requests reached the simulator (empty trace, or "
                         "every row filtered or dropped)\n");
     json_t *summary = results_summary_json(engine, &a.cfg, &src, argc, argv);
+    results_warn_dropped(stderr, summary);
     if (results_write_json(&dir, "summary.json", summary)) { json_decref(summary); cli_fail_lib(); goto done; }
     if (!a.quiet) {
         if (a.json) json_dumpf(summary, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));

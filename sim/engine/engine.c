@@ -382,6 +382,7 @@ json_t *engine_run_info_json(const Engine *e)
     json_object_set_new(o, "cost_model", json_string(in->backend->spec));
     json_object_set_new(o, "cost_fallbacks", engine__cost_fallbacks_json(e));
     json_object_set_new(o, "events", json_integer(e->events));
+    json_object_set_new(o, "length_capped", json_integer(e->length_capped));
     if (e->cfg.wall_clock) json_object_set_new(o, "wall_late_s", json_real(e->wall_late_s));
     json_object_set_new(o, "simulated_s", json_real(e->now_s));
     return o;
@@ -431,7 +432,11 @@ static void route_to(Engine *e, Instance *in, Request *q)
     in->outstanding_tokens += (double)q->input_tokens + q->predicted_output_tokens;
     /* Model context limit: a prompt that cannot fit is rejected (an output
      * past it was cut at arrival, before the predictor saw it). */
-    if (q->input_tokens < 1 || q->input_tokens >= in->model.max_context) {
+    if (q->input_tokens < 1) {
+        engine_reject(in, q, REQ_REJECT_EMPTY_PROMPT, e->now_s);
+        return;
+    }
+    if (q->input_tokens >= in->model.max_context) {
         engine_reject(in, q, REQ_REJECT_TOO_LONG, e->now_s);
         return;
     }

@@ -112,6 +112,7 @@ static void apply_finish(Metrics *m, const RequestsCsvRecord *q)
         break;
     case REQ_REJECTED:
         m->rejected++;
+        if ((unsigned)q->fail_reason < SS_ARRAY_LEN(m->rejected_by_reason)) m->rejected_by_reason[q->fail_reason]++;
         break;
     default:
         SS_ASSERT(!"metrics_on_finish: request not finished");
@@ -388,6 +389,12 @@ json_t *metrics_summary_json(const Metrics *m)
     json_object_set_new(o, "arrived", json_integer(m->arrived));
     json_object_set_new(o, "failed", json_integer(m->failed));
     json_object_set_new(o, "rejected", json_integer(m->rejected));
+    /* Every rejection has a reason, always listed (zeros included): nothing is dropped unsaid. */
+    json_t *why = json_object();
+    static const ReqFailReason reasons[] = { REQ_REJECT_TOO_LONG, REQ_REJECT_EMPTY_PROMPT, REQ_REJECT_QUEUE_FULL };
+    for (size_t i = 0; i < SS_ARRAY_LEN(reasons); i++)
+        json_object_set_new(why, request_fail_reason_name(reasons[i]), json_integer(m->rejected_by_reason[reasons[i]]));
+    json_object_set_new(o, "rejected_by_reason", why);
     json_object_set_new(o, "truncated", json_integer(m->truncated));
     json_object_set_new(o, "preemptions", json_integer(m->preemptions));
     put_number(o, "failure_rate", m->arrived ? (double)(m->failed + m->rejected) / m->arrived : NAN);

@@ -34,6 +34,7 @@ typedef struct Metrics {
     FloatVec ttft_s, tpot_s, e2e_s;
     LogHistogram itl_s;
     int64_t arrived, completed, failed, rejected, truncated, good;
+    int64_t rejected_by_reason[8];  /* by ReqFailReason */
     int64_t preemptions;
     int64_t total_input_tokens;      /* of completed requests */
     int64_t total_output_tokens;     /* of completed requests */

@@ -14,7 +14,7 @@ const char *request_state_name(ReqState s)
 
 const char *request_fail_reason_name(ReqFailReason r)
 {
-    static const char *names[] = { "", "trace_failed", "truncated", "too_long", "queue_full" };
+    static const char *names[] = { "", "trace_failed", "truncated", "too_long", "queue_full", "empty_prompt" };
     return (unsigned)r < SS_ARRAY_LEN(names) ? names[r] : "?";
 }
 
