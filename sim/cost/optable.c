@@ -219,6 +219,7 @@ static void attn_build(AttnTable **out, int32_t *n_out, Rows *r)
     *out = NULL;
     *n_out = 0;
     int32_t cap = 0;
+    if (r->n == 0) return;   /* a filtered load may read no layout: attention then falls back */
     /* stable enough: qsort only reorders rows of different layouts' runs */
     qsort(r->v, (size_t)r->n, sizeof(double) * (size_t)r->cols, heads_cmp);
     for (int32_t lo = 0; lo < r->n; ) {
