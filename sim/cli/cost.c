@@ -84,7 +84,7 @@ static char *field(char **p)
     return s;
 }
 
-static int run_shapes(const char *path, Backend *b, const GpuSpec *g, bool breakdown)
+static int run_shapes(const char *path, Backend *b, bool breakdown)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
     if (!f) return ss_error_set(errno, "%s: %s", path, strerror(errno));
@@ -144,7 +144,6 @@ static int run_shapes(const char *path, Backend *b, const GpuSpec *g, bool break
     }
     if (ferror(f)) r = ss_error_set(EIO, "%s: read error", path);
 done:
-    (void)g;
     if (f != stdin) fclose(f);
     return r;
 }
@@ -262,7 +261,7 @@ int cmd_cost(int argc, char **argv)
         return 2;
     }
     fprintf(stderr, "cost: %s on %d x %s, cost model %s\n", m.name, (int)tp, g.name, b->spec);
-    int r = run_shapes(shapes, b, &g, breakdown);
+    int r = run_shapes(shapes, b, breakdown);
     backend_destroy(&b);
     return r ? cli_fail_lib() : 0;
 }

@@ -104,16 +104,16 @@ static void rows_push(Rows *r, const double *vals)
     r->n++;
 }
 
-/* The sorted distinct values of column c of the rows in [lo, hi) that
- * match.  Tables have a few dozen distinct values per axis: insertion into a
- * short sorted list beats sorting every row. */
-static int32_t axis_of_range(const Rows *r, int32_t lo, int32_t hi, int32_t c, double **out,
-                             bool (*match)(const double *row, const void *ctx), const void *ctx)
+/* The sorted distinct values of column c of the rows that match.  Tables
+ * have a few dozen distinct values per axis: insertion into a short sorted
+ * list beats sorting every row. */
+static int32_t axis_of(const Rows *r, int32_t c, double **out,
+                       bool (*match)(const double *row, const void *ctx), const void *ctx)
 {
     int32_t n = 0, cap = 32;
     double *a = ss_malloc(sizeof(double) * (size_t)cap);
     double last = NAN;
-    for (int32_t i = lo; i < hi; i++) {
+    for (int32_t i = 0; i < r->n; i++) {
         const double *row = r->v + (size_t)i * (size_t)r->cols;
         if (match && !match(row, ctx)) continue;
         double x = row[c];
@@ -129,12 +129,6 @@ static int32_t axis_of_range(const Rows *r, int32_t lo, int32_t hi, int32_t c, d
     }
     *out = a;
     return n;
-}
-
-static int32_t axis_of(const Rows *r, int32_t c, double **out,
-                       bool (*match)(const double *row, const void *ctx), const void *ctx)
-{
-    return axis_of_range(r, 0, r->n, c, out, match, ctx);
 }
 
 static int32_t axis_index(const double *a, int32_t n, double x)
@@ -537,35 +531,6 @@ int measured_tables_shared_for(const MeasuredTables **out, const char *gpu_or_pa
             loaded[n_loaded].t = t;
             loaded[n_loaded].need = *need;
             n_loaded++;
-            *out = t;
-        }
-    }
-    pthread_mutex_unlock(&lock);
-    return r;
-}
-
-int measured_tables_shared(const MeasuredTables **out, const char *gpu_or_path)
-{
-    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    static MeasuredTables *loaded[16];
-    static int32_t n_loaded;
-    char path[sizeof(loaded[0]->path)];
-    measured_tables_path(gpu_or_path, path, sizeof(path));
-    int r = 0;
-    pthread_mutex_lock(&lock);
-    *out = NULL;
-    for (int32_t i = 0; i < n_loaded && !*out; i++)
-        if (!strcmp(loaded[i]->path, path)) *out = loaded[i];
-    if (!*out) {
-        MeasuredTables *t = ss_calloc(1, sizeof(*t));
-        if ((r = measured_tables_load(t, gpu_or_path))) {
-            free(t);
-        } else if (n_loaded == (int32_t)SS_ARRAY_LEN(loaded)) {
-            measured_tables_free(t);
-            free(t);
-            r = ss_error_set(EMFILE, "measured tables: more than %d files in one process", (int)SS_ARRAY_LEN(loaded));
-        } else {
-            loaded[n_loaded++] = t;
             *out = t;
         }
     }

@@ -72,9 +72,6 @@ typedef struct MeasuredTables {
  * a negative errno with a file:line: field message. */
 int measured_tables_load(MeasuredTables *t, const char *gpu_or_path);
 void measured_tables_free(MeasuredTables *t);
-/* The tables of a GPU or path, loaded once per process and shared (read
- * only) by every instance and thread; never freed. */
-int measured_tables_shared(const MeasuredTables **out, const char *gpu_or_path);
 
 /* What one (model, tp) reads of a table file: GEMMs at these n and k (their
  * grid brackets are loaded), the per-layer ops of this model and tp.
@@ -86,8 +83,10 @@ typedef struct MeasuredNeed {
     int32_t tp;
     int32_t heads, kv_heads;   /* per GPU: attention rows of this layout or one it folds to */
 } MeasuredNeed;
-/* As measured_tables_shared, for one need (cached per path and need); the
- * tables hold every attention and all-reduce row, the needed GEMM and op rows. */
+/* The tables of a GPU or path for one need, loaded once per process per
+ * (path, need) and shared read-only by every instance and thread; never
+ * freed.  They hold the needed GEMM, attention, per-layer op rows and every
+ * all-reduce row. */
 int measured_tables_shared_for(const MeasuredTables **out, const char *gpu_or_path, const MeasuredNeed *need);
 /* The tables' file for a GPU name, for messages: "<dir>/profiles/measured/<gpu>.txt". */
 void measured_tables_path(const char *gpu, char *out, size_t cap);
