@@ -297,6 +297,14 @@ int cli_serving_parse_option(EngineConfig *c, int opt, const char *v)
     case CLI_OPT_TP: if (!(r = parse_count("tp", v, 64, &n))) c->tensor_parallel = (int32_t)n; return r;
     case CLI_OPT_BLOCK: if (!(r = parse_count("block-size", v, 1 << 20, &n))) c->kv_block_size = (int32_t)n; return r;
     case CLI_OPT_INSTANCES: if (!(r = parse_count("instances", v, 100000, &n))) c->instances = (int32_t)n; return r;
+    case CLI_OPT_MAX_PROMPT:
+        if (!(r = parse_count("max-prompt-tokens", v, INT32_MAX, &n))) c->max_prompt_tokens = (int32_t)n;
+        return r;
+    case CLI_OPT_LONG_PROMPTS:
+        if (!strcmp(v, "reject")) c->trim_long_prompts = false;
+        else if (!strcmp(v, "trim")) c->trim_long_prompts = true;
+        else return cli_fail("--long-prompts: '%s' is not reject or trim", v);
+        return 0;
     }
     return -1;
 }
@@ -389,6 +397,9 @@ const char *cli_run_options_help(void)
            "  --router SPEC         round-robin (default), random, least-requests, least-work,\n"
            "                        p2c, length-aware:short_tokens=256, central (one FIFO)\n"
            "  --block-size N        KV block size in tokens (default 16)\n"
+           "  --max-prompt-tokens N longest prompt served (default: the model context less 1)\n"
+           "  --long-prompts P      reject (default; counted as rejected too_long) or trim: keep a\n"
+           "                        longer prompt's last N tokens (counted as run.prompts_trimmed)\n"
            "  --slo ttft=S,tpot=S,e2el=S   goodput SLOs in seconds\n"
            "  --seed N              seed of every random stream (default 1)\n"
            "output:\n"

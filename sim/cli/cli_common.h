@@ -77,7 +77,7 @@ enum {
     CLI_OPT_MODEL, CLI_OPT_GPU, CLI_OPT_SEED, CLI_OPT_OUT, CLI_OPT_FORCE, CLI_OPT_NO_REQ,
     CLI_OPT_JSON, CLI_OPT_QUIET, CLI_OPT_SLO, CLI_OPT_SAMPLE, CLI_OPT_MEMUTIL, CLI_OPT_TP,
     CLI_OPT_BLOCK, CLI_OPT_REQUESTS, CLI_OPT_RATE, CLI_OPT_DURATION, CLI_OPT_INSTANCES,
-    CLI_OPT_FLEET, CLI_OPT_ROUTER,
+    CLI_OPT_FLEET, CLI_OPT_ROUTER, CLI_OPT_MAX_PROMPT, CLI_OPT_LONG_PROMPTS,
 };
 
 #define CLI_RUN_LONG_OPTIONS                                                          \
@@ -105,6 +105,8 @@ enum {
     { "instances", required_argument, 0, CLI_OPT_INSTANCES },                         \
     { "fleet", required_argument, 0, CLI_OPT_FLEET },                                 \
     { "router", required_argument, 0, CLI_OPT_ROUTER },                               \
+    { "max-prompt-tokens", required_argument, 0, CLI_OPT_MAX_PROMPT },                \
+    { "long-prompts", required_argument, 0, CLI_OPT_LONG_PROMPTS },                   \
     CLI_TRACE_LONG_OPTIONS
 
 /* Defaults; begins reading the command line (cli_args_begin). */

@@ -230,6 +230,10 @@ void results_warn_dropped(FILE *f, json_t *summary)
                    "metrics.rejected_by_reason\n", num(m, "rejected"), list);
     if (capped > 0)
         fprintf(f, "servesim: warning: %lld outputs cut at the model's context (run.length_capped)\n", capped);
+    long long trimmed = (long long)json_integer_value(json_object_get(json_object_get(summary, "run"), "prompts_trimmed"));
+    if (trimmed > 0)
+        fprintf(f, "servesim: warning: %lld prompts trimmed to %lld tokens (--long-prompts trim; run.prompts_trimmed)\n",
+                trimmed, (long long)json_integer_value(json_object_get(json_object_get(summary, "run"), "max_prompt_tokens")));
 }
 
 void results_print_table(FILE *f, json_t *summary)
@@ -255,6 +259,9 @@ void results_print_table(FILE *f, json_t *summary)
     json_t *capped = json_object_get(json_object_get(summary, "run"), "length_capped");
     if (json_integer_value(capped) > 0)
         fprintf(f, "%-40s %12lld\n", "Outputs cut at the model context:", (long long)json_integer_value(capped));
+    json_t *trimmed = json_object_get(json_object_get(summary, "run"), "prompts_trimmed");
+    if (json_integer_value(trimmed) > 0)
+        fprintf(f, "%-40s %12lld\n", "Prompts trimmed (--long-prompts trim):", (long long)json_integer_value(trimmed));
     fprintf(f, "%-40s %12.2f\n", "Benchmark duration (s):", num(m, "duration"));
     fprintf(f, "%-40s %12.0f\n", "Total input tokens:", num(m, "total_input_tokens"));
     fprintf(f, "%-40s %12.0f\n", "Total generated tokens:", num(m, "total_output_tokens"));

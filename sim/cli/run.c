@@ -76,7 +76,15 @@ int cmd_run(int argc, char **argv)
     int status = 1;
     EngineOutputs outs = { 0 };
     /* Everything that can be checked is checked before DIR is touched. */
-    if (cli_run_open_source(&a, &src) || engine_create(&engine, &a.cfg, NULL)) { cli_fail_lib(); goto done; }
+    if (cli_run_open_source(&a, &src)) { cli_fail_lib(); goto done; }
+    /* A set-up the engine refuses (a model that does not fit, a tp that
+     * does not divide the heads, a budget or KV cache that could never
+     * serve a request) is a bad option value. */
+    if ((r = engine_create(&engine, &a.cfg, NULL))) {
+        cli_fail_lib();
+        if (r == -EINVAL) status = CLI_EXIT_USAGE; /* not a missing or unreadable file */
+        goto done;
+    }
     if (results_dir_open(&dir, a.out_dir, a.force)) { cli_fail_lib(); goto done; }
     dir_open = true;
     if (!a.no_requests_csv && !(outs.requests_csv = results_dir_create_file(&dir, "requests.csv"))) { cli_fail_lib(); goto done; }

@@ -36,6 +36,14 @@ void engine_config_default(EngineConfig *c)
     c->sample_interval_s = 1.0;
 }
 
+/* The longest prompt served: --max-prompt-tokens, never past the context
+ * less the one token every request generates. */
+static int32_t prompt_limit_tokens(const Engine *e)
+{
+    int32_t context_limit = e->instances[0].model.max_context - 1;
+    return e->cfg.max_prompt_tokens > 0 ? SS_MIN(e->cfg.max_prompt_tokens, context_limit) : context_limit;
+}
+
 /* ---- request pool: stable pointers, O(in-flight) memory ---- */
 
 #define POOL_CHUNK 4096
@@ -383,6 +391,9 @@ json_t *engine_run_info_json(const Engine *e)
     json_object_set_new(o, "cost_fallbacks", engine__cost_fallbacks_json(e));
     json_object_set_new(o, "events", json_integer(e->events));
     json_object_set_new(o, "length_capped", json_integer(e->length_capped));
+    json_object_set_new(o, "prompts_trimmed", json_integer(e->prompts_trimmed));
+    json_object_set_new(o, "max_prompt_tokens", json_integer(prompt_limit_tokens(e)));
+    json_object_set_new(o, "long_prompts", json_string(e->cfg.trim_long_prompts ? "trim" : "reject"));
     if (e->cfg.wall_clock) json_object_set_new(o, "wall_late_s", json_real(e->wall_late_s));
     json_object_set_new(o, "simulated_s", json_real(e->now_s));
     return o;
@@ -436,7 +447,8 @@ static void route_to(Engine *e, Instance *in, Request *q)
         engine_reject(in, q, REQ_REJECT_EMPTY_PROMPT, e->now_s);
         return;
     }
-    if (q->input_tokens >= in->model.max_context) {
+    if (q->input_tokens >= in->model.max_context ||
+        (e->cfg.max_prompt_tokens > 0 && q->input_tokens > e->cfg.max_prompt_tokens)) {
         engine_reject(in, q, REQ_REJECT_TOO_LONG, e->now_s);
         return;
     }
@@ -490,6 +502,11 @@ static int on_arrival(Engine *e)
     /* The model's context bounds every output (route_to cuts it there); the
      * oracle must see the length that will actually be generated. */
     int32_t max_context = e->instances[0].model.max_context;
+    int32_t prompt_limit = prompt_limit_tokens(e);
+    if (e->cfg.trim_long_prompts && q->input_tokens > prompt_limit) {
+        q->input_tokens = prompt_limit;
+        e->prompts_trimmed++;
+    }
     if (q->input_tokens < max_context && q->output_tokens > max_context - q->input_tokens) {
         q->output_tokens = max_context - q->input_tokens;
         e->length_capped++;

@@ -37,6 +37,12 @@ typedef struct EngineConfig {
     bool progress;            /* progress lines on stderr for long runs */
     bool metrics_thread;      /* account finished requests and gaps on a thread (metrics.h):
                                  run/replay; off where many engines run on threads */
+    /* Prompts longer than this are rejected (too_long), or cut to it with
+     * trim_long_prompts; 0 = the model context less one output token. */
+    int32_t max_prompt_tokens;
+    bool trim_long_prompts;   /* --long-prompts trim: keep a long prompt's last
+                                 max_prompt_tokens tokens (as vLLM's
+                                 truncate_prompt_tokens) instead of rejecting it */
     SloSpec slo;
 } EngineConfig;
 

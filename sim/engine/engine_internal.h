@@ -32,6 +32,7 @@ struct Engine {
     int64_t in_system;
     int64_t finished;
     int64_t length_capped;     /* outputs cut at the model's context limit */
+    int64_t prompts_trimmed;   /* prompts cut to the prompt limit (--long-prompts trim) */
     int64_t events;
     double now_s;              /* simulated seconds */
     double last_arrival_s;     /* the previous row's arrival */

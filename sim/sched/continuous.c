@@ -40,6 +40,14 @@ int cont_init(Cont *c, const ContOpts *o, const SchedEnv *env, ContMode mode)
     c->srpt = mode.srpt;
     c->budget = o->max_num_batched_tokens;
     if (!c->budget) c->budget = c->chunked ? 512 : SS_MAX((int64_t)env->max_context, 2048);
+    /* As vLLM at start-up: without chunking a prompt (or a preempted
+     * sequence's recompute) up to the context must fit in one step, or
+     * requests are refused that a bigger budget would serve. */
+    if (!c->chunked && c->budget < env->max_context)
+        return ss_error_set(EINVAL, "--sched: max_num_batched_tokens=%lld is below the model context (%d "
+                            "tokens): without chunked prefill longer prompts could never be scheduled "
+                            "(vLLM refuses this too); raise it to >= %d or use chunked-prefill",
+                            (long long)c->budget, env->max_context, env->max_context);
     /* Every runner decodes one token per step: the budget must cover them. */
     c->o.max_num_seqs = SS_MIN(c->o.max_num_seqs, c->budget);
     int64_t swap_tokens = 0;
@@ -47,6 +55,10 @@ int cont_init(Cont *c, const ContOpts *o, const SchedEnv *env, ContMode mode)
         swap_tokens = (int64_t)(o->swap_gib * 1073741824.0 / env->model->kv_bytes_per_token);
     int r = kv_init(&c->kv, env->kv_capacity_tokens, env->kv_block_size, o->watermark, swap_tokens);
     if (r) return r;
+    if (kv_blocks_for(&c->kv, 2) > c->kv.n_blocks - c->kv.watermark)
+        return ss_error_set(EINVAL, "--sched: the KV cache (%d blocks, %d of them the watermark) cannot hold "
+                            "even a one-token prompt: no request could ever run; lower watermark or give "
+                            "the KV cache more memory (--gpu-mem-util, --tp)", c->kv.n_blocks, c->kv.watermark);
     kv_count_only(&c->kv); /* what fits is all a plan needs; replay places KV with its own ids */
     cont_ride_init(c, true);
     return r;

@@ -42,20 +42,30 @@ static const OptSpec fcfs_static_opts[] = {
     { NULL },
 };
 
-static int fcfs_static_init(void *priv, const void *opts, const SchedEnv *env)
-{
-    FcfsStatic *s = priv;
-    s->o = *(const FcfsStaticOpts *)opts;
-    s->env = *env;
-    return 0;
-}
-
 /* KV tokens one slot reserves when the batch is padded to `padded` tokens. */
 static int64_t slot_tokens(const FcfsStatic *s, int64_t padded)
 {
     int64_t limit = s->env.max_context;
     if (s->o.max_new_tokens > 0) limit = SS_MIN(limit, padded + s->o.max_new_tokens);
     return SS_MAX(limit, padded + 1);
+}
+
+static int fcfs_static_init(void *priv, const void *opts, const SchedEnv *env)
+{
+    FcfsStatic *s = priv;
+    s->o = *(const FcfsStaticOpts *)opts;
+    s->env = *env;
+    /* A slot reserves its prompt plus max_new_tokens (or the whole context):
+     * when even a one-token prompt's slot exceeds the cache, every request
+     * would be rejected; say so now rather than run and reject them all. */
+    if (slot_tokens(s, 1) > env->kv_capacity_tokens)
+        return ss_error_set(EINVAL, "--sched fcfs-static: one batch slot reserves %lld KV tokens (%s) but the KV "
+                            "cache holds %lld: no request could ever run; set max_new_tokens=N (tokens per "
+                            "slot) or give the KV cache more memory (--gpu-mem-util, --tp, a bigger GPU)",
+                            (long long)slot_tokens(s, 1),
+                            s->o.max_new_tokens > 0 ? "the prompt plus max_new_tokens" : "the model context",
+                            (long long)env->kv_capacity_tokens);
+    return 0;
 }
 
 static void fcfs_static_on_arrival(void *priv, Request *r, double now_s)
