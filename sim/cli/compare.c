@@ -46,8 +46,16 @@ static void compare_usage(FILE *f)
         "but not significant is 'noise'.  Options go before `--`.\n"
         "  --alpha P    significance level, family-wise over the gated metrics (0 < P <= 0.5)\n"
         "\n"
-        "exit status: 0 no regression; 1 regression, or a gated metric missing or not a\n"
-        "number; 2 bad input (a file, a run on one side only) or usage\n");
+        "Real results: A or B may be the JSON of `vllm bench serve --save-result` (its flat\n"
+        "schema; with --save-detailed its per-request ttfts/itls/latencies give the P90s and\n"
+        "E2E it does not summarise).  Against a simulation that is accuracy mode: each metric's\n"
+        "error (sim - real) / |real| in %%, within or beyond the tolerance both ways (the same\n"
+        "defaults and --tol), and the metrics with a number on one side only named as missing.\n"
+        "Two vllm results are gated like two runs.  docs/CI_GATE.md has the metric mapping.\n"
+        "\n"
+        "exit status: 0 no regression (accuracy: every gated metric within tolerance); 1\n"
+        "regression (accuracy: one beyond), or a gated metric missing or not a number; 2 bad\n"
+        "input (a file, a malformed vllm result, a run on one side only) or usage\n");
 }
 
 /* "p1 p2 ..." for the JSON's "a" and "b". */
@@ -132,7 +140,7 @@ int cmd_compare(int argc, char **argv)
                                   c.alpha, &res)
                    : compare_paths(c.a[0], c.b[0], &c.rules, &res);
     for (size_t i = 0; i < res.n_warnings; i++) fprintf(stderr, "servesim: compare: warning: %s\n", res.warnings[i]);
-    status = r == COMPARE_BAD_METRIC ? 1 : r ? 2 : res.regressions ? 1 : 0;
+    status = r == COMPARE_BAD_METRIC ? 1 : r ? 2 : res.regressions || res.beyond ? 1 : 0;
     if (r) {
         cli_fail_lib();
     } else if (c.json) {

@@ -41,7 +41,7 @@ int results_dir_open(ResultsDir *d, const char *path, bool force)
         /* --force replaces a result whole: an old steps.csv or summary.json
          * must not sit beside the new run's files (or a failed run's). */
         static const char *const outputs[] = { "summary.json", "requests.csv", "timeseries.csv",
-                                                "steps.csv" };
+                                                "steps.csv", "summary.vllm.json" };
         for (size_t i = 0; i < SS_ARRAY_LEN(outputs); i++) {
             char p[4160];
             snprintf(p, sizeof(p), "%s/%s", path, outputs[i]);

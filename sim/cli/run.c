@@ -10,6 +10,7 @@
 #include "cli_common.h"
 #include "common.h"
 #include "engine/engine.h"
+#include "result_vllm.h"
 #include "results.h"
 #include "servesim_config.h"
 #include "synth.h"
@@ -25,15 +26,18 @@ static void run_usage(FILE *f)
         "DIR/timeseries.csv.  Same inputs + same seed = byte-identical files.\n"
         "\n%s%s"
         "  --steps               also write steps.csv (one row per step)\n"
+        "  --result-format F     servesim (default), or vllm: also write DIR/summary.vllm.json in\n"
+        "                        vllm bench serve's flat result schema (docs/CI_GATE.md)\n"
         "  --stepwise            no event skipping (for checks; slow)\n",
         cli_run_options_help(), cli_trace_options_help());
 }
 
-enum { OPT_STEPS = 1000, OPT_STEPWISE };
+enum { OPT_STEPS = 1000, OPT_STEPWISE, OPT_RESULT_FORMAT };
 
 typedef struct RunArgs {
     CliRunArgs run;
     bool steps;
+    bool vllm_result;         /* --result-format vllm: summary.vllm.json too */
 } RunArgs;
 
 static int parse_run_args(int argc, char **argv, RunArgs *a)
@@ -42,6 +46,7 @@ static int parse_run_args(int argc, char **argv, RunArgs *a)
         CLI_RUN_LONG_OPTIONS,
         { "steps", no_argument, 0, OPT_STEPS },
         { "stepwise", no_argument, 0, OPT_STEPWISE },
+        { "result-format", required_argument, 0, OPT_RESULT_FORMAT },
         { 0, 0, 0, 0 },
     };
     cli_run_args_default(&a->run);
@@ -51,6 +56,12 @@ static int parse_run_args(int argc, char **argv, RunArgs *a)
     while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
         if (c == OPT_STEPS) { a->steps = true; continue; }
         if (c == OPT_STEPWISE) { a->run.cfg.stepwise = true; continue; }
+        if (c == OPT_RESULT_FORMAT) {
+            if (strcmp(optarg, "vllm") && strcmp(optarg, "servesim"))
+                return cli_fail("run: --result-format '%s': give servesim or vllm", optarg);
+            a->vllm_result = !strcmp(optarg, "vllm");
+            continue;
+        }
         if (c == '?')
             return cli_fail("run: unknown or incomplete option '%s' (see servesim run --help)", argv[optind - 1]);
         if ((r = cli_run_parse_option(&a->run, c, optarg))) return r < 0 ? cli_fail("run: unhandled option") : r;
@@ -104,6 +115,7 @@ int cmd_run(int argc, char **argv)
                         "every row filtered or dropped)\n");
     json_t *summary = results_summary_json(engine, &a.cfg, &src, argc, argv);
     results_warn_dropped(stderr, summary);
+    if (args.vllm_result && results_write_vllm(&dir, summary)) { json_decref(summary); cli_fail_lib(); goto done; }
     if (results_write_json(&dir, "summary.json", summary)) { json_decref(summary); cli_fail_lib(); goto done; }
     if (!a.quiet) {
         if (a.json) json_dumpf(summary, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));

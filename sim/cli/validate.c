@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "common.h"
+#include "fleet/vllm_result.h"
 #include "replay_args.h"
 #include "steps_csv.h"
 #include "validate_report.h"
@@ -31,7 +32,13 @@ static void validate_usage(FILE *f)
         "per-step error median/P90/P99 by kind (prefill, decode, mixed); then simulates the\n"
         "replay's recorded command with each cost model and compares TTFT, TPOT, ITL and E2E\n"
         "at P50 and P99 and the throughputs.  Prints a table; writes the JSON to --out\n"
-        "(default DIR/validation.json); --json prints the JSON instead of the table.\n");
+        "(default DIR/validation.json); --json prints the JSON instead of the table.\n"
+        "\n"
+        "  --measured FILE  FILE is a real `vllm bench serve --save-result` JSON and DIR a\n"
+        "                   `servesim run` output of the same workload: compares DIR's simulated\n"
+        "                   TTFT/TPOT/ITL/E2E P50 and P99 and throughputs with FILE's (from its\n"
+        "                   per-request ttfts/itls/latencies where its summary lacks them,\n"
+        "                   --save-detailed); no per-step part\n");
 }
 
 /* The replay's recorded command as a fresh argv (owned strings). */
@@ -102,7 +109,7 @@ static int resimulate(ValidateModel *vm, const ReplayArgs *a, const char *want_s
 }
 
 typedef struct ValidateArgs {
-    const char *dir, *cost, *out;
+    const char *dir, *cost, *out, *measured;
     bool json, quiet;
 } ValidateArgs;
 
@@ -110,7 +117,8 @@ static int parse_validate_args(int argc, char **argv, ValidateArgs *v)
 {
     static const struct option long_opts[] = {
         { "cost", required_argument, 0, 'c' }, { "out", required_argument, 0, 'o' },
-        { "json", no_argument, 0, 'j' }, { "quiet", no_argument, 0, 'q' }, { 0, 0, 0, 0 },
+        { "json", no_argument, 0, 'j' }, { "quiet", no_argument, 0, 'q' },
+        { "measured", required_argument, 0, 'm' }, { 0, 0, 0, 0 },
     };
     int c;
     optind = 1;
@@ -121,10 +129,13 @@ static int parse_validate_args(int argc, char **argv, ValidateArgs *v)
         case 'o': v->out = optarg; break;
         case 'j': v->json = true; break;
         case 'q': v->quiet = true; break;
+        case 'm': v->measured = optarg; break;
         default: return cli_fail("validate: unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
         }
     }
     if (optind != argc - 1) return cli_fail("validate: give exactly one replay directory");
+    if (v->measured && v->cost)
+        return cli_fail("validate: --cost re-simulates a replay; with --measured the simulation is DIR's own");
     v->dir = argv[optind];
     return 0;
 }
@@ -154,6 +165,41 @@ static int validate_dir(const ValidateArgs *v, json_t *summary, ValidateReport *
     return 0;
 }
 
+/* --measured: a real vllm bench serve result against DIR's simulation. */
+static int validate_measured(const ValidateArgs *v, json_t *summary, const char *path, ValidateReport *rep)
+{
+    json_t *metrics = json_object_get(summary, "metrics"), *man = json_object_get(summary, "manifest");
+    if (json_object_get(summary, "replay"))
+        return ss_error_set(EINVAL, "%s is a replay's output: --measured compares a `servesim run` output "
+                            "with the real result (validate DIR alone checks a replay)", path);
+    if (!json_is_object(metrics)) return ss_error_set(EINVAL, "%s: no \"metrics\" object: not a servesim summary", path);
+    json_error_t jerr;
+    json_t *j = json_load_file(v->measured, 0, &jerr);
+    if (!j) return ss_error_set(EINVAL, "%s:%d: %s", v->measured, jerr.line, jerr.text);
+    int r = vllm_result_looks_like(j) ? vllm_result_read(&rep->vllm, j, v->measured)
+                                      : ss_error_set(EINVAL, "%s: not a vllm bench serve result (no \"completed\" "
+                                                     "or \"request_throughput\")", v->measured);
+    json_decref(j);
+    if (r) return r;
+    if (rep->vllm.simulated)
+        return ss_error_set(EINVAL, "%s was written by `servesim run --result-format vllm`: a simulation, "
+                            "not a measurement", v->measured);
+    json_t *cost = json_object_get(man, "cost");
+    rep->measured_file = v->measured;
+    rep->measured = rep->vllm.metrics;
+    rep->n_models = 1;
+    rep->models[0].cost = json_is_string(cost) ? json_string_value(cost)
+                          : json_string_value(json_object_get(cost, "name")) ? json_string_value(json_object_get(cost, "name"))
+                                                                             : "simulated";
+    rep->models[0].sim = json_incref(metrics);
+    json_t *arrived = json_object_get(metrics, "arrived");
+    if (rep->vllm.num_prompts >= 0 && json_is_integer(arrived) && json_integer_value(arrived) != rep->vllm.num_prompts)
+        fprintf(stderr, "servesim: validate: warning: %s sent %lld requests (num_prompts) but %s simulated %lld: "
+                "not the same workload\n", v->measured, rep->vllm.num_prompts, path,
+                (long long)json_integer_value(arrived));
+    return 0;
+}
+
 int cmd_validate(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) { validate_usage(stdout); return 0; }
@@ -169,7 +215,8 @@ int cmd_validate(int argc, char **argv)
     if (!summary) return cli_fail("%s:%d: %s", path, jerr.line, jerr.text);
     ValidateReport rep = { 0 };
     rep.dir = v.dir;
-    if (validate_dir(&v, summary, &rep)) status = cli_fail_lib();
+    if (v.measured ? validate_measured(&v, summary, path, &rep) : validate_dir(&v, summary, &rep))
+        status = cli_fail_lib();
     if (!status) {
         json_t *j = validate_report_json(&rep);
         snprintf(out, sizeof(out), "%s", v.out ? v.out : "");

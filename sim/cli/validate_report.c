@@ -91,15 +91,32 @@ static json_t *model_json(const ValidateReport *r, const ValidateModel *m)
         json_object_set_new(j, "rel_err", num_or_null(rel_err(sim, meas)));
         json_object_set_new(e2e, e2e_keys[i][0], j);
     }
-    json_object_set_new(o, "per_step", ps);
+    if (!r->measured_file) json_object_set_new(o, "per_step", ps);
+    else json_decref(ps);
     json_object_set_new(o, "end_to_end", e2e);
     return o;
+}
+
+/* --measured: what was measured, and which metrics came from its arrays. */
+static void measured_json(json_t *o, const ValidateReport *r)
+{
+    json_object_set_new(o, "measured", json_string(r->measured_file));
+    json_object_set_new(o, "measured_source", json_string("vllm bench serve"));
+    json_object_set_new(o, "measured_requests", r->vllm.requests >= 0 ? json_integer(r->vllm.requests) : json_null());
+    json_object_set(o, "derived_from_per_request", r->vllm.derived);
 }
 
 json_t *validate_report_json(const ValidateReport *r)
 {
     json_t *o = json_object(), *cmd = json_array(), *models = json_array();
     json_object_set_new(o, "dir", json_string(r->dir));
+    if (r->measured_file) {
+        measured_json(o, r);
+        json_decref(cmd);
+        for (int i = 0; i < r->n_models; i++) json_array_append_new(models, model_json(r, &r->models[i]));
+        json_object_set_new(o, "models", models);
+        return o;
+    }
     for (int i = 0; i < r->argc; i++) json_array_append_new(cmd, json_string(r->argv[i]));
     json_object_set_new(o, "replay_command", cmd);
     json_object_set_new(o, "iterations", json_integer((json_int_t)r->rows.n));
@@ -108,8 +125,39 @@ json_t *validate_report_json(const ValidateReport *r)
     return o;
 }
 
+/* A number, or "-" where a side has none (vLLM without e2el statistics). */
+static void print_value(FILE *f, const char *fmt_num, int width, double x)
+{
+    if (isfinite(x)) fprintf(f, fmt_num, x);
+    else fprintf(f, " %*s", width, "-");
+}
+
+static void print_end_to_end(FILE *f, const ValidateReport *r)
+{
+    for (size_t k = 0; k < SS_ARRAY_LEN(e2e_keys); k++) {
+        double meas = metric(r->measured, e2e_keys[k][0]);
+        fprintf(f, "%-18s", e2e_keys[k][1]);
+        print_value(f, " %12.4g", 12, meas);
+        for (int i = 0; i < r->n_models; i++) {
+            double sim = metric(r->models[i].sim, e2e_keys[k][0]);
+            print_value(f, " %14.4g", 14, sim);
+            double e = rel_err(sim, meas);
+            print_value(f, " %+7.1f%%", 8, fabs(e) < 5e-5 ? 0.0 : 100 * e);
+        }
+        fputc('\n', f);
+    }
+}
+
 void validate_report_print(FILE *f, const ValidateReport *r)
 {
+    if (r->measured_file) {
+        fprintf(f, "End to end: %s's simulation against the real vllm bench serve result %s", r->dir,
+                r->measured_file);
+        if (r->vllm.requests >= 0) fprintf(f, " (%lld per-request entries)", r->vllm.requests);
+        fprintf(f, "\n%-18s %12s %14.14s %8s\n", "metric", "measured", r->models[0].cost, "error");
+        print_end_to_end(f, r);
+        return;
+    }
     fprintf(f, "Per-step time: |predicted - measured| / measured (%zu measured iterations)\n", r->rows.n);
     fprintf(f, "%-28s %-8s %8s %9s %9s %9s %10s\n", "cost model", "kind", "iters", "median", "P90", "P99", "bias");
     static const ProfileKind kinds[] = { PROFILE_ALL, PROFILE_PREFILL, PROFILE_DECODE, PROFILE_MIXED };
@@ -124,15 +172,7 @@ void validate_report_print(FILE *f, const ValidateReport *r)
     fprintf(f, "\nEnd to end: the replay's command simulated with each cost model\n%-18s %12s", "metric", "measured");
     for (int i = 0; i < r->n_models; i++) fprintf(f, " %14.14s %8s", r->models[i].cost, "error");
     fputc('\n', f);
-    for (size_t k = 0; k < SS_ARRAY_LEN(e2e_keys); k++) {
-        double meas = metric(r->measured, e2e_keys[k][0]);
-        fprintf(f, "%-18s %12.4g", e2e_keys[k][1], meas);
-        for (int i = 0; i < r->n_models; i++) {
-            double sim = metric(r->models[i].sim, e2e_keys[k][0]);
-            fprintf(f, " %14.4g %+7.1f%%", sim, 100 * rel_err(sim, meas));
-        }
-        fputc('\n', f);
-    }
+    print_end_to_end(f, r);
 }
 
 void validate_report_free(ValidateReport *r)
@@ -145,4 +185,5 @@ void validate_report_free(ValidateReport *r)
         json_decref(r->models[i].sim);
     }
     steps_rows_free(&r->rows);
+    vllm_result_free(&r->vllm);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "cost/profile.h"
+#include "fleet/vllm_result.h"
 #include "steps_csv.h"
 
 typedef struct ValidateModel {
@@ -23,9 +24,13 @@ typedef struct ValidateReport {
     char **argv;              /* the replay's recorded command (owned) */
     int argc;
     StepRows rows;
-    json_t *measured;         /* the replay's metrics (borrowed) */
-    ValidateModel models[2];  /* roofline, then --cost */
+    json_t *measured;         /* the replay's metrics (borrowed), or vllm.metrics */
+    ValidateModel models[2];  /* roofline, then --cost; with --measured: DIR's own simulation */
     int n_models;
+    /* --measured FILE: a real vllm bench serve result is the measured side,
+     * DIR (a `servesim run` output) the simulated one; no per-step part. */
+    const char *measured_file;
+    VllmResult vllm;
 } ValidateReport;
 
 json_t *validate_report_json(const ValidateReport *r);

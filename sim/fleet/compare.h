@@ -18,8 +18,11 @@
 typedef enum CompareDir { CMP_INFO = 0, CMP_HIGHER_BETTER, CMP_LOWER_BETTER } CompareDir;
 /* CMP_NOT_SIGNIFICANT (sets only): worse beyond the tolerance on average,
  * but not significantly so over the seeds: seed noise, not a regression. */
+/* Accuracy mode (a real vllm bench serve result on one side): CMP_WITHIN or
+ * CMP_BEYOND (|error| past the tolerance), CMP_MISSING (a number on one side
+ * only: CompareRow.missing says which). */
 typedef enum CompareVerdict {
-    CMP_SAME = 0, CMP_WITHIN, CMP_BETTER, CMP_REGRESSION, CMP_NA, CMP_NOT_SIGNIFICANT
+    CMP_SAME = 0, CMP_WITHIN, CMP_BETTER, CMP_REGRESSION, CMP_NA, CMP_NOT_SIGNIFICANT, CMP_BEYOND, CMP_MISSING
 } CompareVerdict;
 
 typedef struct CompareTol {
@@ -53,6 +56,7 @@ typedef struct CompareRow {
     int n_a, n_b;            /* runs with a number */
     double sd_a, sd_b;       /* sample standard deviations (n - 1) */
     double p;                /* one-sided Welch p-value of "B is worse than A" */
+    int missing;             /* accuracy: bit 0 no number in A, bit 1 none in B */
 } CompareRow;
 
 typedef struct CompareResult {
@@ -67,6 +71,14 @@ typedef struct CompareResult {
     int set_runs_a, set_runs_b;
     double alpha;
     int tests;
+    /* Accuracy mode: one side is a real vllm bench serve result (real_side 0
+     * for A, 1 for B), the other a simulation; beyond counts the gated
+     * metrics whose |error| exceeds the tolerance, missing the metrics with a
+     * number on one side only. */
+    bool accuracy;
+    int real_side;
+    int beyond, missing;
+    char real_desc[300];
     /* Notes for stderr: pairs whose manifests say they are results of
      * different inputs (trace sha256 or workload, model, gpu, ...). */
     char (*warnings)[512];
@@ -84,6 +96,9 @@ typedef struct CompareResult {
 
 /* Load both sets (a summary.json file, a directory holding one, or a tree of
  * run directories each holding one; runs pair by relative path) and compare.
+ * Either side may be a `vllm bench serve` result JSON file (vllm_result.h):
+ * against a simulation that is accuracy mode (errors in %, no regression
+ * verdicts); two real results are gated like two runs.
  * 0; -EINVAL / -ENOENT on bad input (a file, a run on one side only, a --tol
  * rule that matches no metric); COMPARE_BAD_METRIC (message set).  `out`
  * holds what was compared (and the warnings) either way: free it. */

@@ -10,25 +10,57 @@
 #include "common.h"
 #include "compare.h"
 #include "compare_runs.h"
+#include "vllm_result.h"
+
+/* A vllm bench serve result: its metrics under servesim's names. */
+static int add_vllm(CompareRun *e, json_t *j, const char *file)
+{
+    VllmResult v;
+    int r = vllm_result_read(&v, j, file);
+    if (r) return r;
+    e->metrics = json_incref(v.metrics);
+    e->manifest = v.manifest ? json_incref(v.manifest) : NULL;
+    e->real = !v.simulated;
+    e->num_prompts = v.num_prompts;
+    char reqs[48] = "no per-request arrays";
+    if (v.requests >= 0) snprintf(reqs, sizeof(reqs), "%lld per-request entries", v.requests);
+    snprintf(e->desc, sizeof(e->desc), "vllm bench serve result (backend %.40s, model %.120s, %s)", v.backend,
+             v.model_id, reqs);
+    vllm_result_free(&v);
+    return 0;
+}
 
 static int set_add(CompareRunSet *s, const char *file, const char *rel)
 {
     json_error_t jerr;
     json_t *j = json_load_file(file, 0, &jerr);
-    if (!j) return ss_error_set(EINVAL, "%s:%d: %s", file, jerr.line, jerr.text);
+    if (!j)
+        return ss_error_set(EINVAL, "%s:%d: %s%s", file, jerr.line, jerr.text,
+                            strstr(jerr.text, "end of file expected")
+                                ? " (several results in one file, as `vllm bench serve --append-result` "
+                                  "writes? give one result a file)" : "");
     json_t *m = json_object_get(j, "metrics");
-    if (!json_is_object(m)) {
+    bool vllm = vllm_result_looks_like(j);
+    if (!json_is_object(m) && !vllm) {
         json_decref(j);
-        return ss_error_set(EINVAL, "%s: no \"metrics\" object (not a servesim summary.json?)", file);
+        return ss_error_set(EINVAL, "%s: no \"metrics\" object (not a servesim summary.json) and no "
+                            "\"completed\" / \"request_throughput\" (not a vllm bench serve result)", file);
     }
-    SS_GROW(s->run, s->cap, s->n + 1);
-    CompareRun *e = &s->run[s->n++];
-    snprintf(e->name, sizeof(e->name), "%s", rel);
-    snprintf(e->file, sizeof(e->file), "%s", file);
-    e->metrics = json_incref(m);
-    json_t *man = json_object_get(j, "manifest");
-    e->manifest = json_is_object(man) ? json_incref(man) : NULL;
+    CompareRun e = { .num_prompts = -1 };
+    snprintf(e.name, sizeof(e.name), "%s", rel);
+    snprintf(e.file, sizeof(e.file), "%s", file);
+    int r = 0;
+    if (vllm) {
+        r = add_vllm(&e, j, file);
+    } else {
+        e.metrics = json_incref(m);
+        json_t *man = json_object_get(j, "manifest");
+        e.manifest = json_is_object(man) ? json_incref(man) : NULL;
+    }
     json_decref(j);
+    if (r) return r;
+    SS_GROW(s->run, s->cap, s->n + 1);
+    s->run[s->n++] = e;
     return 0;
 }
 
@@ -150,6 +182,20 @@ static void compare_pair(CompareResult *out, const CompareRun *a, const CompareR
     compare__metrics(out, a->name, a->file, a->metrics, b->file, b->metrics, rules);
 }
 
+/* A real result (one file) is compared with one run, never paired into a
+ * tree by name. */
+static int check_real_pairs(const CompareRunSet *sa, const char *a, const CompareRunSet *sb, const char *b)
+{
+    const CompareRunSet *set[2] = { sa, sb };
+    const char *path[2] = { a, b };
+    for (int i = 0; i < 2; i++)
+        if (set[i]->n == 1 && set[i]->run[0].real && set[1 - i]->n != 1)
+            return ss_error_set(EINVAL, "%s is a vllm bench serve result (one real run) and %s holds %zu runs: "
+                                "compare it with one simulation's summary.json or run directory", path[i],
+                                path[1 - i], set[1 - i]->n);
+    return 0;
+}
+
 int compare_paths(const char *a, const char *b, const CompareRules *rules, CompareResult *out)
 {
     CompareRunSet sa = { 0 }, sb = { 0 };
@@ -157,6 +203,12 @@ int compare_paths(const char *a, const char *b, const CompareRules *rules, Compa
     int r = compare__set_load(&sa, a);
     if (!r) r = compare__set_load(&sb, b);
     if (r) goto done;
+    if ((r = check_real_pairs(&sa, a, &sb, b))) goto done;
+    if (sa.n == 1 && sb.n == 1 && sa.run[0].real != sb.run[0].real) {
+        compare__accuracy(out, &sa.run[0], &sb.run[0], rules);
+        r = compare__finish(out, rules);
+        goto done;
+    }
     if (sa.n == 1 && sb.n == 1) {   /* two single runs pair whatever their names */
         compare_pair(out, &sa.run[0], &sb.run[0], rules);
         r = compare__finish(out, rules);

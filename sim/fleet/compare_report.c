@@ -14,6 +14,8 @@ const char *compare_verdict_name(const CompareRow *w)
     case CMP_BETTER: return "better";
     case CMP_REGRESSION: return "REGRESSION";
     case CMP_NOT_SIGNIFICANT: return "noise";
+    case CMP_BEYOND: return "beyond";
+    case CMP_MISSING: return w->missing & 1 ? "missing in A" : "missing in B";
     default: return "n/a";
     }
 }
@@ -51,10 +53,70 @@ static void print_sets(FILE *f, const CompareResult *r, bool all)
             r->identical, r->alpha, r->tests, r->regressions, r->regressions == 1 ? "" : "s");
 }
 
+/* The simulation's error (sim - real) / |real|; NAN when real is 0 and
+ * they differ, or either is undefined. */
+static double accuracy_error(const CompareResult *r, const CompareRow *w)
+{
+    double real = r->real_side ? w->b : w->a, sim = r->real_side ? w->a : w->b;
+    if (!isfinite(real) || !isfinite(sim)) return NAN;
+    if (real == 0) return sim == 0 ? 0 : NAN;
+    return (sim - real) / fabs(real);
+}
+
+/* The names of the metrics with a number on one side only ("" if none). */
+static void missing_list(const CompareResult *r, int side_bit, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < r->n; i++) {
+        const CompareRow *w = &r->rows[i];
+        size_t at = strlen(buf);
+        if (w->verdict == CMP_MISSING && (w->missing & side_bit) && at + 1 < cap)
+            snprintf(buf + at, cap - at, "%s%s", at ? ", " : "", w->metric);
+    }
+}
+
+static void print_accuracy(FILE *f, const CompareResult *r, bool all)
+{
+    const char *real = r->real_side ? "B" : "A", *sim = r->real_side ? "A" : "B";
+    fprintf(f, "accuracy: the simulation (%s) against a real %s (%s)\n", sim, r->real_desc, real);
+    fprintf(f, "%-24s %14s %14s %9s %11s  %s\n", "metric", "A", "B", "error", "tolerance", "verdict");
+    double worst = -1, sum = 0;
+    const char *worst_name = "";
+    int n_err = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        const CompareRow *w = &r->rows[i];
+        double e = accuracy_error(r, w);
+        if (w->dir != CMP_INFO && isfinite(e)) {
+            sum += fabs(e);
+            n_err++;
+            if (fabs(e) > worst) { worst = fabs(e); worst_name = w->metric; }
+        }
+        if (!all && (w->dir == CMP_INFO || w->verdict == CMP_NA)) continue;
+        char err[32] = "", tol[32] = "";
+        if (isfinite(e)) snprintf(err, sizeof(err), "%+.2f%%", fabs(e) < 5e-5 ? 0.0 : 100 * e);
+        if (w->dir != CMP_INFO && w->verdict != CMP_MISSING && w->verdict != CMP_NA) snprintf(tol, sizeof(tol), "+-%.4g", w->allowed);
+        fprintf(f, "%-24.24s %14.6g %14.6g %9s %11s  %s\n", w->metric, w->a, w->b, err, tol,
+                compare_verdict_name(w));
+    }
+    char only[2][2048];
+    missing_list(r, 2, only[0], sizeof(only[0])); /* a number in A, none in B */
+    missing_list(r, 1, only[1], sizeof(only[1]));
+    if (only[0][0]) fprintf(f, "only in A (missing in B): %s\n", only[0]);
+    if (only[1][0]) fprintf(f, "only in B (missing in A): %s\n", only[1]);
+    fprintf(f, "compare: accuracy of %s against the real %s: %d gated metrics on both sides, mean |error| %.2f%%",
+            sim, real, r->gated, n_err ? 100 * sum / n_err : 0.0);
+    if (worst >= 0) fprintf(f, " (largest %.2f%%, %s)", 100 * worst, worst_name);
+    fprintf(f, ", %d beyond tolerance, %d metrics on one side only\n", r->beyond, r->missing);
+}
+
 void compare_print(FILE *f, const CompareResult *r, bool all)
 {
     if (r->sets) {
         print_sets(f, r, all);
+        return;
+    }
+    if (r->accuracy) {
+        print_accuracy(f, r, all);
         return;
     }
     fprintf(f, "%-24s %-24s %14s %14s %9s %11s  %s\n", "run", "metric", "A", "B", "change", "allowed", "verdict");
@@ -73,10 +135,11 @@ void compare_print(FILE *f, const CompareResult *r, bool all)
 
 static json_t *number_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
-static json_t *row_json(const CompareRow *w, bool sets)
+static json_t *row_json(const CompareResult *r, const CompareRow *w, bool sets)
 {
     static const char *const dir_name[] = { "info", "higher", "lower" };
-    static const char *const verdict_key[] = { "same", "within", "better", "regression", "n/a", "not_significant" };
+    static const char *const verdict_key[] = { "same", "within", "better", "regression", "n/a", "not_significant",
+                                               "beyond", "missing" };
     json_t *o = json_object();
     json_object_set_new(o, "run", json_string(w->run));
     json_object_set_new(o, "metric", json_string(w->metric));
@@ -89,6 +152,14 @@ static json_t *row_json(const CompareRow *w, bool sets)
     json_object_set_new(o, "allowed", w->dir == CMP_INFO ? json_null() : json_real(w->allowed));
     json_object_set_new(o, "verdict", json_string(w->dir == CMP_INFO && w->verdict == CMP_WITHIN
                                                       ? "info" : verdict_key[w->verdict]));
+    if (r->accuracy) {
+        /* error: (simulated - real) / |real|, signed */
+        json_object_set_new(o, "real", number_or_null(r->real_side ? w->b : w->a));
+        json_object_set_new(o, "simulated", number_or_null(r->real_side ? w->a : w->b));
+        json_object_set_new(o, "error", number_or_null(accuracy_error(r, w)));
+        json_object_set_new(o, "missing_in", w->verdict != CMP_MISSING ? json_null()
+                                             : json_string(w->missing & 1 ? "a" : "b"));
+    }
     if (sets) {
         json_object_set_new(o, "n_a", json_integer(w->n_a));
         json_object_set_new(o, "n_b", json_integer(w->n_b));
@@ -104,8 +175,21 @@ json_t *compare_json(const CompareResult *r, const char *a, const char *b)
     json_t *o = json_object(), *rows = json_array(), *warnings = json_array();
     json_object_set_new(o, "a", json_string(a));
     json_object_set_new(o, "b", json_string(b));
-    json_object_set_new(o, "mode", json_string(r->sets ? "sets" : "pairs"));
-    json_object_set_new(o, "verdict", json_string(r->regressions ? "regression" : "pass"));
+    json_object_set_new(o, "mode", json_string(r->sets ? "sets" : r->accuracy ? "accuracy" : "pairs"));
+    if (r->accuracy) {
+        json_object_set_new(o, "verdict", json_string(r->beyond ? "beyond_tolerance" : "within_tolerance"));
+        json_object_set_new(o, "real", json_string(r->real_side ? "b" : "a"));
+        json_object_set_new(o, "real_source", json_string(r->real_desc));
+        json_object_set_new(o, "beyond", json_integer(r->beyond));
+        json_t *only[2] = { json_array(), json_array() };
+        for (size_t i = 0; i < r->n; i++)
+            if (r->rows[i].verdict == CMP_MISSING)
+                json_array_append_new(only[r->rows[i].missing & 1 ? 0 : 1], json_string(r->rows[i].metric));
+        json_object_set_new(o, "missing_in_a", only[0]);
+        json_object_set_new(o, "missing_in_b", only[1]);
+    } else {
+        json_object_set_new(o, "verdict", json_string(r->regressions ? "regression" : "pass"));
+    }
     if (r->sets) {
         json_object_set_new(o, "runs_a", json_integer(r->set_runs_a));
         json_object_set_new(o, "runs_b", json_integer(r->set_runs_b));
@@ -119,7 +203,7 @@ json_t *compare_json(const CompareResult *r, const char *a, const char *b)
     json_object_set_new(o, "regressions", json_integer(r->regressions));
     for (size_t i = 0; i < r->n_warnings; i++) json_array_append_new(warnings, json_string(r->warnings[i]));
     json_object_set_new(o, "warnings", warnings);
-    for (size_t i = 0; i < r->n; i++) json_array_append_new(rows, row_json(&r->rows[i], r->sets));
+    for (size_t i = 0; i < r->n; i++) json_array_append_new(rows, row_json(r, &r->rows[i], r->sets));
     json_object_set_new(o, "metrics", rows);
     return o;
 }

@@ -155,6 +155,25 @@ static void warn_sets(CompareResult *out, const CompareRunSet *s, const CompareR
     }
 }
 
+/* Samples of one configuration are like with like: real vllm bench serve
+ * results and simulations are not pooled or tested against each other
+ * (accuracy is `compare REAL SIM`, one pair). */
+static int refuse_mixed(const CompareRunSet *sa, const CompareRunSet *sb)
+{
+    const CompareRun *real = NULL, *sim = NULL;
+    const CompareRunSet *sides[2] = { sa, sb };
+    for (int s = 0; s < 2; s++)
+        for (size_t i = 0; i < sides[s]->n; i++) {
+            if (sides[s]->run[i].real && !real) real = &sides[s]->run[i];
+            if (!sides[s]->run[i].real && !sim) sim = &sides[s]->run[i];
+        }
+    if (real && sim)
+        return ss_error_set(EINVAL, "compare --sets: %s is a real vllm bench serve result and %s a simulation: "
+                            "sets pool runs of one kind (for accuracy, compare one real result with one "
+                            "simulation, without --sets)", real->file, sim->file);
+    return 0;
+}
+
 int compare_sets(const char *const *a, int na, const char *const *b, int nb, const CompareRules *rules,
                  double alpha, CompareResult *out)
 {
@@ -165,6 +184,7 @@ int compare_sets(const char *const *a, int na, const char *const *b, int nb, con
     int r = 0;
     for (int i = 0; i < na && !r; i++) r = compare__set_load(&sa, a[i]);
     for (int i = 0; i < nb && !r; i++) r = compare__set_load(&sb, b[i]);
+    if (!r) r = refuse_mixed(&sa, &sb);
     if (!r && (sa.n < 2 || sb.n < 2))
         r = ss_error_set(EINVAL, "compare --sets: A has %zu run%s and B %zu: a test over seeds needs at least "
                          "2 runs a side (more seeds, more power)", sa.n, sa.n == 1 ? "" : "s", sb.n);
