@@ -16,117 +16,164 @@ const CalParams cal_params_default = {
     .gemm_m_half = 120.953,
     .gemm_bw_eff = 0.907635,
     .gemm_sharpness = 4,
-    .pa_floor_cycles = 22666.8,
-    .pa_flop_eff = 0.592359,
-    .pa_len_half = 1.57526e-20,
-    .pa_bw_eff = 0.364271,
+    .pa_floor_s = 1.14514e-05,
+    .pa_flop_eff = 0.591159,
+    .pa_block_cycles = 1559.11,
+    .pa_bw_eff = 0.395593,
     .da_floor_cycles = 21926.3,
     .da_bw_eff = 0.926401,
-    .da_seq_bytes = 66523.7,
-    .da_block_bpc = 343.896,
-    .op_floor_cycles = 4688.41,
-    .op_bw_eff = 0.573691,
-    .ar_floor_s = 5.13872e-06,
-    .ar_bw_eff = 0.627308,
+    .da_seq_bytes = 66523.8,
+    .da_block_bpc = 343.895,
+    .op_floor_cycles = 2128.64,
+    .op_bw_eff = 1.44491,
+    .op_cycles_per_elem = 0.980945,
+    .op_rows_per_sm = 1.49298,
+    .ar_floor_s = 4.85153e-06,
+    .ar_bw_eff = 0.67037,
+    .ar_gpu_s = 1.22552e-07,
 };
 
 static const char *const param_names[CAL_N_PARAMS] = {
     "gemm_floor_cycles", "gemm_flop_eff", "gemm_m_half", "gemm_bw_eff", "gemm_sharpness",
-    "pa_floor_cycles", "pa_flop_eff", "pa_len_half", "pa_bw_eff",
+    "pa_floor_s", "pa_flop_eff", "pa_block_cycles", "pa_bw_eff",
     "da_floor_cycles", "da_bw_eff", "da_seq_bytes", "da_block_bpc",
-    "op_floor_cycles", "op_bw_eff",
-    "ar_floor_s", "ar_bw_eff",
+    "op_floor_cycles", "op_bw_eff", "op_cycles_per_elem", "op_rows_per_sm",
+    "ar_floor_s", "ar_bw_eff", "ar_gpu_s",
 };
 
 const char *cal_param_name(int i) { return i >= 0 && i < CAL_N_PARAMS ? param_names[i] : NULL; }
 
 double cal_clock_hz(const GpuSpec *g) { return g->clock_hz > 0 ? g->clock_hz : 1.5e9; }
 
+CalHw cal_hw_of(const GpuSpec *g)
+{
+    return (CalHw){ .flops = g->flops_16bit, .bw = g->hbm_bandwidth, .link = g->interconnect_bandwidth,
+                    .clock = cal_clock_hz(g), .sms = g->sm_count > 0 ? g->sm_count : 108.0 };
+}
+
 static inline double max2(double a, double b) { return a > b ? a : b; }
 
-double cal_gemm_s(const CalParams *p, double F, double B, double clock, double m, double n, double k,
-                  double bytes)
+double cal_gemm_s(const CalParams *p, const CalHw *hw, double m, double n, double k, double bytes)
 {
     if (m <= 0) return 0.0;
     double flops = 2.0 * m * n * k;
     double moved = bytes * (m * k + n * k + m * n);
-    double tc = flops / (F * p->gemm_flop_eff * m / (m + p->gemm_m_half));
-    double tm = moved / (B * p->gemm_bw_eff);
+    double tc = flops / (hw->flops * p->gemm_flop_eff * m / (m + p->gemm_m_half));
+    double tm = moved / (hw->bw * p->gemm_bw_eff);
     /* A soft max, (tc^4 + tm^4)^(1/4): near the crossover neither limit is
      * reached.  The exponent was fitted (3.8) and is fixed at 4, which needs
      * two square roots instead of pow(), a fifth of a step's cost. */
     double hi = max2(tc, tm), lo = (tc + tm - hi) / hi;
     double lo2 = lo * lo;
-    return p->gemm_floor_cycles / clock + hi * sqrt(sqrt(1.0 + lo2 * lo2));
+    return p->gemm_floor_cycles / hw->clock + hi * sqrt(sqrt(1.0 + lo2 * lo2));
 }
 
-double cal_prefill_attn_s(const CalParams *p, double F, double B, double clock, double batch, double isl,
-                          double heads, double kv_heads, double head_dim, double bytes)
+/* Flash attention's forward pass: one block per (sequence, head, 128-query
+ * tile); query tile i visits the i + 1 key tiles at or before it, each a
+ * full 128 x 128 tile of QK^T and PV however short the prompt (a 16-token
+ * prompt pays for a 128 x 128 tile).  Each block also has its fixed work
+ * (Q load, softmax epilogue, O store), spread over the SMs. */
+double cal_prefill_attn_s(const CalParams *p, const CalHw *hw, double batch, double isl, double heads,
+                          double kv_heads, double head_dim, double bytes)
 {
     if (batch <= 0 || isl <= 0) return 0.0;
+    double tiles = ceil(isl / 128.0);
+    double blocks = batch * heads * tiles;
     double flops = 4.0 * batch * heads * head_dim * isl * (isl + 1) * 0.5;
     double moved = bytes * batch * isl * head_dim * (2.0 * heads + 2.0 * kv_heads);
-    double tc = flops / (F * p->pa_flop_eff * isl / (isl + p->pa_len_half));
-    double tm = moved / (B * p->pa_bw_eff);
-    return p->pa_floor_cycles / clock + tc + tm;
+    double tc = flops / (hw->flops * p->pa_flop_eff);
+    double tb = blocks * p->pa_block_cycles / (hw->clock * hw->sms);
+    double tm = moved / (hw->bw * p->pa_bw_eff);
+    return p->pa_floor_s + tc + tb + tm;
 }
 
-double cal_decode_attn_s(const CalParams *p, double B, double clock, double batch, double kv_len, double kv_heads,
+double cal_decode_attn_s(const CalParams *p, const CalHw *hw, double batch, double kv_len, double kv_heads,
                          double head_dim, double bytes)
 {
     if (batch <= 0) return 0.0;
     double moved = bytes * 2.0 * batch * (kv_len + 1) * kv_heads * head_dim; /* K and V */
     double w = batch * kv_heads;
-    return p->da_floor_cycles / clock + (moved + w * p->da_seq_bytes) / (B * p->da_bw_eff) +
-           moved / w / (clock * p->da_block_bpc);
+    return p->da_floor_cycles / hw->clock + (moved + w * p->da_seq_bytes) / (hw->bw * p->da_bw_eff) +
+           moved / w / (hw->clock * p->da_block_bpc);
 }
 
-double cal_allreduce_s(const CalParams *p, double link, double elems, double gpus, double bytes)
+/* vLLM's custom all-reduce: one-shot (every GPU reads its g - 1 peers'
+ * buffers: one barrier) for small messages, two-shot (reduce-scatter +
+ * all-gather: two barriers, the ring's traffic) above.  From 8 MiB vLLM
+ * hands over to NCCL's ring; its latency fitted alone differs by GPU (57 us
+ * on A100, 25 us on H100) with nothing in a datasheet to say so, and the
+ * two-shot form transfers between GPUs better. */
+double cal_allreduce_s(const CalParams *p, const CalHw *hw, double elems, double gpus, double bytes)
 {
     if (gpus <= 1 || elems <= 0) return 0.0;
-    return p->ar_floor_s + 2.0 * (gpus - 1) / gpus * elems * bytes / (link * p->ar_bw_eff);
+    double size = elems * bytes, link = hw->link * p->ar_bw_eff;
+    double ring = 2.0 * (gpus - 1) / gpus * size / link;
+    double sync = p->ar_floor_s + (gpus - 2) * p->ar_gpu_s;
+    bool one_shot = gpus <= 2 || (gpus <= 4 && size < 512.0 * 1024) || size < 256.0 * 1024;
+    return one_shot ? sync + (gpus - 1) * size / link : 2.0 * sync + ring;
+}
+
+/* One row kernel (a norm, RoPE, the activation) over `tokens` rows of
+ * `width` elements moving `bytes_per_row`: a block per row walks its
+ * elements; the SMs hold sms x rows_per_sm rows at once. */
+static double row_kernel_s(const CalParams *p, const CalHw *hw, double tokens, double width, double bytes_per_row)
+{
+    double waves = max2(1.0, tokens / (hw->sms * p->op_rows_per_sm));
+    return p->op_floor_cycles / hw->clock + waves * width * p->op_cycles_per_elem / hw->clock +
+           tokens * bytes_per_row / (hw->bw * p->op_bw_eff);
 }
 
 /* Per layer: two RMSNorms (read and write hidden), RoPE (read and write q
- * and k), the activation (read gate and up, write one), two residual adds
- * (read two, write one): six kernels. */
-double cal_other_s(const CalParams *p, double B, double clock, const OpShapes *sh, double tokens)
+ * and k), the activation (read gate and up, write one): row kernels; two
+ * residual adds (read two, write one): element-wise, floor and bytes. */
+double cal_other_s(const CalParams *p, const CalHw *hw, const OpShapes *sh, double tokens)
 {
     if (tokens <= 0) return 0.0;
     double q = (double)sh->heads * sh->head_dim, kv = (double)sh->kv_heads * sh->head_dim;
-    double act = (sh->gated_mlp ? 3.0 : 2.0) * sh->intermediate;
-    double elems = 2 * (2.0 * sh->hidden) + 2.0 * (q + kv) + act + 2 * (3.0 * sh->hidden);
-    return 6.0 * p->op_floor_cycles / clock + tokens * elems * sh->bytes / (B * p->op_bw_eff);
+    double hid = sh->hidden, inter = sh->intermediate, b = sh->bytes;
+    double act_in = sh->gated_mlp ? 2.0 : 1.0;
+    double t = 2.0 * row_kernel_s(p, hw, tokens, hid, 2.0 * hid * b) + row_kernel_s(p, hw, tokens, q + kv, 2.0 * (q + kv) * b) +
+               row_kernel_s(p, hw, tokens, inter, (act_in + 1.0) * inter * b);
+    return t + 2.0 * (p->op_floor_cycles / hw->clock + tokens * 3.0 * hid * b / (hw->bw * p->op_bw_eff));
 }
 
 void cal_model_init(CalModel *c, const CalParams *p, const ModelSpec *m, const GpuSpec *g, int32_t tp)
 {
     c->p = *p;
     op_shapes_init(&c->sh, m, tp);
-    c->flops = g->flops_16bit;
-    c->bw = g->hbm_bandwidth;
-    c->link = g->interconnect_bandwidth;
-    c->clock_hz = cal_clock_hz(g);
+    CalHw hw = cal_hw_of(g);
+    c->flops = hw.flops;
+    c->bw = hw.bw;
+    c->link = hw.link;
+    c->clock_hz = hw.clock;
+    c->sms = hw.sms;
     c->overhead_s = g->step_overhead_s;
+}
+
+static CalHw hw_of_model(const CalModel *c)
+{
+    return (CalHw){ .flops = c->flops, .bw = c->bw, .link = c->link, .clock = c->clock_hz, .sms = c->sms };
 }
 
 static double v_gemm(const void *ctx, OpGemm gm, double m)
 {
     const CalModel *c = ctx;
-    return cal_gemm_s(&c->p, c->flops, c->bw, c->clock_hz, m, c->sh.gemm_n[gm], c->sh.gemm_k[gm], c->sh.bytes);
+    CalHw hw = hw_of_model(c);
+    return cal_gemm_s(&c->p, &hw, m, c->sh.gemm_n[gm], c->sh.gemm_k[gm], c->sh.bytes);
 }
 
 static double v_prefill(const void *ctx, double batch, double isl)
 {
     const CalModel *c = ctx;
-    return cal_prefill_attn_s(&c->p, c->flops, c->bw, c->clock_hz, batch, isl, c->sh.heads, c->sh.kv_heads,
-                              c->sh.head_dim, c->sh.bytes);
+    CalHw hw = hw_of_model(c);
+    return cal_prefill_attn_s(&c->p, &hw, batch, isl, c->sh.heads, c->sh.kv_heads, c->sh.head_dim, c->sh.bytes);
 }
 
 static double v_decode(const void *ctx, double batch, double kv_len)
 {
     const CalModel *c = ctx;
-    return cal_decode_attn_s(&c->p, c->bw, c->clock_hz, batch, kv_len, c->sh.kv_heads, c->sh.head_dim, c->sh.bytes);
+    CalHw hw = hw_of_model(c);
+    return cal_decode_attn_s(&c->p, &hw, batch, kv_len, c->sh.kv_heads, c->sh.head_dim, c->sh.bytes);
 }
 
 /* Linear in kv_len: n a + b (kv0 n + n (n - 1) / 2). */
@@ -140,13 +187,15 @@ static double v_decode_sum(const void *ctx, double batch, double kv0, int64_t n)
 static double v_other(const void *ctx, double tokens)
 {
     const CalModel *c = ctx;
-    return cal_other_s(&c->p, c->bw, c->clock_hz, &c->sh, tokens);
+    CalHw hw = hw_of_model(c);
+    return cal_other_s(&c->p, &hw, &c->sh, tokens);
 }
 
 static double v_allreduce(const void *ctx, double elems)
 {
     const CalModel *c = ctx;
-    return cal_allreduce_s(&c->p, c->link, elems, c->sh.tp, c->sh.bytes);
+    CalHw hw = hw_of_model(c);
+    return cal_allreduce_s(&c->p, &hw, elems, c->sh.tp, c->sh.bytes);
 }
 
 const OpCostVtbl cal_vtbl = {
@@ -215,10 +264,11 @@ bool cal_decode_iter_linear(const CalModel *c, const StepShape *first, double *a
     StepShape next = *first;
     next.decode_context += first->decode_seqs;
     *a = cal_step_time(c, first, NULL);
-    double a1 = cal_decode_attn_s(&c->p, c->bw, c->clock_hz, first->decode_seqs,
+    CalHw hw = hw_of_model(c);
+    double a1 = cal_decode_attn_s(&c->p, &hw, first->decode_seqs,
                                   (double)next.decode_context / first->decode_seqs, c->sh.kv_heads,
                                   c->sh.head_dim, c->sh.bytes);
-    double a0 = cal_decode_attn_s(&c->p, c->bw, c->clock_hz, first->decode_seqs,
+    double a0 = cal_decode_attn_s(&c->p, &hw, first->decode_seqs,
                                   (double)first->decode_context / first->decode_seqs, c->sh.kv_heads,
                                   c->sh.head_dim, c->sh.bytes);
     *b = c->sh.layers * (a1 - a0);

@@ -6,7 +6,7 @@
  * half-saturation sizes and floors in seconds, fitted once to the measured
  * A100 and H100 tables (servesim cost fit) and the same for every GPU: a GPU
  * enters only through its datasheet figures (dense 16-bit FLOP/s, HBM
- * bandwidth, interconnect bandwidth) in models/gpus/. */
+ * bandwidth, interconnect bandwidth, SM clock and SM count) in models/gpus/. */
 #ifndef SERVESIM_CALIBRATED_H
 #define SERVESIM_CALIBRATED_H
 
@@ -22,16 +22,22 @@ extern const CalParams cal_params_default;
 void cal_model_init(CalModel *c, const CalParams *p, const ModelSpec *m, const GpuSpec *g, int32_t tp);
 extern const OpCostVtbl cal_vtbl;
 
+/* A GPU as the calibrated roofline sees it: datasheet figures only. */
+typedef struct CalHw {
+    double flops, bw, link;    /* dense 16-bit FLOP/s, HBM bytes/s, one-way NVLink bytes/s */
+    double clock, sms;         /* boost SM clock (Hz), streaming multiprocessors */
+} CalHw;
+CalHw cal_hw_of(const GpuSpec *g);
+
 /* Single ops at any shape (the measured backend's fallbacks, the fit). */
 double cal_clock_hz(const GpuSpec *g);
-double cal_gemm_s(const CalParams *p, double flops_per_s, double bw, double clock, double m, double n, double k,
-                  double bytes);
-double cal_prefill_attn_s(const CalParams *p, double flops_per_s, double bw, double clock, double batch, double isl,
-                          double heads, double kv_heads, double head_dim, double bytes);
-double cal_decode_attn_s(const CalParams *p, double bw, double clock, double batch, double kv_len, double kv_heads,
+double cal_gemm_s(const CalParams *p, const CalHw *hw, double m, double n, double k, double bytes);
+double cal_prefill_attn_s(const CalParams *p, const CalHw *hw, double batch, double isl, double heads,
+                          double kv_heads, double head_dim, double bytes);
+double cal_decode_attn_s(const CalParams *p, const CalHw *hw, double batch, double kv_len, double kv_heads,
                          double head_dim, double bytes);
-double cal_allreduce_s(const CalParams *p, double link, double elems, double gpus, double bytes);
-double cal_other_s(const CalParams *p, double bw, double clock, const OpShapes *sh, double tokens);
+double cal_allreduce_s(const CalParams *p, const CalHw *hw, double elems, double gpus, double bytes);
+double cal_other_s(const CalParams *p, const CalHw *hw, const OpShapes *sh, double tokens);
 
 /* A whole step, and pure-decode spans in closed form (linear in j). */
 double cal_step_time(const CalModel *c, const StepShape *s, StepBreakdown *b);

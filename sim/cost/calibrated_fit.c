@@ -10,6 +10,7 @@
 
 #include <gsl/gsl_multimin.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,28 +78,29 @@ void cal_points_add(CalPoints *pts, const MeasuredTables *t, const GpuSpec *g, i
 
 double cal_point_predict(const CalParams *p, const CalPoint *x)
 {
-    const GpuSpec *g = x->g;
-    double clk = cal_clock_hz(g);
+    CalHw hw = cal_hw_of(x->g);
     switch (x->group) {
-    case CALP_GEMM: return cal_gemm_s(p, g->flops_16bit, g->hbm_bandwidth, clk, x->a, x->b, x->c, 2);
-    case CALP_PREFILL:
-        return cal_prefill_attn_s(p, g->flops_16bit, g->hbm_bandwidth, clk, x->a, x->b, x->c, x->d, 128, 2);
-    case CALP_DECODE: return cal_decode_attn_s(p, g->hbm_bandwidth, clk, x->a, x->b, x->d, 128, 2);
-    case CALP_ALLREDUCE: return cal_allreduce_s(p, g->interconnect_bandwidth, x->a, x->b, 2);
-    case CALP_OTHER: return cal_other_s(p, g->hbm_bandwidth, clk, &x->sh, x->a);
+    case CALP_GEMM: return cal_gemm_s(p, &hw, x->a, x->b, x->c, 2);
+    case CALP_PREFILL: return cal_prefill_attn_s(p, &hw, x->a, x->b, x->c, x->d, 128, 2);
+    case CALP_DECODE: return cal_decode_attn_s(p, &hw, x->a, x->b, x->d, 128, 2);
+    case CALP_ALLREDUCE: return cal_allreduce_s(p, &hw, x->a, x->b, 2);
+    case CALP_OTHER: return cal_other_s(p, &hw, &x->sh, x->a);
     default: SS_ASSERT(0 && "unknown point group");
     }
     return 0;
 }
 
 /* The parameters each group owns, as indices into CalParams. */
+#define CAL_IDX(field) ((int)(offsetof(CalParams, field) / sizeof(double)))
 static const int group_params[CALP_GROUPS][6] = {
-    [CALP_GEMM] = { 0, 1, 2, 3, -1 },   /* gemm_sharpness is fixed at 4 */
-    [CALP_PREFILL] = { 5, 6, 7, 8, -1 },
-    [CALP_DECODE] = { 9, 10, 11, 12, -1 },
-    [CALP_OTHER] = { 13, 14, -1 },
-    [CALP_ALLREDUCE] = { 15, 16, -1 },
+    /* gemm_sharpness is fixed at 4 */
+    [CALP_GEMM] = { CAL_IDX(gemm_floor_cycles), CAL_IDX(gemm_flop_eff), CAL_IDX(gemm_m_half), CAL_IDX(gemm_bw_eff), -1 },
+    [CALP_PREFILL] = { CAL_IDX(pa_floor_s), CAL_IDX(pa_flop_eff), CAL_IDX(pa_block_cycles), CAL_IDX(pa_bw_eff), -1 },
+    [CALP_DECODE] = { CAL_IDX(da_floor_cycles), CAL_IDX(da_bw_eff), CAL_IDX(da_seq_bytes), CAL_IDX(da_block_bpc), -1 },
+    [CALP_OTHER] = { CAL_IDX(op_floor_cycles), CAL_IDX(op_bw_eff), CAL_IDX(op_cycles_per_elem), CAL_IDX(op_rows_per_sm), -1 },
+    [CALP_ALLREDUCE] = { CAL_IDX(ar_floor_s), CAL_IDX(ar_bw_eff), CAL_IDX(ar_gpu_s), -1 },
 };
+#undef CAL_IDX
 
 typedef struct FitCtx {
     const CalPoints *pts;

@@ -45,6 +45,7 @@ typedef struct GpuSpec {
     double interconnect_latency_s;
     double price_per_hour;         /* USD, for planning */
     double clock_hz;               /* boost SM clock, datasheet (optional: 0 = 1.5 GHz) */
+    double sm_count;               /* streaming multiprocessors, datasheet (optional: 0 = 108) */
 } GpuSpec;
 
 /* Load "models/models/<name>.txt" / "models/gpus/<name>.txt", or a path.
@@ -53,6 +54,13 @@ typedef struct GpuSpec {
  * else the configured source tree's. */
 const char *cost_models_dir(char *buf, size_t cap);
 int model_spec_load(ModelSpec *m, const char *name_or_path);
+/* Names (basenames less .txt, sorted) under the models directory's
+ * `subdir` ("models", "gpus"); free with cost_spec_names_free.  0 or -errno. */
+int cost_spec_names(const char *subdir, char ***names, size_t *n);
+void cost_spec_names_free(char **names, size_t n);
+/* A bare name that has no file (err == -ENOENT): -EINVAL and "unknown
+ * model 'x' (known: ...)"; any other error is returned as it is. */
+int cost_spec_unknown(int err, const char *what, const char *subdir, const char *name_or_path);
 int gpu_spec_load(GpuSpec *g, const char *name_or_path);
 /* Fill derived fields (params, weight_bytes, kv_bytes_per_token) and check. */
 int model_spec_finish(ModelSpec *m);
@@ -196,8 +204,11 @@ typedef struct CalParams {
     /* GEMM: floor + softmax_4(FLOPs / (F e_f m/(m + m_half)), bytes / (B e_b));
      * gemm_sharpness is the soft max's exponent, fixed at 4 (not fitted) */
     double gemm_floor_cycles, gemm_flop_eff, gemm_m_half, gemm_bw_eff, gemm_sharpness;
-    /* prefill attention: floor + max(FLOPs / (F e L/(L + L_half)), bytes / (B e_b)) */
-    double pa_floor_cycles, pa_flop_eff, pa_len_half, pa_bw_eff;
+    /* prefill attention: floor (seconds: the same on A100 and H100) + FLOPs / (F e)
+     * + blocks x block_cycles / (clock x SMs) + bytes / (B e_b): a block is one
+     * (sequence, head, 128-query tile), with its Q load, O store and softmax
+     * epilogue */
+    double pa_floor_s, pa_flop_eff, pa_block_cycles, pa_bw_eff;
     /* decode attention: floor + (KV bytes + w x seq_bytes) / (B e), w = batch x KV heads:
      * each (sequence, KV head) block also loads its queries, writes its output
      * and reduces its splits, a cost counted as bytes */
@@ -205,10 +216,15 @@ typedef struct CalParams {
     /* + (KV bytes / w) / (clock x block_bpc): one block streams its share at
      * block_bpc bytes per cycle, the limit when there are few blocks */
     double da_block_bpc;
-    /* other ops: kernels x floor + bytes / (B e) */
-    double op_floor_cycles, op_bw_eff;
-    /* all-reduce: floor + 2 (g-1)/g bytes / (link e) */
-    double ar_floor_s, ar_bw_eff;
+    /* other ops, per kernel: floor + row cycles + bytes / (B e); a norm, RoPE or
+     * activation kernel gives each token row to one block, which walks its
+     * row's elements at cycles_per_elem, rows_per_sm rows at once per SM */
+    double op_floor_cycles, op_bw_eff, op_cycles_per_elem, op_rows_per_sm;
+    /* all-reduce (vLLM's custom all-reduce): one-shot, each GPU reads its g - 1
+     * peers' buffers after one barrier of floor + (g - 2) gpu_s seconds; or
+     * two-shot, reduce-scatter + all-gather, two barriers and the ring's
+     * 2 (g - 1)/g bytes; traffic over link x bw_eff */
+    double ar_floor_s, ar_bw_eff, ar_gpu_s;
 } CalParams;
 
 typedef struct CalModel {
@@ -216,6 +232,7 @@ typedef struct CalModel {
     OpShapes sh;
     double flops, bw, link;     /* FLOP/s, bytes/s, bytes/s per GPU, datasheet */
     double clock_hz;
+    double sms;                 /* streaming multiprocessors, datasheet */
     double overhead_s;
 } CalModel;
 

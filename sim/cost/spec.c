@@ -59,6 +59,7 @@ static const SpecField gpu_fields[] = {
     GF("interconnect_latency_s", interconnect_latency_s),
     GF("price_per_hour", price_per_hour),
     { "clock_hz", SPEC_DOUBLE, offsetof(GpuSpec, clock_hz), false },
+    { "sm_count", SPEC_DOUBLE, offsetof(GpuSpec, sm_count), false },
     { NULL, SPEC_INT, 0, false },
 };
 #undef GF
@@ -291,6 +292,7 @@ int gpu_spec_load(GpuSpec *g, const char *name_or_path)
         { "interconnect_latency_s", offsetof(GpuSpec, interconnect_latency_s), 0.0, 1.0 },
         { "price_per_hour", offsetof(GpuSpec, price_per_hour), 0.0, 1e6 },
         { "clock_hz", offsetof(GpuSpec, clock_hz), 0.0, 1e11 },
+        { "sm_count", offsetof(GpuSpec, sm_count), 0.0, 1e5 },
     };
     for (size_t i = 0; i < SS_ARRAY_LEN(checks); i++) {
         double v = *(const double *)((const char *)g + checks[i].offset);
