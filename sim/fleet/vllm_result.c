@@ -265,7 +265,8 @@ static void put_traffic(json_t *flat, json_t *man)
     json_t *rate = json_object_get(arr, "rate");
     bool gamma = gaps && !strcmp(gaps, "gamma"), expo = gaps && !strcmp(gaps, "exponential");
     json_object_set_new(flat, "request_rate", rate && (gamma || expo) ? json_deep_copy(rate) : json_null());
-    json_object_set_new(flat, "burstiness", gamma && rate ? json_deep_copy(json_object_get(arr, "shape"))
+    json_t *shape = json_object_get(arr, "shape");
+    json_object_set_new(flat, "burstiness", gamma && rate && shape ? json_deep_copy(shape)
                                             : expo && rate ? json_real(1.0) : json_null());
     json_object_set_new(flat, "max_concurrency", json_null());
 }
