@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "common.h"
+#include "out_file.h"
 #include "cost/profile.h"
 #include "steps_csv.h"
 
@@ -124,7 +125,12 @@ int cmd_calibrate(int argc, char **argv)
         describe_run(argv[optind], what, sizeof(what));
         snprintf(p.source, sizeof(p.source), "%s; %lld iterations from %d replay(s)",
                  what[0] ? what : "replay", (long long)used, argc - optind);
-        if (profile_save(&p, out)) status = cli_fail_lib();
+        /* Through a temporary file: a failed write leaves no profile under OUT. */
+        OutFile *o = NULL;
+        if (out_file_reserve(&o, out)) status = cli_fail_lib();
+        else if (profile_save(&p, out_file_temp_path(o)) || out_file_commit(&o))
+            status = cli_fail("%s: %s", out, ss_error_get());
+        out_file_discard(&o);
     }
     if (!status && !quiet) {
         print_fits(stdout, &p);

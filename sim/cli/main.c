@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "common.h"
+#include "out_file.h"
 
 static const CliCommand commands[] = {
     { "run", "simulate a trace or workload through a scheduler", cmd_run },
@@ -71,6 +72,9 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* A failed command leaves none of the files it created (sim/out_file.h). */
+    if (status == 0) out_file_keep_all();
+    else out_file_abandon_all();
     /* Every command's output is only written once stdout is flushed: a full
      * disk or a closed pipe must fail the command, not lose its output. */
     return cli_close_stdout(status);

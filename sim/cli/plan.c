@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "cli_common.h"
 #include "common.h"
+#include "out_file.h"
 #include "fleet/plan.h"
 #include "sched/sched.h"
 
@@ -384,8 +385,8 @@ int cmd_plan(int argc, char **argv)
     fprintf(stderr, "servesim: plan: %lld simulations (%d seeds per size) in %.2f s of wall time on %d threads\n",
             (long long)sims, a.cfg.seeds, wall_s, a.cfg.threads > 0 ? a.cfg.threads : parallel_default_threads());
     status = 0;
-    if (a.out && json_dump_file(j, a.out, JSON_INDENT(2) | JSON_REAL_PRECISION(6)))
-        status = cli_fail("%s: cannot write", a.out);
+    if (a.out && out_file_dump_json(a.out, j, JSON_INDENT(2) | JSON_REAL_PRECISION(6)))
+        status = cli_fail_lib(); /* names the file and errno; nothing left under a.out */
     else if (a.out) fprintf(stderr, "servesim: plan written to %s\n", a.out);
     json_decref(j);
 done:

@@ -176,11 +176,8 @@ int cmd_replay(int argc, char **argv)
     replay_executor_destroy(&R.x);
     backend_destroy(&R.roofline);
     backend_destroy(&R.profile);
-    FILE *files[] = { R.outs.requests_csv, R.outs.timeseries_csv, R.steps };
-    for (size_t i = 0; i < SS_ARRAY_LEN(files); i++)
-        if (files[i] && fclose(files[i]) && !status) status = cli_fail("%s: write error", R.a.run.out_dir);
+    /* The files were completed by results_write_json; on failure they go. */
     if (status && R.dir_open) results_dir_abandon(&R.dir);
-    results_dir_free_buffers(&R.dir);
     cli_source_close(&R.src);
     return status;
 }

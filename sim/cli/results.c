@@ -8,21 +8,26 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "out_file.h"
 #include "cost/cost.h"
 #include "predict/predict.h"
 #include "sched/sched.h"
 #include "servesim_config.h"
 
+/* mkdir -p; each directory made here is this run's (out_file_note_dir):
+ * removed again, if empty, when the run fails or is interrupted. */
 static int mkdir_parents(char *path)
 {
     for (char *p = path + 1; *p; p++) {
         if (*p != '/') continue;
         *p = '\0';
         int r = mkdir(path, 0777);
+        if (!r) out_file_note_dir(path);
         *p = '/';
         if (r && errno != EEXIST) return -errno;
     }
-    if (mkdir(path, 0777) && errno != EEXIST) return -errno;
+    if (mkdir(path, 0777)) return errno == EEXIST ? 0 : -errno;
+    out_file_note_dir(path);
     return 0;
 }
 
@@ -31,7 +36,6 @@ int results_dir_open(ResultsDir *d, const char *path, bool force)
     struct stat st;
     if (strlen(path) >= sizeof(d->path) - 64) return ss_error_set(ENAMETOOLONG, "%s: path too long", path);
     snprintf(d->path, sizeof(d->path), "%s", path);
-    d->created = false;
     d->n_files = 0;
     if (!stat(path, &st)) {
         if (!S_ISDIR(st.st_mode)) return ss_error_set(EEXIST, "%s exists and is not a directory", path);
@@ -39,7 +43,9 @@ int results_dir_open(ResultsDir *d, const char *path, bool force)
             return ss_error_set(EEXIST, "%s exists: refusing to overwrite results (use --force, "
                                 "or choose another --out)", path);
         /* --force replaces a result whole: an old steps.csv or summary.json
-         * must not sit beside the new run's files (or a failed run's). */
+         * must not sit beside the new run's files (or a failed run's).
+         * summary.json goes first: a directory never holds a summary whose
+         * data files are gone. */
         static const char *const outputs[] = { "summary.json", "requests.csv", "timeseries.csv",
                                                 "steps.csv", "summary.vllm.json" };
         for (size_t i = 0; i < SS_ARRAY_LEN(outputs); i++) {
@@ -52,7 +58,6 @@ int results_dir_open(ResultsDir *d, const char *path, bool force)
     }
     int r = mkdir_parents(d->path);
     if (r) return ss_error_set(r, "%s: cannot create directory: %s", path, strerror(-r));
-    d->created = true;
     return 0;
 }
 
@@ -60,47 +65,46 @@ FILE *results_dir_create_file(ResultsDir *d, const char *name)
 {
     char p[4160];
     snprintf(p, sizeof(p), "%s/%s", d->path, name);
-    FILE *f = fopen(p, "w");
-    if (!f) {
-        ss_error_set(errno, "%s: cannot create: %s", p, strerror(errno));
-        return NULL;
-    }
-    if (d->n_files < (int)SS_ARRAY_LEN(d->files)) {
-        /* Per-request rows are small and many: 64 KiB buffers, not 4 KiB
-         * write()s (glibc sizes its own buffer by st_blksize). */
-        d->buffers[d->n_files] = ss_malloc(1 << 16);
-        setvbuf(f, d->buffers[d->n_files], _IOFBF, 1 << 16);
-        snprintf(d->files[d->n_files++], sizeof(d->files[0]), "%s", name);
-    }
-    return f;
+    SS_ASSERT(d->n_files < (int)SS_ARRAY_LEN(d->files));
+    if (out_file_open(&d->files[d->n_files], p)) return NULL;
+    return out_file_stream(d->files[d->n_files++]);
 }
 
-void results_dir_free_buffers(ResultsDir *d)
+/* The data files, completed and renamed in creation order. */
+static int commit_data_files(ResultsDir *d)
 {
-    for (size_t i = 0; i < SS_ARRAY_LEN(d->buffers); i++) {
-        free(d->buffers[i]);
-        d->buffers[i] = NULL;
+    int r = 0;
+    for (int i = 0; i < d->n_files; i++) {
+        int ri = out_file_commit(&d->files[i]);
+        if (ri && !r) r = ri;
+        if (r) for (int j = i + 1; j < d->n_files; j++) out_file_discard(&d->files[j]);
+        if (r) break;
     }
+    d->n_files = 0;
+    return r;
 }
 
 void results_dir_abandon(ResultsDir *d)
 {
-    char p[4160];
-    for (int i = 0; i < d->n_files; i++) {
-        snprintf(p, sizeof(p), "%s/%s", d->path, d->files[i]);
-        remove(p);
-    }
-    if (d->created) rmdir(d->path);
+    for (int i = 0; i < d->n_files; i++) out_file_discard(&d->files[i]);
+    d->n_files = 0;
+    out_file_abandon_all(); /* what was already committed, and DIR if this run made it */
 }
 
 int results_write_json(ResultsDir *d, const char *name, json_t *j)
 {
-    FILE *f = results_dir_create_file(d, name);
-    if (!f) return -EIO;
-    int r = json_dumpf(j, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-    fputc('\n', f);
-    if (fclose(f) || r) return ss_error_set(EIO, "%s/%s: write failed", d->path, name);
-    return 0;
+    int r = commit_data_files(d);
+    if (r) return r;
+    char p[4160];
+    snprintf(p, sizeof(p), "%s/%s", d->path, name);
+    OutFile *f;
+    if ((r = out_file_open(&f, p))) return r;
+    if (json_dumpf(j, out_file_stream(f), JSON_INDENT(2) | JSON_REAL_PRECISION(10))) {
+        out_file_discard(&f);
+        return ss_error_set(EIO, "%s: write failed: %s", p, strerror(errno ? errno : EIO));
+    }
+    fputc('\n', out_file_stream(f));
+    return out_file_commit(&f);
 }
 
 /* {"name": ..., "options": {...}} for a "name:k=v" spec of a registry. */
@@ -192,6 +196,8 @@ json_t *results_manifest_json(const EngineConfig *c, const CliSource *src, int a
     if (c->slo.e2el_s > 0) json_object_set_new(slo, "e2el_s", json_real(c->slo.e2el_s));
     json_object_set_new(m, "slo", slo);
     json_object_set_new(m, "stepwise", json_boolean(c->stepwise));
+    /* timeseries.csv's tick grid: rows lie on first row's time + k intervals. */
+    json_object_set_new(m, "sample_interval_s", json_real(c->sample_interval_s));
     return m;
 }
 

@@ -10,24 +10,26 @@
 #include "cli_common.h"
 #include "engine/engine.h"
 
+/* A run's files are written under temporary names (sim/out_file.h) and
+ * renamed into DIR only when complete: the data files first, summary.json
+ * last, so a summary.json in DIR means every file beside it is whole. */
 typedef struct ResultsDir {
     char path[4096];
-    bool created;           /* the directory is ours: abandon() may remove it */
-    char files[8][64];      /* files created in it, for abandon() */
+    struct OutFile *files[8]; /* data files being written, in creation order */
     int n_files;
-    char *buffers[8];       /* their stdio buffers: free with results_dir_free_buffers */
 } ResultsDir;
 
 /* Create DIR (and parents).  An existing DIR is refused unless `force`,
  * which first removes the result files a run writes there. */
 int results_dir_open(ResultsDir *d, const char *path, bool force);
+/* DIR/NAME, written under a temporary name until results_write_json. */
 FILE *results_dir_create_file(ResultsDir *d, const char *name);
 /* A run failed: remove the files it created (and the directory if new), so
  * a half-written result is never mistaken for a result. */
 void results_dir_abandon(ResultsDir *d);
-/* After the files are closed: their stdio buffers. */
-void results_dir_free_buffers(ResultsDir *d);
-/* Deterministic JSON: keys in insertion order, 10 significant digits. */
+/* Deterministic JSON: keys in insertion order, 10 significant digits.
+ * Every data file still open is completed and renamed into DIR first (the
+ * first that fails is named, with errno): the summary is written last. */
 int results_write_json(ResultsDir *d, const char *name, json_t *j);
 /* The manifest: version, command (less --out/--force), seed, inputs and
  * their sha256, every plug-in option. */

@@ -129,11 +129,8 @@ int cmd_run(int argc, char **argv)
     status = 0;
 done:
     engine_destroy(&engine);
-    if (outs.requests_csv && fclose(outs.requests_csv) && !status) status = cli_fail("%s: write error", a.out_dir);
-    if (outs.timeseries_csv && fclose(outs.timeseries_csv) && !status) status = cli_fail("%s: write error", a.out_dir);
-    if (outs.steps_csv && fclose(outs.steps_csv) && !status) status = cli_fail("%s: write error", a.out_dir);
+    /* The files were completed by results_write_json; on failure they go. */
     if (status && dir_open) results_dir_abandon(&dir);
-    results_dir_free_buffers(&dir);
     cli_source_close(&src);
     return status;
 }

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "common.h"
+#include "out_file.h"
 #include "fleet/mpi_module.h"
 #include "fleet/sweep.h"
 
@@ -52,14 +53,16 @@ static int64_t local_count(int64_t n, int64_t first, int64_t stride)
     return first < n ? (n - first + stride - 1) / stride : 0;
 }
 
+/* FILE is written under a temporary name and renamed when complete. */
 static int write_csv(const char *out, char **rows, int64_t n)
 {
-    FILE *f = strcmp(out, "-") ? fopen(out, "w") : stdout;
-    if (!f) return cli_fail("%s: cannot create: %s", out, strerror(errno));
+    OutFile *o = NULL;
+    if (strcmp(out, "-") && out_file_open(&o, out)) return cli_fail_lib();
+    FILE *f = o ? out_file_stream(o) : stdout;
     fputs(sweep_csv_header(), f);
     for (int64_t i = 0; i < n; i++) fputs(rows[i], f);
-    if (f == stdout ? fflush(f) : fclose(f)) return cli_fail("%s: write error", out);
-    return 0;
+    if (!o) return fflush(f) ? cli_fail("stdout: write failed: %s", strerror(errno)) : 0;
+    return out_file_commit(&o) ? cli_fail_lib() : 0;
 }
 
 /* Rank 0 receives every rank's rows (concatenated, in its local order) and

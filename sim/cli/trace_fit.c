@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "cli_common.h"
 #include "common.h"
+#include "out_file.h"
 #include "fit_report.h"
 #include "servesim_config.h"
 #include "trace.h"
@@ -172,9 +173,9 @@ int cmd_trace_fit(int argc, char **argv)
     json_t *root = NULL;
     if (fit_file(&a, &root) < 0) return cli_fail_lib();
     const size_t flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12);
-    if (a.out && json_dump_file(root, a.out, flags)) {
+    if (a.out && out_file_dump_json(a.out, root, flags)) { /* whole or not at all */
         json_decref(root);
-        return cli_fail("%s: cannot write the fit JSON", a.out);
+        return cli_fail_lib();
     }
     if (a.json) {
         json_dumpf(root, stdout, flags);

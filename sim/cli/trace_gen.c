@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "common.h"
+#include "out_file.h"
 #include "servesim_config.h"
 #include "synth.h"
 #include "synth_dataset.h"
@@ -192,9 +193,9 @@ static int write_meta(const GenArgs *a, const SynthParams *p, int argc, char **a
     json_object_set_new(m, "params", synth_params_to_json(p));
     char path[4096];
     snprintf(path, sizeof(path), "%s.meta.json", a->out);
-    int err = json_dump_file(m, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+    int err = out_file_dump_json(path, m, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
     json_decref(m);
-    if (err) return cli_fail("%s: cannot write", path);
+    if (err) return cli_fail_lib();
     return 0;
 }
 
@@ -226,6 +227,7 @@ int cmd_trace_gen(int argc, char **argv)
     SynthParams p;
     SynthDataset *ds = NULL;
     TraceWriter *w = NULL;
+    OutFile *tmp = NULL;
     int64_t rows = 0;
     double last_s = 0;
     cli_args_begin();
@@ -236,12 +238,17 @@ int cmd_trace_gen(int argc, char **argv)
     bool gz = a.gzip || trace_writer_gz_name(a.out);
     int err = a.dataset ? synth_dataset_load(&ds, a.dataset, a.split) : 0;
     if (err < 0) goto fail;
-    err = ds ? trace_writer_open_lines(&w, a.out, gz) : trace_writer_open(&w, a.out, gz);
+    /* The trace is written under a temporary name, renamed when complete,
+     * and the .meta.json after it: no partial trace is left under --out. */
+    if (strcmp(a.out, "-") && (err = out_file_reserve(&tmp, a.out)) < 0) goto fail;
+    const char *path = tmp ? out_file_temp_path(tmp) : a.out;
+    err = ds ? trace_writer_open_lines(&w, path, gz) : trace_writer_open(&w, path, gz);
     if (err < 0) goto fail;
     err = ds ? synth_dataset_generate(ds, &p, a.seed, w, &rows, &last_s)
              : generate_rows(&p, a.seed, w, &rows, &last_s);
     int cerr = trace_writer_close(&w);
     if (err < 0 || (err = cerr) < 0) goto fail;
+    if (tmp && (err = out_file_commit(&tmp)) < 0) goto fail;
     if (strcmp(a.out, "-") && !a.no_meta && (r = write_meta(&a, &p, argc, argv, rows, last_s)))
         goto out;
     fprintf(stderr, "trace gen: %" PRId64 " rows over %.1f s (workload %s, seed %" PRIu64 ") -> %s%s\n",
@@ -249,9 +256,11 @@ int cmd_trace_gen(int argc, char **argv)
             strcmp(a.out, "-") && !a.no_meta ? " (+ .meta.json)" : "");
     goto out;
 fail:
-    r = cli_fail_lib();
+    /* The writer names the temporary file: say which --out it was for. */
+    r = tmp ? cli_fail("%s: %s", a.out, ss_error_get()) : cli_fail_lib();
 out:
     trace_writer_close(&w);
+    out_file_discard(&tmp);
     synth_dataset_destroy(&ds);
     synth_params_clear(&p);
     return r;

@@ -54,6 +54,7 @@ typedef struct Instance {
     bool kick_pending;         /* a SIM_EV_KICK is queued */
     int64_t steps_done;
     int64_t in_system;         /* routed here and not finished */
+    int64_t finished;          /* requests finished here (timeseries.csv) */
 } Instance;
 
 #endif

@@ -62,14 +62,20 @@ typedef struct Metrics {
     char *text;                      /* the thread's requests.csv rows not yet written */
     size_t text_len;
     FILE *timeseries_csv;            /* optional: rows of metrics_sample, the thread's */
+    struct MetricsSample *ts_last;   /* engine thread: each instance's last row written */
+    size_t ts_last_cap;              /* entries; instance < 0: none written yet */
     char *ts_text;                   /* its rows not yet written */
     size_t ts_text_len;
 } Metrics;
 
-/* One time-series row (timeseries.csv), formatted by the metrics thread. */
+/* One time-series row (timeseries.csv), formatted by the metrics thread.
+ * Run-length form: an instance's row is written at the first tick and then
+ * only at ticks where one of its values differs from its previous row; a
+ * tick with no row for an instance holds that instance's previous row. */
 typedef struct MetricsSample {
     double time_s;                   /* simulated seconds */
-    int64_t instance, queued, running, kv_tokens_used, in_system, finished;
+    int64_t instance, queued, running, kv_tokens_used, in_system;
+    int64_t finished;                /* requests finished on this instance so far */
     double kv_utilisation;           /* fraction, to 1e-6; -1 when unknown */
 } MetricsSample;
 
@@ -88,7 +94,9 @@ void metrics_drain(Metrics *m);
 /* Rows of metrics_sample go to `f` (its header already written), from the
  * metrics thread: the FILE is the thread's until metrics_drain(). */
 void metrics_set_timeseries_csv(Metrics *m, FILE *f);
-void metrics_sample(Metrics *m, const MetricsSample *s);
+/* A tick's row for one instance: written only when it differs from the
+ * instance's previous row (or is its first); true when written. */
+bool metrics_sample(Metrics *m, const MetricsSample *s);
 void metrics_on_arrival(Metrics *m, const Request *r);
 /* A request reached done, failed or rejected. */
 void metrics_on_finish(Metrics *m, const Request *r);
