@@ -90,27 +90,26 @@ static int magnus_next_step(void *priv, double now_s, Step *step, double *wake_s
     Magnus *m = priv;
     (void)wake_s;
     if (!m->n_wait) return 0;
-    magnus_partition(m);
-    double est_s;
-    MagnusGroup g = m->groups[magnus_pick(m, now_s, &est_s)];
-    magnus_take(m, &g, step);
+    MagnusBatch *g = magnus_pick(m, now_s);
+    for (int32_t i = 0; i < g->n; i++) step_add(step, g->members[i], 0);
     step->static_batch = true;
-    step->padded_input = (int32_t)g.padded_input;
+    step->padded_input = (int32_t)g->padded_input;
     /* The physical limit, not the planning budget: the margin is there to
      * absorb overruns, so a batch may use it before it is cut. */
-    int64_t per_slot = m->env.kv_capacity_tokens / g.n; /* tokens */
-    SS_ASSERT(per_slot > g.padded_input);              /* admission and the memory rule */
-    step->max_iters = per_slot - g.padded_input;
-    m->run_x[0] = (double)g.n;
-    m->run_x[1] = (double)g.padded_input;
-    m->run_x[2] = (double)g.padded_gen;
-    m->run_est_s = est_s;
-    m->run_roofline_s = g.roofline_s;
-    m->run_reserved_tokens = SS_MIN(g.n * (g.padded_input + g.padded_gen),
+    int64_t per_slot = m->env.kv_capacity_tokens / g->n; /* tokens */
+    SS_ASSERT(per_slot > g->padded_input);              /* admission and the memory rule */
+    step->max_iters = per_slot - g->padded_input;
+    m->run_x[0] = (double)g->n;
+    m->run_x[1] = (double)g->padded_input;
+    m->run_x[2] = (double)g->padded_gen;
+    m->run_est_s = g->est_s;
+    m->run_roofline_s = g->roofline_s;
+    m->run_reserved_tokens = SS_MIN(g->n * (g->padded_input + g->padded_gen),
                                     m->env.kv_capacity_tokens);
     m->st.batches++;
-    m->st.batched_requests += g.n;
-    m->st.planned_gen_tokens += g.n * g.padded_gen;
+    m->st.batched_requests += g->n;
+    m->st.planned_gen_tokens += g->n * g->padded_gen;
+    magnus_batch_release(m, g);
     return 1;
 }
 
@@ -197,10 +196,7 @@ static json_t *magnus_stats_json(void *priv)
 static void magnus_close(void *priv)
 {
     Magnus *m = priv;
-    free(m->wait);
-    free(m->groups);
-    free(m->dp_best);
-    free(m->dp_cut);
+    magnus_batcher_free(m);
     knn_destroy(&m->knn);
 }
 

@@ -30,16 +30,30 @@ typedef struct MagnusOpts {
     int overflow;         /* MAGNUS_OVERFLOW_* */
 } MagnusOpts;
 
-/* A candidate batch: a contiguous run [start, start + n) of the waiting set. */
-typedef struct MagnusGroup {
-    int32_t start, n;
+/* A queued batch: requests of one length class (cell), in the order they
+ * joined.  Its padded shape and oldest member are kept as it grows. */
+typedef struct MagnusBatch {
+    Request **members;
+    int32_t n, cap;
     int64_t padded_input;   /* tokens: the longest prefill target */
     int64_t padded_gen;     /* tokens: the longest planned generation */
     double oldest_arrival_s;
     int64_t oldest_id;
-    double roofline_s;      /* the scheduler's roofline estimate */
-} MagnusGroup;
+    double roofline_s;      /* the scheduler's roofline estimate (valid unless dirty) */
+    double est_s;           /* the configured estimate, made when last changed */
+    bool dirty;             /* members joined since the estimates were made */
+    int32_t cell;           /* index into Magnus.cells */
+    struct MagnusBatch *next; /* the cell's next (younger) batch; free list */
+} MagnusBatch;
 
+/* A length class: (generation bucket, prompt bucket).  Its batches form a
+ * FIFO; only the tail (youngest) accepts newcomers, the head is the cell's
+ * candidate for dispatch. */
+typedef struct MagnusCell {
+    int64_t gen_bucket, prompt_bucket;
+    MagnusBatch *head, *tail;
+    int32_t live_index;     /* position in Magnus.live, -1 when empty */
+} MagnusCell;
 typedef struct MagnusStats {
     int64_t batches, batched_requests;
     int64_t overflow_batches;   /* batches cut where their padded KV outgrew the cache */
@@ -57,13 +71,16 @@ typedef struct MagnusStats {
 typedef struct Magnus {
     MagnusOpts o;
     SchedEnv env;
-    Request **wait;             /* waiting set, sorted by magnus__key order */
-    int32_t n_wait, cap_wait;
-    MagnusGroup *groups;
-    int32_t n_groups, cap_groups;
-    double *dp_best;            /* grouping: seconds to serve the first i waiting */
-    int32_t *dp_cut;            /* grouping: where the last batch of those i starts */
-    size_t cap_dp, cap_dp_cut;
+    MagnusCell *cells;          /* every length class seen so far */
+    int32_t n_cells, cap_cells;
+    int32_t *cell_slots;        /* open-addressing map (bucket pair) -> cell + 1, 0 = empty */
+    int32_t cap_slots;          /* a power of two, kept at most half full */
+    int32_t *live;              /* cells with a queued batch: the dispatch candidates */
+    int32_t n_live, cap_live;
+    struct MagnusNear *near;    /* dispatch scratch: cells whose batch could join */
+    int32_t cap_near;
+    MagnusBatch *free_batches;
+    int64_t n_wait;             /* requests queued */
     KnnEstimator *knn;
     /* The running batch (one at a time: request-level batching). */
     double run_x[KNN_FEATURES];
@@ -75,17 +92,18 @@ typedef struct Magnus {
 
 /* Planned remaining generation of a queued request (tokens, >= 1). */
 int64_t magnus_planned_gen(const Request *r);
-/* Insert into the waiting set at its sorted place. */
+/* Queue a request: it joins its cell's youngest batch, or opens a batch. */
 void magnus_wait_insert(Magnus *m, Request *r);
-/* Partition the waiting set into candidate batches (m->groups). */
-void magnus_partition(Magnus *m);
-/* The configured estimate of a group's serving time (seconds). */
-double magnus_estimate_s(Magnus *m, const MagnusGroup *g);
 /* Roofline seconds of a static batch of n slots padded to (L, G). */
 double magnus_roofline_s(const Roofline *rf, int64_t n, int64_t L, int64_t G);
-/* Pick the group to run now (HRRN or FCFS); returns its index. */
-int32_t magnus_pick(Magnus *m, double now_s, double *est_s);
-/* Move group g's members into step and out of the waiting set. */
-void magnus_take(Magnus *m, const MagnusGroup *g, Step *step);
+/* The configured estimate of a batch's serving time (seconds). */
+double magnus_estimate_s(Magnus *m, const MagnusBatch *b);
+/* Pick the batch to run now (HRRN or FCFS over the cells' oldest batches),
+ * absorb neighbouring cells' batches that make it cheaper, and take it out of
+ * the queue.  The caller moves its members into the step and frees it with
+ * magnus_batch_release. */
+MagnusBatch *magnus_pick(Magnus *m, double now_s);
+void magnus_batch_release(Magnus *m, MagnusBatch *b);
+void magnus_batcher_free(Magnus *m);
 
 #endif
