@@ -38,6 +38,9 @@ int cont_init(Cont *c, const ContOpts *o, const SchedEnv *env, ContMode mode)
     c->chunked = mode.chunked;
     c->priority = mode.priority;
     c->srpt = mode.srpt;
+    SS_ASSERT(!(mode.priority && mode.queue_key)); /* priority orders by its own key */
+    c->queue_key = mode.queue_key;
+    c->heap_wait = mode.priority || mode.queue_key;
     c->budget = o->max_num_batched_tokens;
     if (!c->budget) c->budget = c->chunked ? 512 : SS_MAX((int64_t)env->max_context, 2048);
     /* As vLLM at start-up: without chunking a prompt (or a preempted

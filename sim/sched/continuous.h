@@ -56,6 +56,12 @@ typedef struct ContOpts {
     { "aging", OPT_DOUBLE, offsetof(ContOpts, aging), "20",                                   \
       "priority gained per second of waiting, tokens/s (0 = none: may starve)", NULL, 0, 1e12 }
 
+/* A continuous policy's waiting order: lower keys are admitted first, ties
+ * by arrival id.  The key is computed when a request is queued (on arrival,
+ * and again when a preemption requeues it) and must not read the true
+ * output length.  See docs/SCHEDULERS.md ("Adding a policy"). */
+typedef double (*ContQueueKey)(const Request *r);
+
 typedef struct ContSeq {
     KvSeq kv;                /* block table */
     double key;              /* priority policies: lower first */
@@ -75,6 +81,8 @@ typedef struct Cont {
     KvCache kv;
     bool chunked;            /* prompts split to fit the token budget */
     bool priority;           /* waiting ordered by predicted remaining (+ aging) */
+    ContQueueKey queue_key;  /* a policy's own waiting order (ContMode.queue_key) */
+    bool heap_wait;          /* waiting is the heap on (key, id), not the FIFO */
     bool srpt;               /* ... and running requests preemptible by newcomers */
     int64_t budget;          /* tokens per step */
     ReqFifo fifo;            /* FCFS waiting queue */
@@ -112,6 +120,11 @@ typedef struct Cont {
 
 typedef struct ContMode {
     bool chunked, priority, srpt;
+    /* The queue-order hook: NULL = FCFS (preempted requests back at the
+     * head); else the waiting queue is a heap on (queue_key(r), id), runners
+     * keep arrival order and ride as vllm's do.  Not with `priority`, which
+     * orders by its own aged key. */
+    ContQueueKey queue_key;
 } ContMode;
 
 int cont_init(Cont *c, const ContOpts *o, const SchedEnv *env, ContMode mode);

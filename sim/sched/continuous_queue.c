@@ -104,17 +104,17 @@ static void heap_sift_down(Cont *c, size_t i, Request *r)
     heap_set(c, i, r);
 }
 
-size_t cont_wait_len(const Cont *c) { return c->priority ? c->heap_n : c->fifo.n; }
+size_t cont_wait_len(const Cont *c) { return c->heap_wait ? c->heap_n : c->fifo.n; }
 
 Request *cont_wait_peek(const Cont *c)
 {
-    if (c->priority) return c->heap_n ? c->heap[0] : NULL;
+    if (c->heap_wait) return c->heap_n ? c->heap[0] : NULL;
     return req_fifo_peek(&c->fifo, 0);
 }
 
 Request *cont_wait_pop(Cont *c)
 {
-    if (!c->priority) return req_fifo_pop(&c->fifo);
+    if (!c->heap_wait) return req_fifo_pop(&c->fifo);
     if (!c->heap_n) return NULL;
     Request *top = c->heap[0];
     Request *last = c->heap[--c->heap_n];
@@ -124,14 +124,15 @@ Request *cont_wait_pop(Cont *c)
 }
 
 /* `front`: a preempted request goes back to the head of a FIFO; a heap
- * places it by its key (its arrival-based aging keeps it near the head). */
+ * places it by its key (sjf/srpt: its arrival-based aging keeps it near the
+ * head; a queue_key policy: wherever its key says). */
 void cont_wait_push(Cont *c, Request *r, bool front)
 {
-    if (!c->priority) {
+    if (!c->heap_wait) {
         if (front) req_fifo_push_front(&c->fifo, r); else req_fifo_push(&c->fifo, r);
         return;
     }
-    cont_seq(r)->key = cont_key(c, r);
+    cont_seq(r)->key = c->queue_key ? c->queue_key(r) : cont_key(c, r);
     SS_GROW(c->heap, c->heap_cap, c->heap_n + 1);
     heap_sift_up(c, c->heap_n++, r);
 }

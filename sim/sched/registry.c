@@ -9,6 +9,7 @@ extern const SchedOps sched_vllm;
 extern const SchedOps sched_chunked_prefill;
 extern const SchedOps sched_sjf;
 extern const SchedOps sched_srpt;
+extern const SchedOps sched_lifo;
 
 const SchedOps *const sched_registry[] = {
     &sched_fcfs_static,
@@ -17,6 +18,7 @@ const SchedOps *const sched_registry[] = {
     &sched_chunked_prefill,
     &sched_sjf,
     &sched_srpt,
+    &sched_lifo,
     NULL,
 };
 
