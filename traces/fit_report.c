@@ -412,7 +412,7 @@ static void print_fits(FILE *f, json_t *sec)
     json_t *fit;
     fprintf(f, "  %-12s %-58s %14s %14s %8s\n", "dist", "parameters (+- SE)", "logL", "AIC", "KS");
     json_object_foreach(json_object_get(sec, "fits"), name, fit) {
-        char params[128] = "", *p = params;
+        char params[512] = "", *p = params;
         const char *pn;
         json_t *v;
         json_object_foreach(json_object_get(fit, "params"), pn, v) {
@@ -425,7 +425,8 @@ static void print_fits(FILE *f, json_t *sec)
         }
         if (!strcmp(name, "empirical")) snprintf(params, sizeof(params), "%d-point quantile table",
                                                  SYNTH_QTABLE);
-        fprintf(f, "  %-12s %-58.58s %14.1f %14.1f %8.4f%s\n", name, params,
+        /* never cut: a parameter cut mid-number reads as another value */
+        fprintf(f, "  %-12s %-58s %14.1f %14.1f %8.4f%s\n", name, params,
                 json_number_value(json_object_get(fit, "loglik")),
                 json_number_value(json_object_get(fit, "aic")),
                 json_number_value(json_object_get(fit, "ks")),

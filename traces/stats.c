@@ -42,6 +42,7 @@ struct TraceStats {
     bool win_overflow;
     TokenHist in, out;
     GroupSet models, logs, apps;
+    int64_t dropped_failed;         /* failed rows the caller dropped (trace_stats_add_dropped) */
     TraceGroupSummary *sum_models, *sum_logs, *sum_apps;
 };
 
@@ -130,6 +131,33 @@ static void window_add(TraceStats *s, double t)
     }
     s->win[i]++;
 }
+
+/* A failed row the caller drops (--failed drop): counted in its groups'
+ * `failed` column, so the groups add up to the trace's failed count, and
+ * nowhere else (it never arrives). */
+static void group_add_failed(GroupSet *gs, const char *name)
+{
+    for (size_t i = 0; i < gs->n; i++)
+        if (!strcmp(gs->g[i].name, name)) { gs->g[i].failed++; return; }
+    if (gs->n >= MAX_GROUPS) name = "(other)";
+    for (size_t i = 0; i < gs->n; i++)
+        if (!strcmp(gs->g[i].name, name)) { gs->g[i].failed++; return; }
+    SS_GROW(gs->g, gs->cap, gs->n + 1);
+    Group *g = &gs->g[gs->n++];
+    memset(g, 0, sizeof(*g));
+    trace_copy_str(g->name, sizeof(g->name), name);
+    g->failed = 1;
+}
+
+void trace_stats_add_dropped(TraceStats *s, const TraceRow *row)
+{
+    s->dropped_failed++;
+    group_add_failed(&s->models, row->model[0] ? row->model : "(none)");
+    group_add_failed(&s->logs, row->log_type[0] ? row->log_type : "(none)");
+    group_add_failed(&s->apps, row->app[0] ? row->app : "(none)");
+}
+
+int64_t trace_stats_dropped_failed(const TraceStats *s) { return s->dropped_failed; }
 
 void trace_stats_add(TraceStats *s, const TraceRow *row)
 {

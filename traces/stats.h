@@ -48,6 +48,11 @@ typedef struct TraceStatsSummary {
 int trace_stats_create(TraceStats **out, double window_s);
 void trace_stats_destroy(TraceStats **s);
 void trace_stats_add(TraceStats *s, const TraceRow *row);
+/* A failed row that --failed drop keeps out of the figures: counted only in
+ * its groups' failed column (pass the reader's stats with rows_failed_dropped
+ * = trace_stats_dropped_failed() to trace_stats_summarize). */
+void trace_stats_add_dropped(TraceStats *s, const TraceRow *row);
+int64_t trace_stats_dropped_failed(const TraceStats *s);
 /* `rs` (may be NULL) adds the reader's dropped failed rows to the failure
  * share.  The arrays in *out belong to `s`. */
 void trace_stats_summarize(TraceStats *s, const TraceReaderStats *rs, TraceStatsSummary *out);

@@ -79,10 +79,12 @@ static void print_groups(FILE *f, const char *title, const TraceGroupSummary *g,
 {
     fprintf(f, "%s\n  %-22s %10s %7s %10s %11s %8s\n", title, "name", "rows", "share", "mean in",
             "mean out", "failed");
-    for (size_t i = 0; i < n; i++)
-        fprintf(f, "  %-22s %10lld %6.1f%% %10.1f %11.1f %8lld\n", g[i].name, (long long)g[i].rows,
-                100.0 * (double)g[i].rows / (double)rows, g[i].mean_input, g[i].mean_output,
-                (long long)g[i].failed);
+    for (size_t i = 0; i < n; i++) {
+        char in[32] = "-", out[32] = "-"; /* a group of failed rows only has no lengths */
+        if (g[i].rows) snprintf(in, sizeof(in), "%.1f", g[i].mean_input), snprintf(out, sizeof(out), "%.1f", g[i].mean_output);
+        fprintf(f, "  %-22s %10lld %6.1f%% %10s %11s %8lld\n", g[i].name, (long long)g[i].rows,
+                rows ? 100.0 * (double)g[i].rows / (double)rows : 0.0, in, out, (long long)g[i].failed);
+    }
 }
 
 /* `v` formatted with `fmt`, or "n/a (why)" when it is undefined (NAN): a

@@ -125,6 +125,9 @@ int cli_trace_parse_option(CliTraceArgs *a, int opt, const char *v)
         return 0;
     }
     case CLI_OPT_TRACE_MODEL: o->model_filter = v; return 0;
+    case CLI_OPT_MODEL_NOT_FILTER:
+        return cli_fail("--model names the served model (run, plan, replay); keep a trace's rows of one "
+                        "model with --trace-model %s", v);
     case CLI_OPT_LOG_TYPE: o->log_type_filter = v; return 0;
     case CLI_OPT_MAX_REQUESTS:
         if (ss_parse_i64(v, &n) || n < 1) return cli_fail("--max-requests: '%s' is not a positive integer", v);
@@ -273,6 +276,12 @@ static int parse_numeric_option(CliRunArgs *a, int opt, const char *v)
         if (opt == CLI_OPT_RATE) a->rate = d; else a->duration_s = d;
         return 0;
     case CLI_OPT_REQUESTS: if (!(r = parse_count("requests", v, INT64_MAX, &n))) a->requests = n; return r;
+    case CLI_OPT_BURSTINESS: case CLI_OPT_DAY:
+        if (ss_parse_double(v, &d) || !(d > 0) || d > 1e9)
+            return cli_fail("--%s: '%s' is not a positive number", opt == CLI_OPT_DAY ? "day-s" : "burstiness", v);
+        if (opt == CLI_OPT_DAY) a->day_s = d; else a->burstiness = d;
+        return 0;
+    case CLI_OPT_DIURNAL: a->diurnal = true; return 0;
     }
     return -1;
 }
@@ -346,6 +355,10 @@ int cli_run_args_check(const CliRunArgs *a, const char *cmd, bool need_out)
     if (a->rate > 0 && a->trace.path)
         return cli_fail("%s: --rate sets the embedded workload's rate; a trace keeps its own "
                         "arrivals: scale them with --speedup F (F x faster)", cmd);
+    if (a->trace.path && (a->burstiness > 0 || a->diurnal || a->day_s > 0))
+        return cli_fail("%s: --%s shapes the embedded workload's arrivals; a trace keeps its own", cmd,
+                        a->burstiness > 0 ? "burstiness" : a->diurnal ? "diurnal" : "day-s");
+    if (a->day_s > 0 && !a->diurnal) return cli_fail("%s: --day-s is the length of a --diurnal day", cmd);
     /* --fleet names every replica's GPU, count and tp: the manifest would
      * otherwise record values that did not run. */
     if (a->cfg.fleet[0] && (a->gpu_given || a->instances_given || a->tp_given))
@@ -366,6 +379,9 @@ int cli_run_open_source(const CliRunArgs *a, CliSource *src)
         SynthParams p;
         synth_params_default(&p);
         if (a->rate > 0) p.rate = a->rate;
+        if (a->burstiness > 0) p.gap = SYNTH_GAP_GAMMA, p.shape = a->burstiness;
+        if (a->diurnal) p.diurnal = true;
+        if (a->day_s > 0) p.day_s = a->day_s;
         p.requests = a->duration_s > 0 ? 0 : a->requests;
         p.duration_s = a->duration_s;
         r = cli_source_open_synth(src, &p, a->cfg.seed);
@@ -382,9 +398,11 @@ const char *cli_run_options_help(void)
            "  --workload default    the embedded BurstGPT-like workload (no file needed)\n"
            "  --requests N          requests to generate (workload; default 10000)\n"
            "  --rate R              mean arrival rate of the workload, requests/s\n"
+           "  --burstiness B        workload gap shape: Gamma(B), CV 1/sqrt(B); 1 = Poisson (default 0.5)\n"
+           "  --diurnal             workload rate follows BurstGPT's hour-of-day profile (--day-s S)\n"
            "  --duration S          generate for S simulated seconds instead of N requests\n"
            "serving:\n"
-           "  --sched SPEC          scheduler and options (default fcfs-static); `servesim list`\n"
+           "  --sched SPEC          scheduler and options (default vllm); `servesim list`\n"
            "  --predict SPEC        length predictor (default oracle)\n"
            "  --cost SPEC           ground-truth step-time model (default auto: measured where the GPU\n"
            "                        has tables, else roofline; see servesim list)\n"
@@ -394,7 +412,7 @@ const char *cli_run_options_help(void)
            "  --tp N                tensor-parallel GPUs per instance (default 1)\n"
            "  --instances N         replicas of --gpu (default 1)\n"
            "  --fleet SPEC          heterogeneous replicas: 4xh100-sxm:tp=2,2xa100-80g\n"
-           "  --router SPEC         round-robin (default), random, least-requests, least-work,\n"
+           "  --router SPEC         least-work (default), round-robin, random, least-requests,\n"
            "                        p2c, length-aware:short_tokens=256, central (one FIFO)\n"
            "  --block-size N        KV block size in tokens (default 16)\n"
            "  --max-prompt-tokens N longest prompt served (default: the model context less 1)\n"

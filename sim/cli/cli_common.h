@@ -23,7 +23,7 @@ typedef struct CliTraceArgs {
 
 enum {
     CLI_OPT_FORMAT = 2000, CLI_OPT_MAP, CLI_OPT_SPEEDUP, CLI_OPT_WINDOW, CLI_OPT_TRACE_MODEL,
-    CLI_OPT_LOG_TYPE, CLI_OPT_MAX_REQUESTS, CLI_OPT_BAD_ROWS, CLI_OPT_FAILED,
+    CLI_OPT_LOG_TYPE, CLI_OPT_MAX_REQUESTS, CLI_OPT_BAD_ROWS, CLI_OPT_FAILED, CLI_OPT_MODEL_NOT_FILTER,
 };
 
 #define CLI_TRACE_LONG_OPTIONS                                         \
@@ -65,6 +65,9 @@ typedef struct CliRunArgs {
     const char *workload, *out_dir;
     int64_t requests;         /* embedded workload: how many (default 10000) */
     double rate, duration_s;  /* embedded workload: req/s (0 = its own), seconds (0 = by count) */
+    double burstiness;        /* embedded workload: Gamma gap shape (1 = Poisson); 0 = its own (0.5) */
+    bool diurnal;             /* embedded workload: BurstGPT's hour-of-day rate profile */
+    double day_s;             /* seconds per diurnal day; 0 = 86400 */
     bool model_given, gpu_given, instances_given, tp_given;
     bool force, json, quiet, no_requests_csv;
     bool prefetch;            /* read the source on its own thread (default; see prefetch.h) */
@@ -77,7 +80,8 @@ enum {
     CLI_OPT_MODEL, CLI_OPT_GPU, CLI_OPT_SEED, CLI_OPT_OUT, CLI_OPT_FORCE, CLI_OPT_NO_REQ,
     CLI_OPT_JSON, CLI_OPT_QUIET, CLI_OPT_SLO, CLI_OPT_SAMPLE, CLI_OPT_MEMUTIL, CLI_OPT_TP,
     CLI_OPT_BLOCK, CLI_OPT_REQUESTS, CLI_OPT_RATE, CLI_OPT_DURATION, CLI_OPT_INSTANCES,
-    CLI_OPT_FLEET, CLI_OPT_ROUTER, CLI_OPT_MAX_PROMPT, CLI_OPT_LONG_PROMPTS,
+    CLI_OPT_FLEET, CLI_OPT_ROUTER, CLI_OPT_MAX_PROMPT, CLI_OPT_LONG_PROMPTS, CLI_OPT_BURSTINESS,
+    CLI_OPT_DIURNAL, CLI_OPT_DAY,
 };
 
 #define CLI_RUN_LONG_OPTIONS                                                          \
@@ -107,6 +111,9 @@ enum {
     { "router", required_argument, 0, CLI_OPT_ROUTER },                               \
     { "max-prompt-tokens", required_argument, 0, CLI_OPT_MAX_PROMPT },                \
     { "long-prompts", required_argument, 0, CLI_OPT_LONG_PROMPTS },                   \
+    { "burstiness", required_argument, 0, CLI_OPT_BURSTINESS },                       \
+    { "diurnal", no_argument, 0, CLI_OPT_DIURNAL },                                   \
+    { "day-s", required_argument, 0, CLI_OPT_DAY },                                   \
     CLI_TRACE_LONG_OPTIONS
 
 /* Defaults; begins reading the command line (cli_args_begin). */

@@ -9,11 +9,51 @@
 #include "predict/predict.h"
 #include "sched/sched.h"
 
+static int list_models(void)
+{
+    char **names;
+    size_t n;
+    if (cost_spec_names("models", &names, &n)) return cli_fail_lib();
+    printf("models (--model NAME, or a path to a spec file)\n");
+    printf("  %-18s %9s %7s %12s %9s %14s\n", "name", "params_B", "layers", "heads/kv", "context", "kv_KiB/token");
+    int status = 0;
+    for (size_t i = 0; i < n; i++) {
+        ModelSpec m;
+        if (model_spec_load(&m, names[i])) { status = cli_fail_lib(); continue; }
+        char heads[32];
+        snprintf(heads, sizeof(heads), "%d/%d", m.heads, m.kv_heads);
+        printf("  %-18s %9.3g %7d %12s %9d %14.1f\n", m.name, m.params / 1e9, m.layers, heads, m.max_context,
+               m.kv_bytes_per_token / 1024);
+    }
+    cost_spec_names_free(names, n);
+    return status;
+}
+
+static int list_gpus(void)
+{
+    char **names;
+    size_t n;
+    if (cost_spec_names("gpus", &names, &n)) return cli_fail_lib();
+    printf("gpus (--gpu NAME, or a path to a spec file)\n");
+    printf("  %-18s %8s %9s %12s %12s\n", "name", "HBM_GiB", "HBM_TB/s", "bf16_TFLOP/s", "USD/GPU-h");
+    int status = 0;
+    for (size_t i = 0; i < n; i++) {
+        GpuSpec g;
+        if (gpu_spec_load(&g, names[i])) { status = cli_fail_lib(); continue; }
+        printf("  %-18s %8.1f %9.2f %12.4g %12.2f\n", g.name, g.hbm_bytes / 1073741824.0, g.hbm_bandwidth / 1e12,
+               g.flops_16bit / 1e12, g.price_per_hour);
+    }
+    cost_spec_names_free(names, n);
+    return status;
+}
+
 int cmd_list(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
-        printf("usage: servesim list [schedulers|predictors|routers|backends|formats]\n"
-               "Prints every registered plug-in with its options (name type default help).\n");
+        printf("usage: servesim list [schedulers|predictors|routers|cost|formats|models|gpus]\n"
+               "Prints every registered plug-in with its options (name type default help), the\n"
+               "cost models (--cost; 'backends' is the same list), and the model and GPU specs\n"
+               "of the models directory (--model, --gpu).\n");
         return 0;
     }
     if (argc > 2) {
@@ -21,11 +61,12 @@ int cmd_list(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     const char *only = argc >= 2 ? argv[1] : NULL;
-    static const char *const kinds[] = { "schedulers", "predictors", "routers", "backends", "formats" };
+    static const char *const kinds[] = { "schedulers", "predictors", "routers", "cost", "backends", "formats",
+                                         "models", "gpus" };
     bool known = !only;
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && !known; i++) known = !strcmp(only, kinds[i]);
     if (!known) {
-        cli_fail("list: unknown kind '%s' (schedulers, predictors, routers, backends, formats)", only);
+        cli_fail("list: unknown kind '%s' (schedulers, predictors, routers, cost, formats, models, gpus)", only);
         return CLI_EXIT_USAGE;
     }
     if (!only || !strcmp(only, "schedulers")) {
@@ -49,7 +90,7 @@ int cmd_list(int argc, char **argv)
             opts_print(stdout, (*r)->opts, "      ");
         }
     }
-    if (!only || !strcmp(only, "backends")) {
+    if (!only || !strcmp(only, "cost") || !strcmp(only, "backends")) {
         printf("cost models (--cost NAME:key=value,...)\n");
         printf("  %-18s %s\n", "auto", "the default: measured where the GPU has tables (a100-80g, h100-sxm), else roofline");
         for (const BackendOps *const *b = cost_backend_registry; *b; b++) {
@@ -57,6 +98,8 @@ int cmd_list(int argc, char **argv)
             opts_print(stdout, (*b)->opts, "      ");
         }
     }
+    if ((!only || !strcmp(only, "models")) && list_models()) return 1;
+    if ((!only || !strcmp(only, "gpus")) && list_gpus()) return 1;
     if (!only || !strcmp(only, "formats")) {
         printf("trace formats (--format NAME; auto-detected from the header by default)\n");
         for (const TraceFormat *const *f = trace_format_registry; *f; f++)

@@ -1,7 +1,7 @@
 /* predict.c: `servesim predict train|eval`.
  *
- *   servesim predict train --data F [--split train] --model SPEC [--seed N] [--out M]
- *   servesim predict eval (--model M | --predict SPEC) --data F [--split valid]
+ *   servesim predict train --data F [--split train] --learner SPEC [--seed N] [--out M]
+ *   servesim predict eval (--predictor-file M | --predict SPEC) --data F [--split valid]
  *                         [--train-split train] [--seed N] [--json]
  *
  * eval scores a predictor beside two references trained on --train-split of
@@ -24,7 +24,7 @@
 #include "trace.h"
 
 typedef struct PredictArgs {
-    const char *data, *trace, *split, *train_split, *model, *predict, *out;
+    const char *data, *trace, *split, *train_split, *learner, *predictor_file, *predict, *out;
     int64_t seed;
     bool json;
 } PredictArgs;
@@ -40,7 +40,12 @@ static int parse_args(int argc, char **argv, PredictArgs *a)
         else if (!strcmp(k, "--trace")) a->trace = v;
         else if (!strcmp(k, "--split")) a->split = v;
         else if (!strcmp(k, "--train-split")) a->train_split = v;
-        else if (!strcmp(k, "--model")) a->model = v;
+        else if (!strcmp(k, "--learner")) a->learner = v;
+        else if (!strcmp(k, "--predictor-file")) a->predictor_file = v;
+        else if (!strcmp(k, "--model"))
+            /* --model is the served model in every other command */
+            return cli_fail("predict: --model names the served model elsewhere; give what to train with "
+                            "--learner KIND[:key=value] (train) and a trained file with --predictor-file FILE (eval)");
         else if (!strcmp(k, "--predict")) a->predict = v;
         else if (!strcmp(k, "--out")) a->out = v;
         else if (!strcmp(k, "--seed")) {
@@ -80,7 +85,8 @@ static int cmd_predict_train(int argc, char **argv)
     cli_args_begin();
     int rc = parse_args(argc, argv, &a);
     if (rc) return rc;
-    if (!a.model) return cli_fail("predict train: --model SPEC is required (e.g. forest:trees=100)");
+    if (!a.learner) return cli_fail("predict train: --learner SPEC is required (e.g. forest:trees=100)");
+    if (a.predictor_file) return cli_fail("predict train: --predictor-file is for eval; train writes --out FILE");
     cli_args_end();
     Dataset d;
     if ((rc = load_split(&d, &a, a.split))) return rc;
@@ -88,7 +94,7 @@ static int cmd_predict_train(int argc, char **argv)
     PredictEnv env = { rng };
     Predictor *p = NULL;
     char out[512];
-    if (predictor_create(&p, a.model, &env)) { rc = cli_fail_lib(); goto done; }
+    if (predictor_create(&p, a.learner, &env)) { rc = cli_fail_lib(); goto done; }
     if (a.out) snprintf(out, sizeof(out), "%s", a.out);
     else snprintf(out, sizeof(out), "models/predictors/%s-seed%lld.txt", p->ops->name,
                   (long long)a.seed);
@@ -97,7 +103,7 @@ static int cmd_predict_train(int argc, char **argv)
     double secs = ss_wall_seconds() - t0;
     if (predictor_save(p, out)) { rc = cli_fail_lib(); goto done; }
     fprintf(stderr, "trained %s on %zu rows (%s, split %s, seed %lld) in %.2f s; "
-            "model %s (%.2f MiB)\n", a.model, d.n, a.data, a.split, (long long)a.seed, secs,
+            "model %s (%.2f MiB)\n", a.learner, d.n, a.data, a.split, (long long)a.seed, secs,
             out, (double)file_bytes(out) / (1 << 20));
 done:
     predictor_destroy(&p);
@@ -184,7 +190,7 @@ static int make_trained(Predictor **p, const char *spec, const PredictEnv *env,
                         const Dataset *train)
 {
     if (predictor_create(p, spec, env)) return -1;
-    if ((*p)->ops->train && !strstr(spec, "model=") && predictor_train(*p, train)) {
+    if ((*p)->ops->train && !strstr(spec, "file=") && predictor_train(*p, train)) {
         predictor_destroy(p);
         return -1;
     }
@@ -274,13 +280,14 @@ static int cmd_predict_eval(int argc, char **argv)
     cli_args_begin();
     int rc = parse_args(argc, argv, &a);
     if (rc) return rc;
-    if (!!a.model == !!a.predict) return cli_fail("predict eval: give one of --model FILE or "
+    if (a.learner) return cli_fail("predict eval: --learner is for train; eval takes --predictor-file FILE or --predict SPEC");
+    if (!!a.predictor_file == !!a.predict) return cli_fail("predict eval: give one of --predictor-file FILE or "
                                                   "--predict SPEC");
     cli_args_end();
     char spec[256], kind[64];
-    if (a.model) {
-        if (predictor_model_kind(a.model, kind, sizeof(kind))) return cli_fail_lib();
-        snprintf(spec, sizeof(spec), "%s:model=%s", kind, a.model);
+    if (a.predictor_file) {
+        if (predictor_model_kind(a.predictor_file, kind, sizeof(kind))) return cli_fail_lib();
+        snprintf(spec, sizeof(spec), "%s:file=%s", kind, a.predictor_file);
     } else snprintf(spec, sizeof(spec), "%s", a.predict);
     Dataset train, eval;
     if ((rc = load_split(&eval, &a, a.split))) return rc;
@@ -316,9 +323,9 @@ done:
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: servesim predict train --data F [--split train] --model SPEC [--seed N] "
+        "usage: servesim predict train --data F [--split train] --learner SPEC [--seed N] "
         "[--out M]\n"
-        "       servesim predict eval (--model M | --predict SPEC) --data F [--split valid]\n"
+        "       servesim predict eval (--predictor-file M | --predict SPEC) --data F [--split valid]\n"
         "                             [--train-split train] [--seed N] [--json]\n\n"
         "train: fit a predictor (e.g. forest:trees=100,depth=16, gbt:loss=absolute,\n"
         "       quantile:q=0.5) on one split of an lmaas JSONL(.gz) dataset and save it\n"
@@ -326,7 +333,7 @@ static void usage(FILE *f)
         "eval:  MAE, RMSE, MAPE, share within +-25 %% and +-50 %%, per app and overall,\n"
         "       beside the per-app-median baseline and `linear` (both fitted on\n"
         "       --train-split).  --predict SPEC trains SPEC on --train-split first unless\n"
-        "       it names model=FILE.  See `servesim list predictors` for options.\n"
+        "       it names file=FILE.  See `servesim list predictors` for options.\n"
         "--trace F instead of --data F: any trace the readers know (BurstGPT, Azure,\n"
         "       CSV/JSONL); train/valid is a deterministic 80/20 split of its rows by --seed.\n");
 }

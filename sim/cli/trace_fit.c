@@ -22,7 +22,7 @@ static const char usage[] =
     "  --map SPEC            csv/jsonl columns: arrival=COL[:s|ms|us|iso],input=COL,output=COL\n"
     "  --speedup X           divide inter-arrival gaps by X\n"
     "  --window A:B          keep rows with trace time in [A, B) seconds (B may be empty)\n"
-    "  --model M             keep only rows of model M\n"
+    "  --trace-model M       keep only rows of model M\n"
     "  --log-type T          keep only rows of log type T\n"
     "  --max-requests N      stop after N rows\n"
     "  --bad-rows abort|skip malformed rows abort (default) or are skipped and counted\n"
@@ -74,8 +74,8 @@ static int parse_args(int argc, char **argv, FitArgs *a)
 {
     static const struct option longs[] = {
         CLI_TRACE_LONG_OPTIONS,
-        /* here no model spec competes for the name: --model filters the trace */
-        { "model", required_argument, 0, CLI_OPT_TRACE_MODEL },
+        /* --model is the served model in every command: refused with a hint */
+        { "model", required_argument, 0, CLI_OPT_MODEL_NOT_FILTER },
         { "window-s", required_argument, 0, O_WINS },
         { "dequantize", required_argument, 0, O_DEQ }, { "seed", required_argument, 0, O_SEED },
         { "out", required_argument, 0, O_OUT }, { "json", no_argument, 0, O_JSON },

@@ -20,7 +20,7 @@ static const char usage[] =
     "                        [,model=COL,app=COL,text=COL,instruction=COL,log_type=COL]\n"
     "  --speedup X           divide inter-arrival gaps by X (replay X times faster)\n"
     "  --window A:B          keep rows with trace time in [A, B) seconds (B may be empty)\n"
-    "  --model M             keep only rows of model M\n"
+    "  --trace-model M       keep only rows of model M\n"
     "  --log-type T          keep only rows of log type T\n"
     "  --max-requests N      stop after N rows\n"
     "  --bad-rows abort|skip malformed rows abort (default) or are skipped and counted\n"
@@ -35,8 +35,8 @@ static int parse_args(int argc, char **argv, TraceOpenOpts *o, double *window_s,
 {
     static const struct option longs[] = {
         CLI_TRACE_LONG_OPTIONS,
-        /* here no model spec competes for the name: --model filters the trace */
-        { "model", required_argument, 0, CLI_OPT_TRACE_MODEL },
+        /* --model is the served model in every command: refused with a hint */
+        { "model", required_argument, 0, CLI_OPT_MODEL_NOT_FILTER },
         { "window-s", required_argument, 0, O_WINS }, { "json", no_argument, 0, O_JSON },
         { 0, 0, 0, 0 },
     };
@@ -84,12 +84,22 @@ int cmd_trace_stats(int argc, char **argv)
     TraceStats *st = NULL;
     TraceRow row;
     int e;
+    /* Under --failed drop the reader would drop failed rows before their
+     * model and log type are seen; read them and drop them here, so the
+     * per-group failed counts add up to the trace's. */
+    bool drop_failed = o.failed_rows == TRACE_FAILED_DROP;
+    o.failed_rows = TRACE_FAILED_REPLAY;
     if ((e = trace_stats_create(&st, window_s)) || (e = trace_reader_open(&r, path, &o))) goto fail;
-    while ((e = trace_reader_next(r, &row)) == 1) trace_stats_add(st, &row);
+    while ((e = trace_reader_next(r, &row)) == 1) {
+        if (drop_failed && row.failed) trace_stats_add_dropped(st, &row);
+        else trace_stats_add(st, &row);
+    }
     if (e < 0) goto fail;
 
     TraceStatsSummary sum;
-    const TraceReaderStats *rs = trace_reader_stats(r);
+    TraceReaderStats reader_stats = *trace_reader_stats(r);
+    reader_stats.rows_failed_dropped += trace_stats_dropped_failed(st);
+    const TraceReaderStats *rs = &reader_stats;
     trace_stats_summarize(st, rs, &sum);
     if (json) {
         json_t *j = trace_stats_json(&sum, rs, path, trace_reader_format_name(r));

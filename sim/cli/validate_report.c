@@ -132,15 +132,25 @@ static void print_value(FILE *f, const char *fmt_num, int width, double x)
     else fprintf(f, " %*s", width, "-");
 }
 
+/* Widest cost model name (at least `min`): a table never cuts a value. */
+static int cost_width(const ValidateReport *r, int min)
+{
+    size_t w = (size_t)min;
+    for (int i = 0; i < r->n_models; i++) w = SS_MAX(w, strlen(r->models[i].cost));
+    return (int)w;
+}
+
 static void print_end_to_end(FILE *f, const ValidateReport *r)
 {
+    int cw = cost_width(r, 14);
     for (size_t k = 0; k < SS_ARRAY_LEN(e2e_keys); k++) {
         double meas = metric(r->measured, e2e_keys[k][0]);
         fprintf(f, "%-18s", e2e_keys[k][1]);
         print_value(f, " %12.4g", 12, meas);
         for (int i = 0; i < r->n_models; i++) {
             double sim = metric(r->models[i].sim, e2e_keys[k][0]);
-            print_value(f, " %14.4g", 14, sim);
+            if (isfinite(sim)) fprintf(f, " %*.4g", cw, sim);
+            else fprintf(f, " %*s", cw, "-");
             double e = rel_err(sim, meas);
             print_value(f, " %+7.1f%%", 8, fabs(e) < 5e-5 ? 0.0 : 100 * e);
         }
@@ -154,23 +164,24 @@ void validate_report_print(FILE *f, const ValidateReport *r)
         fprintf(f, "End to end: %s's simulation against the real vllm bench serve result %s", r->dir,
                 r->measured_file);
         if (r->vllm.requests >= 0) fprintf(f, " (%lld per-request entries)", r->vllm.requests);
-        fprintf(f, "\n%-18s %12s %14.14s %8s\n", "metric", "measured", r->models[0].cost, "error");
+        fprintf(f, "\n%-18s %12s %*s %8s\n", "metric", "measured", cost_width(r, 14), r->models[0].cost, "error");
         print_end_to_end(f, r);
         return;
     }
     fprintf(f, "Per-step time: |predicted - measured| / measured (%zu measured iterations)\n", r->rows.n);
-    fprintf(f, "%-28s %-8s %8s %9s %9s %9s %10s\n", "cost model", "kind", "iters", "median", "P90", "P99", "bias");
+    int cw = cost_width(r, 28);
+    fprintf(f, "%-*s %-8s %8s %9s %9s %9s %10s\n", cw, "cost model", "kind", "iters", "median", "P90", "P99", "bias");
     static const ProfileKind kinds[] = { PROFILE_ALL, PROFILE_PREFILL, PROFILE_DECODE, PROFILE_MIXED };
     for (int i = 0; i < r->n_models; i++) {
         for (size_t k = 0; k < SS_ARRAY_LEN(kinds); k++) {
             ErrStats s = err_stats(&r->models[i], kinds[k]);
             if (!s.n) continue;
-            fprintf(f, "%-28.28s %-8s %8zu %8.2f%% %8.2f%% %8.2f%% %+9.2f%%\n", r->models[i].cost,
+            fprintf(f, "%-*s %-8s %8zu %8.2f%% %8.2f%% %8.2f%% %+9.2f%%\n", cw, r->models[i].cost,
                     profile_kind_name(kinds[k]), s.n, 100 * s.p50, 100 * s.p90, 100 * s.p99, 100 * s.bias);
         }
     }
     fprintf(f, "\nEnd to end: the replay's command simulated with each cost model\n%-18s %12s", "metric", "measured");
-    for (int i = 0; i < r->n_models; i++) fprintf(f, " %14.14s %8s", r->models[i].cost, "error");
+    for (int i = 0; i < r->n_models; i++) fprintf(f, " %*s %8s", cost_width(r, 14), r->models[i].cost, "error");
     fputc('\n', f);
     print_end_to_end(f, r);
 }

@@ -225,7 +225,7 @@ int model_spec_load(ModelSpec *m, const char *name_or_path)
                          m->name, sizeof(m->name));
     if (r) return r;
     bool seen[SS_ARRAY_LEN(model_fields)] = { false };
-    if ((r = spec_parse_file(path, "model", model_fields, m, seen))) return r;
+    if ((r = spec_parse_file(path, "model", model_fields, m, seen))) return cost_spec_unknown(r, "model", "models", name_or_path);
     /* dtype and bytes say the same thing: one of them, exactly. */
     bool has_dtype = false, has_bytes = false;
     for (size_t i = 0; model_fields[i].key; i++) {
@@ -280,7 +280,7 @@ int gpu_spec_load(GpuSpec *g, const char *name_or_path)
                          g->name, sizeof(g->name));
     if (r) return r;
     bool seen[SS_ARRAY_LEN(gpu_fields)] = { false };
-    if ((r = spec_parse_file(path, "gpu", gpu_fields, g, seen))) return r;
+    if ((r = spec_parse_file(path, "gpu", gpu_fields, g, seen))) return cost_spec_unknown(r, "gpu", "gpus", name_or_path);
     static const struct { const char *key; size_t offset; double min, max; } checks[] = {
         { "hbm_bytes", offsetof(GpuSpec, hbm_bytes), 1.0, 1e15 },
         { "hbm_bandwidth", offsetof(GpuSpec, hbm_bandwidth), 1.0, 1e15 },

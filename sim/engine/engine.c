@@ -28,8 +28,10 @@ void engine_config_default(EngineConfig *c)
     c->tensor_parallel = 1;
     c->kv_block_size = 16;
     c->instances = 1;
-    snprintf(c->router, sizeof(c->router), "round-robin");
-    snprintf(c->sched_spec, sizeof(c->sched_spec), "fcfs-static");
+    /* One set of defaults for run, replay, plan and sweep: what a vLLM
+     * deployment behind a load-aware router does. */
+    snprintf(c->router, sizeof(c->router), "least-work");
+    snprintf(c->sched_spec, sizeof(c->sched_spec), "vllm");
     snprintf(c->predict_spec, sizeof(c->predict_spec), "oracle");
     snprintf(c->cost_spec, sizeof(c->cost_spec), "auto");
     c->seed = 1;

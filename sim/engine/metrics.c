@@ -80,6 +80,22 @@ static bool meets_slo(const SloSpec *s, double ttft, double tpot, double e2e, bo
     return true;
 }
 
+/* One requests.csv row, in id order (requests_csv_order_add). */
+static void emit_row(void *ctx, const RequestsCsvRecord *rec)
+{
+    Metrics *m = ctx;
+    if (TEXT_BYTES - m->text_len < REQUESTS_CSV_ROW_MAX) text_flush(m);
+    m->text_len = (size_t)(requests_csv_format_row(m->text + m->text_len, rec) - m->text);
+}
+
+/* The pipe is finished: rows still waiting (an abandoned run's) go out. */
+static void order_flush(Metrics *m)
+{
+    if (!m->requests_csv) return;
+    requests_csv_order_flush(&m->order, emit_row, m);
+    text_flush(m);
+}
+
 /* The metrics thread: one finished request. */
 static void apply_finish(Metrics *m, const RequestsCsvRecord *q)
 {
@@ -122,9 +138,7 @@ static void apply_finish(Metrics *m, const RequestsCsvRecord *q)
     default:
         SS_ASSERT(!"metrics_on_finish: request not finished");
     }
-    if (!m->requests_csv) return;
-    if (TEXT_BYTES - m->text_len < REQUESTS_CSV_ROW_MAX) text_flush(m);
-    m->text_len = (size_t)(requests_csv_format_row(m->text + m->text_len, &rec) - m->text);
+    if (m->requests_csv) requests_csv_order_add(&m->order, &rec, emit_row, m);
 }
 
 static void apply_event(void *ctx, int kind, const void *payload)
@@ -203,6 +217,7 @@ static inline void push(Metrics *m, int kind, const void *payload, size_t bytes)
 static void pipe_end(Metrics *m)
 {
     metrics_pipe_destroy(&m->pipe); /* applies every queued event first */
+    order_flush(m);
     m->cursor = NULL;
 }
 
@@ -246,6 +261,7 @@ bool metrics_sample(Metrics *m, const MetricsSample *s)
 void metrics_drain(Metrics *m)
 {
     if (m->pipe) metrics_pipe_finish(m->pipe);
+    order_flush(m);
 }
 
 void metrics_free(Metrics *m)
@@ -255,6 +271,7 @@ void metrics_free(Metrics *m)
     float_vec_free(&m->tpot_s);
     float_vec_free(&m->e2e_s);
     log_histogram_free(&m->itl_s);
+    requests_csv_order_free(&m->order);
     free(m->text);
     m->text = NULL;
     free(m->ts_text);
@@ -268,6 +285,7 @@ void metrics_on_arrival(Metrics *m, const Request *r)
 {
     if (m->arrived++ == 0) m->area_last_s = r->arrival_s; /* integrals start here */
     if (r->arrival_s < m->first_arrival_s) m->first_arrival_s = r->arrival_s;
+    if (r->arrival_s > m->last_arrival_s) m->last_arrival_s = r->arrival_s;
 }
 
 void metrics_on_finish(Metrics *m, const Request *r)

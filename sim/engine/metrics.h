@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "requests_csv.h"
 #include "histogram.h"
 #include "request.h"
 
@@ -43,7 +44,7 @@ typedef struct Metrics {
     int64_t padding_decode_tokens;   /* decode slots of finished members in static batches */
     int64_t computed_tokens;         /* every token slot computed, padding included */
     int64_t steps, iterations;
-    double first_arrival_s, last_finish_s;
+    double first_arrival_s, last_arrival_s, last_finish_s;
     double e2e_sum_all_s;            /* response time of every served request (done or failed) */
     double max_wait_s;               /* longest arrival -> first scheduled */
     double wait_sum_s;               /* sum of arrival -> first scheduled, completed requests */
@@ -61,6 +62,7 @@ typedef struct Metrics {
     bool threaded;                   /* account on a thread (set before the first event) */
     char *text;                      /* the thread's requests.csv rows not yet written */
     size_t text_len;
+    RequestsCsvOrder order;          /* the thread's rows waiting for a smaller id */
     FILE *timeseries_csv;            /* optional: rows of metrics_sample, the thread's */
     struct MetricsSample *ts_last;   /* engine thread: each instance's last row written */
     size_t ts_last_cap;              /* entries; instance < 0: none written yet */

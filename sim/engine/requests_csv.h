@@ -6,6 +6,8 @@
 #ifndef SERVESIM_REQUESTS_CSV_H
 #define SERVESIM_REQUESTS_CSV_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* The numbers of one row; the text fields are enum values. */
@@ -17,6 +19,26 @@ typedef struct RequestsCsvRecord {
     double arrival_s, first_scheduled_s, first_token_s, finish_s; /* simulated seconds */
     double ttft_s, tpot_s, e2e_s, itl_max_s;                       /* seconds; NaN when none */
 } RequestsCsvRecord;
+
+/* Rows leave in id order (= arrival order) although requests finish out of
+ * order: a record waits in a ring, indexed by id, until every smaller id
+ * has been written.  The ring holds the requests that finished while an
+ * older one was still in flight: about the number in the system, never the
+ * whole run.  Ids are dense from 0 (the engine's arrival count). */
+typedef struct RequestsCsvOrder {
+    RequestsCsvRecord *ring;
+    uint8_t *have;
+    size_t cap;                      /* a power of two, or 0 before the first record */
+    int64_t next;                    /* the id the file waits for (ids start at 0) */
+} RequestsCsvOrder;
+
+typedef void (*RequestsCsvEmit)(void *ctx, const RequestsCsvRecord *rec);
+/* Take one record; emit every record that is now next in id order. */
+void requests_csv_order_add(RequestsCsvOrder *o, const RequestsCsvRecord *rec, RequestsCsvEmit emit, void *ctx);
+/* Emit what is still held (ids whose predecessors never finished: an
+ * abandoned run), in id order. */
+void requests_csv_order_flush(RequestsCsvOrder *o, RequestsCsvEmit emit, void *ctx);
+void requests_csv_order_free(RequestsCsvOrder *o);
 
 /* The column names, newline-terminated. */
 extern const char requests_csv_header[];

@@ -33,10 +33,26 @@ static void format_allowed(char *buf, size_t cap, const CompareRow *w)
     if (w->dir != CMP_INFO) snprintf(buf, cap, "%c%.4g", w->dir == CMP_HIGHER_BETTER ? '-' : '+', w->allowed);
 }
 
+/* Column widths that fit every name: a table never cuts a value. */
+static int metric_width(const CompareResult *r)
+{
+    size_t w = 24;
+    for (size_t i = 0; i < r->n; i++) w = SS_MAX(w, strlen(r->rows[i].metric));
+    return (int)w;
+}
+
+static int run_width(const CompareResult *r)
+{
+    size_t w = 24;
+    for (size_t i = 0; i < r->n; i++) w = SS_MAX(w, strlen(r->rows[i].run));
+    return (int)w;
+}
+
 /* Sets: means and standard deviations over the runs, the p-value. */
 static void print_sets(FILE *f, const CompareResult *r, bool all)
 {
-    fprintf(f, "%-24s %12s %10s %12s %10s %9s %11s %9s  %s\n", "metric", "A mean", "A sd", "B mean", "B sd",
+    int mw = metric_width(r);
+    fprintf(f, "%-*s %12s %10s %12s %10s %9s %11s %9s  %s\n", mw, "metric", "A mean", "A sd", "B mean", "B sd",
             "change", "allowed", "p", "verdict");
     for (size_t i = 0; i < r->n; i++) {
         const CompareRow *w = &r->rows[i];
@@ -45,7 +61,7 @@ static void print_sets(FILE *f, const CompareResult *r, bool all)
         format_change(change, sizeof(change), w);
         format_allowed(allowed, sizeof(allowed), w);
         if (isfinite(w->p)) snprintf(p, sizeof(p), "%.3g", w->p);
-        fprintf(f, "%-24.24s %12.6g %10.4g %12.6g %10.4g %9s %11s %9s  %s\n", w->metric, w->a, w->sd_a, w->b,
+        fprintf(f, "%-*s %12.6g %10.4g %12.6g %10.4g %9s %11s %9s  %s\n", mw, w->metric, w->a, w->sd_a, w->b,
                 w->sd_b, change, allowed, p, compare_verdict_name(w));
     }
     fprintf(f, "compare: sets of %d (A) and %d (B) runs, %d gated metrics (%d identical), Welch's one-sided "
@@ -79,7 +95,8 @@ static void print_accuracy(FILE *f, const CompareResult *r, bool all)
 {
     const char *real = r->real_side ? "B" : "A", *sim = r->real_side ? "A" : "B";
     fprintf(f, "accuracy: the simulation (%s) against a real %s (%s)\n", sim, r->real_desc, real);
-    fprintf(f, "%-24s %14s %14s %9s %11s  %s\n", "metric", "A", "B", "error", "tolerance", "verdict");
+    int mw = metric_width(r);
+    fprintf(f, "%-*s %14s %14s %9s %11s  %s\n", mw, "metric", "A", "B", "error", "tolerance", "verdict");
     double worst = -1, sum = 0;
     const char *worst_name = "";
     int n_err = 0;
@@ -95,7 +112,7 @@ static void print_accuracy(FILE *f, const CompareResult *r, bool all)
         char err[32] = "", tol[32] = "";
         if (isfinite(e)) snprintf(err, sizeof(err), "%+.2f%%", fabs(e) < 5e-5 ? 0.0 : 100 * e);
         if (w->dir != CMP_INFO && w->verdict != CMP_MISSING && w->verdict != CMP_NA) snprintf(tol, sizeof(tol), "+-%.4g", w->allowed);
-        fprintf(f, "%-24.24s %14.6g %14.6g %9s %11s  %s\n", w->metric, w->a, w->b, err, tol,
+        fprintf(f, "%-*s %14.6g %14.6g %9s %11s  %s\n", mw, w->metric, w->a, w->b, err, tol,
                 compare_verdict_name(w));
     }
     char only[2][2048];
@@ -119,15 +136,16 @@ void compare_print(FILE *f, const CompareResult *r, bool all)
         print_accuracy(f, r, all);
         return;
     }
-    fprintf(f, "%-24s %-24s %14s %14s %9s %11s  %s\n", "run", "metric", "A", "B", "change", "allowed", "verdict");
+    int rw = run_width(r), mw = metric_width(r);
+    fprintf(f, "%-*s %-*s %14s %14s %9s %11s  %s\n", rw, "run", mw, "metric", "A", "B", "change", "allowed", "verdict");
     for (size_t i = 0; i < r->n; i++) {
         const CompareRow *w = &r->rows[i];
         if (!all && (w->dir == CMP_INFO || w->verdict == CMP_SAME)) continue;
         char change[32], allowed[32];
         format_change(change, sizeof(change), w);
         format_allowed(allowed, sizeof(allowed), w);
-        fprintf(f, "%-24.24s %-24.24s %14.6g %14.6g %9s %11s  %s\n", *w->run ? w->run : "-",
-                w->metric, w->a, w->b, change, allowed, compare_verdict_name(w));
+        fprintf(f, "%-*s %-*s %14.6g %14.6g %9s %11s  %s\n", rw, *w->run ? w->run : "-",
+                mw, w->metric, w->a, w->b, change, allowed, compare_verdict_name(w));
     }
     fprintf(f, "compare: %d run%s, %d gated metrics (%d identical), %d regression%s\n", r->runs,
             r->runs == 1 ? "" : "s", r->gated, r->identical, r->regressions, r->regressions == 1 ? "" : "s");

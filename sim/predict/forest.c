@@ -60,7 +60,7 @@ static const OptSpec forest_opts[] = {
       "label the trees fit: raw tokens or log(1 + tokens)", "raw|log", OPT_NO_BOUNDS },
     { "point", OPT_CHOICE, offsetof(ForestOpts, point), "median",
       "point estimate: mean or median of the leaves", "mean|median", OPT_NO_BOUNDS },
-    { "model", OPT_STRING, offsetof(ForestOpts, model), "",
+    { "file", OPT_STRING, offsetof(ForestOpts, model), "",
       "trained model file to load (from `servesim predict train`)", NULL, OPT_NO_BOUNDS },
     { NULL, OPT_INT, 0, NULL, NULL, NULL, OPT_NO_BOUNDS },
 };
@@ -176,7 +176,7 @@ static int forest_predict(void *priv, const PredictInput *in, PredictOutput *out
     Forest *fo = priv;
     if (!fo->n_trees)
         return ss_error_set(EINVAL, "predict forest: not trained (train it with `servesim "
-                            "predict train` and pass model=FILE)");
+                            "predict train` and pass file=FILE)");
     if (!fo->x) fo->x = ss_malloc((size_t)fo->fs.dim * sizeof(*fo->x));
     features_compute(&fo->fs, in, fo->x);
     double mean = 0, q10 = 0, q50 = 0, q90 = 0;
@@ -244,7 +244,7 @@ static void forest_close(void *priv)
 
 const PredictorOps predictor_forest = {
     .name = "forest",
-    .help = "random forest over input length, app and text features (Magnus); model=FILE",
+    .help = "random forest over input length, app and text features (Magnus); file=FILE",
     .opts = forest_opts,
     .opts_size = sizeof(ForestOpts),
     .priv_size = sizeof(Forest),

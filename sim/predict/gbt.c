@@ -53,7 +53,7 @@ static const OptSpec gbt_opts[] = {
       "projection dims per hashed n-gram family (words, chars)", NULL, 0, 64 },
     { "hash_seed", OPT_INT, offsetof(GbtOpts, hash_seed), "1", "n-gram hashing seed",
       NULL, 0, 9e18 },
-    { "model", OPT_STRING, offsetof(GbtOpts, model), "",
+    { "file", OPT_STRING, offsetof(GbtOpts, model), "",
       "trained model file to load (from `servesim predict train`)", NULL, OPT_NO_BOUNDS },
     { NULL, OPT_INT, 0, NULL, NULL, NULL, OPT_NO_BOUNDS },
 };
@@ -198,7 +198,7 @@ static int gbt_predict(void *priv, const PredictInput *in, PredictOutput *out)
     Gbt *g = priv;
     if (!g->n_trees)
         return ss_error_set(EINVAL, "predict gbt: not trained (train it with `servesim "
-                            "predict train` and pass model=FILE)");
+                            "predict train` and pass file=FILE)");
     if (!g->x) g->x = ss_malloc((size_t)g->fs.dim * sizeof(*g->x));
     features_compute(&g->fs, in, g->x);
     double v = g->f0;
@@ -255,7 +255,7 @@ static void gbt_close(void *priv)
 
 const PredictorOps predictor_gbt = {
     .name = "gbt",
-    .help = "gradient-boosted trees over input length, app and text features; model=FILE",
+    .help = "gradient-boosted trees over input length, app and text features; file=FILE",
     .opts = gbt_opts,
     .opts_size = sizeof(GbtOpts),
     .priv_size = sizeof(Gbt),

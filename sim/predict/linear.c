@@ -31,7 +31,7 @@ typedef struct LinearOpts {
 } LinearOpts;
 
 static const OptSpec linear_opts[] = {
-    { "model", OPT_STRING, offsetof(LinearOpts, model), "",
+    { "file", OPT_STRING, offsetof(LinearOpts, model), "",
       "saved model file (from training) to load", NULL, OPT_NO_BOUNDS },
     { NULL, OPT_INT, 0, NULL, NULL, NULL, OPT_NO_BOUNDS },
 };
@@ -93,7 +93,7 @@ static int linear_predict(void *priv, const PredictInput *in, PredictOutput *out
 {
     const Linear *l = priv;
     if (!l->ready)
-        return ss_error_set(EINVAL, "predict linear: not trained (train it or give model=FILE)");
+        return ss_error_set(EINVAL, "predict linear: not trained (train it or give file=FILE)");
     double t = l->c0 + l->c1 * in->input_tokens;  /* tokens */
     *out = (PredictOutput){
         .tokens = fmax(t, 1.0),
@@ -166,7 +166,7 @@ static int linear_load(void *priv, FILE *f, const char *path)
 
 const PredictorOps predictor_linear = {
     .name = "linear",
-    .help = "least squares of output on input length (train, or model=FILE)",
+    .help = "least squares of output on input length (train, or file=FILE)",
     .opts = linear_opts,
     .opts_size = sizeof(LinearOpts),
     .priv_size = sizeof(Linear),

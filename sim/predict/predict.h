@@ -73,7 +73,7 @@ typedef struct Predictor {
     char spec[256];
 } Predictor;
 
-/* "oracle", "noisy:sigma=0.5,dist=lognormal", "forest:model=models/predictors/x.txt" */
+/* "oracle", "noisy:sigma=0.5,dist=lognormal", "forest:file=models/predictors/x.txt" */
 int predictor_create(Predictor **out, const char *spec, const PredictEnv *env);
 void predictor_destroy(Predictor **p);
 int predictor_predict(Predictor *p, const PredictInput *in, PredictOutput *out);

@@ -39,7 +39,7 @@ static const OptSpec quantile_opts[] = {
     { "mode", OPT_CHOICE, offsetof(QuantileOpts, mode), "output",
       "quantile of the output length, or of output/input times the input", "output|ratio",
       OPT_NO_BOUNDS },
-    { "model", OPT_STRING, offsetof(QuantileOpts, model), "",
+    { "file", OPT_STRING, offsetof(QuantileOpts, model), "",
       "trained model file to load", NULL, OPT_NO_BOUNDS },
     { NULL, OPT_INT, 0, NULL, NULL, NULL, OPT_NO_BOUNDS },
 };
@@ -145,7 +145,7 @@ static int quantile_predict(void *priv, const PredictInput *in, PredictOutput *o
     Quantile *qp = priv;
     if (!qp->n_apps)
         return ss_error_set(EINVAL, "predict quantile: not trained (train it or give "
-                            "model=FILE)");
+                            "file=FILE)");
     const QuantApp *a = &qp->apps[qp->n_apps - 1];
     for (int32_t i = 0; i + 1 < qp->n_apps; i++)
         if (!strcmp(qp->apps[i].name, in->app)) { a = &qp->apps[i]; break; }
@@ -237,7 +237,7 @@ static void quantile_close(void *priv)
 
 const PredictorOps predictor_quantile = {
     .name = "quantile",
-    .help = "per-app empirical quantile of output length or output/input ratio; model=FILE",
+    .help = "per-app empirical quantile of output length or output/input ratio; file=FILE",
     .opts = quantile_opts,
     .opts_size = sizeof(QuantileOpts),
     .priv_size = sizeof(Quantile),

@@ -58,7 +58,9 @@ expect 2 list schedulers extra
 expect 2 version extra
 # failures at run time: 1
 expect 1 run --trace "$T/missing.csv" --out "$T/r1"
-expect 1 run --workload default --requests 10 --model no-such-model --out "$T/r2"
+expect 1 run --workload default --requests 10 --model "$T/no-such-model.txt" --out "$T/r2"
+expect 2 run --workload default --requests 10 --model no-such-model --out "$T/r2b"
+expect 2 run --workload default --requests 10 --gpu no-such-gpu --out "$T/r2c"
 expect 1 trace stats "$T/missing.csv"
 expect 1 sweep "$T/missing.json" --out -
 expect 1 validate "$T/missing"

@@ -3,6 +3,8 @@
 #ifndef SERVESIM_ENGINE_TEST_UTIL_H
 #define SERVESIM_ENGINE_TEST_UTIL_H
 
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,48 @@ typedef struct RunRecord {
     double arrival, first_scheduled, first_token, finish, ttft, tpot, e2e, itl_max;
 } RunRecord;
 
+/* One requests.csv row (docs/OUTPUTS.md) into r: an empty field (absent)
+ * reads as NAN for times.  True when the row has all 17 fields. */
+static inline double test_time_field(const char *f, size_t len)
+{
+    return len ? strtod(f, NULL) : NAN;
+}
+
+static inline bool parse_requests_row(const char *line, RunRecord *r)
+{
+    const char *f[17];
+    size_t len[17];
+    int n = 0;
+    const char *p = line;
+    while (n < 17) {
+        size_t k = strcspn(p, ",\n");
+        f[n] = p;
+        len[n++] = k;
+        if (p[k] != ',') break;
+        p += k + 1;
+    }
+    memset(r, 0, sizeof(*r));
+    if (n != 17) return false;
+    r->id = strtoll(f[0], NULL, 10);
+    r->instance = atoi(f[1]);
+    r->arrival = strtod(f[2], NULL);
+    r->input = atoi(f[3]);
+    r->output = atoi(f[4]);
+    r->predicted = atoi(f[5]);
+    r->generated = atoi(f[6]);
+    snprintf(r->state, sizeof(r->state), "%.*s", (int)len[7], f[7]);
+    snprintf(r->reason, sizeof(r->reason), "%.*s", (int)len[8], f[8]);
+    r->first_scheduled = test_time_field(f[9], len[9]);
+    r->first_token = test_time_field(f[10], len[10]);
+    r->finish = test_time_field(f[11], len[11]);
+    r->ttft = test_time_field(f[12], len[12]);
+    r->tpot = test_time_field(f[13], len[13]);
+    r->e2e = test_time_field(f[14], len[14]);
+    r->itl_max = test_time_field(f[15], len[15]);
+    r->preemptions = atoi(f[16]);
+    return true;
+}
+
 typedef struct RunResult {
     int status;
     RunRecord *rec;      /* indexed by request id */
@@ -81,18 +125,7 @@ static inline RunResult run_engine(const EngineConfig *cfg, const TraceRow *rows
     while (line && line[1]) {
         RunRecord r;
         line++;
-        int got = sscanf(line, "%lld,%d,%lf,%d,%d,%d,%d,%15[^,],%15[^,],%lf,%lf,%lf,%lf,%lf,%lf,%lf,%d",
-                         &r.id, &r.instance, &r.arrival, &r.input, &r.output, &r.predicted,
-                         &r.generated, r.state, r.reason, &r.first_scheduled, &r.first_token,
-                         &r.finish, &r.ttft, &r.tpot, &r.e2e, &r.itl_max, &r.preemptions);
-        if (got != 17) { /* empty reason field: parse again without it */
-            r.reason[0] = '\0';
-            got = sscanf(line, "%lld,%d,%lf,%d,%d,%d,%d,%15[^,],,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%d",
-                         &r.id, &r.instance, &r.arrival, &r.input, &r.output, &r.predicted,
-                         &r.generated, r.state, &r.first_scheduled, &r.first_token, &r.finish,
-                         &r.ttft, &r.tpot, &r.e2e, &r.itl_max, &r.preemptions) + 1;
-        }
-        if (got == 17 && r.id >= 0 && (size_t)r.id < n) res.rec[r.id] = r;
+        if (parse_requests_row(line, &r) && r.id >= 0 && (size_t)r.id < n) res.rec[r.id] = r;
         line = strchr(line, '\n');
     }
     return res;

@@ -137,7 +137,11 @@ static void test_spec_errors(void **state)
     text[strlen("layers = 2\nhidden = 64\nheads = 4\nkv_heads = ")] = '3';
     expect_model_error(text, "heads 4 is not a multiple of kv_heads 3");
 
-    assert_true(model_spec_load(&m, "no-such-model") == -ENOENT);
+    /* An unknown name is a bad value that lists the known ones; a missing path is ENOENT. */
+    assert_true(model_spec_load(&m, "no-such-model") == -EINVAL);
+    assert_non_null(strstr(ss_error_get(), "unknown model 'no-such-model' (known: "));
+    assert_non_null(strstr(ss_error_get(), "llama-2-7b"));
+    assert_true(model_spec_load(&m, "/nonexistent/no-such-model.txt") == -ENOENT);
     assert_non_null(strstr(ss_error_get(), "no-such-model.txt"));
     GpuSpec g;
     assert_true(gpu_spec_load(&g, "../etc/passwd") < 0);

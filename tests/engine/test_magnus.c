@@ -90,24 +90,12 @@ static MagnusRun run_magnus(const EngineConfig *cfg, const TraceRow *rows, size_
     }
     engine_destroy(&e);
     fclose(csv);
-    /* The record fields these tests read (the first twelve columns). */
     res->rec = calloc(n ? n : 1, sizeof(RunRecord));
     res->n = n;
     for (char *line = strchr(res->requests_csv, '\n'); line && line[1]; line = strchr(line, '\n')) {
         RunRecord r;
-        memset(&r, 0, sizeof(r));
         line++;
-        int got = sscanf(line, "%lld,%d,%lf,%d,%d,%d,%d,%15[^,],%15[^,],%lf,%lf,%lf",
-                         &r.id, &r.instance, &r.arrival, &r.input, &r.output, &r.predicted,
-                         &r.generated, r.state, r.reason, &r.first_scheduled, &r.first_token,
-                         &r.finish);
-        if (got != 12) {
-            r.reason[0] = '\0';
-            got = sscanf(line, "%lld,%d,%lf,%d,%d,%d,%d,%15[^,],,%lf,%lf,%lf", &r.id, &r.instance,
-                         &r.arrival, &r.input, &r.output, &r.predicted, &r.generated, r.state,
-                         &r.first_scheduled, &r.first_token, &r.finish) + 1;
-        }
-        if (got == 12 && r.id >= 0 && (size_t)r.id < n) res->rec[r.id] = r;
+        if (parse_requests_row(line, &r) && r.id >= 0 && (size_t)r.id < n) res->rec[r.id] = r;
     }
     return mr;
 }

@@ -151,7 +151,7 @@ static void test_row_format(void **state)
     char row[REQUESTS_CSV_ROW_MAX];
     char *end = requests_csv_format_row(row, &r);
     *end = '\0';
-    assert_string_equal(row, "3,0,4.710427,91,16,16,16,done,,4.712880452,4.718518358,4.803152151,"
+    assert_string_equal(row, "3,0,4.710427,91,16,16,16,done,none,4.712880452,4.718518358,4.803152151,"
                              "0.008091358,0.005642253,0.092725151,0.005645905,0\n");
 }
 

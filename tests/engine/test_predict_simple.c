@@ -147,7 +147,7 @@ static void save_load(TestPredictor *from, TestPredictor *to, char *path)
     assert_int_equal(from->ops->save(from->priv, f), 0);
     fclose(f);
     char kvs[128];
-    snprintf(kvs, sizeof(kvs), "model=%s", path);
+    snprintf(kvs, sizeof(kvs), "file=%s", path);
     if (tp_open(to, "linear", kvs, NULL)) fail_msg("%s", ss_error_get());
 }
 
@@ -162,7 +162,7 @@ static void expect_load_error(const char *text, const char *needle)
     fclose(f);
     TestPredictor t;
     char kvs[128];
-    snprintf(kvs, sizeof(kvs), "model=%s", path);
+    snprintf(kvs, sizeof(kvs), "file=%s", path);
     assert_true(tp_open(&t, "linear", kvs, NULL) < 0);
     unlink(path);
     if (!strstr(ss_error_get(), needle))

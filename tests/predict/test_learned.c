@@ -126,7 +126,7 @@ static char *temp_path(const char *tag)
     return path;
 }
 
-/* Train, save, load through "<name>:model=FILE": identical predictions. */
+/* Train, save, load through "<name>:file=FILE": identical predictions. */
 static void round_trip(const char *spec, const char *name)
 {
     Dataset d;
@@ -137,7 +137,7 @@ static void round_trip(const char *spec, const char *name)
     char kind[64], loaded_spec[300];
     assert_int_equal(predictor_model_kind(path, kind, sizeof(kind)), 0);
     assert_string_equal(kind, name);
-    snprintf(loaded_spec, sizeof(loaded_spec), "%s:model=%s", name, path);
+    snprintf(loaded_spec, sizeof(loaded_spec), "%s:file=%s", name, path);
     Predictor *q = NULL;
     assert_int_equal(predictor_create(&q, loaded_spec, NULL), 0);
     for (size_t i = 0; i < d.n; i++) {
@@ -239,7 +239,7 @@ static void test_bad_model_file(void **state)
     char spec[300];
     const char *path = temp_path("bad");
     write_file(path, "hello world\n");
-    snprintf(spec, sizeof(spec), "forest:model=%s", path);
+    snprintf(spec, sizeof(spec), "forest:file=%s", path);
     expect_load_error(spec, "not a servesim-forest model file");
     write_file(path, "servesim-forest 99\n");
     expect_load_error(spec, "version 99");
@@ -248,7 +248,7 @@ static void test_bad_model_file(void **state)
     write_file(path, "servesim-forest 1\noptions 1 1 7 2 4 5 0\nfeatures 1 1 0 0\n"
                      "pooled 1 1 1 1 1 0 * -\ntree 3\ns 0 5 1 9 1\n");
     expect_load_error(spec, ":6: bad tree node");
-    snprintf(spec, sizeof(spec), "forest:model=%s.missing", path);
+    snprintf(spec, sizeof(spec), "forest:file=%s.missing", path);
     expect_load_error(spec, "cannot open");
     remove(path);
     char kind[64];

@@ -1,0 +1,31 @@
+#!/bin/sh
+# test_experiments.sh: the experiment scripts write where --out says, leave
+# the curated results/ alone unless it is named, and predictors --quick runs
+# to its report (it used to stop at min() of an empty list) (#16 item 15).
+#   test_experiments.sh SERVESIM SOURCE_ROOT
+set -u
+S=$1
+ROOT=$2
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+for x in magnus continuous predictors; do
+    python3 "$ROOT/scripts/experiments/$x" --help > "$T/help" 2>&1 || fail "$x --help failed"
+    grep -q -- "--out" "$T/help" || fail "$x has no --out"
+    grep -q "results/runs/$x/report" "$T/help" || fail "$x's default report is not results/runs/$x/report"
+done
+DATA="${SERVESIM_SHARED:-$ROOT/../shared}/datasets/lmaas_apps.jsonl.gz"
+if [ ! -f "$DATA" ]; then
+    echo "skip: predictors --quick needs $DATA"
+    [ "$fails" = 0 ] && exit 77
+    exit "$fails"
+fi
+before=$(cat "$ROOT"/results/predictors/* 2>/dev/null | sha256sum)
+python3 "$ROOT/scripts/experiments/predictors" --quick --servesim "$S" --out "$T/report" --jobs 2 > "$T/log" 2>&1 \
+    || fail "predictors --quick failed: $(tail -5 "$T/log")"
+for f in table.md table.csv; do [ -s "$T/report/$f" ] || fail "predictors --quick wrote no $f"; done
+after=$(cat "$ROOT"/results/predictors/* 2>/dev/null | sha256sum)
+[ "$before" = "$after" ] || fail "predictors --quick changed the curated results/predictors/"
+[ "$fails" = 0 ] && echo "experiments: all ok"
+exit "$fails"
