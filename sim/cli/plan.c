@@ -12,6 +12,8 @@
 #include "common.h"
 #include "out_file.h"
 #include "fleet/plan.h"
+#include "results.h"
+#include "servesim_config.h"
 #include "sched/sched.h"
 
 #define PLAN_MAX_CANDS 16
@@ -23,7 +25,10 @@ static void plan_usage(FILE *f)
         "\n"
         "Finds, for each candidate GPU kind, the smallest number of instances meeting every\n"
         "SLO in every one of R seeds (exponential growth, then bisection on the count), its\n"
-        "cost per hour, and 95 %% t-intervals over the seeds at that size and one fewer.\n"
+        "cost per hour, and 95 %% intervals over the seeds at that size and one fewer (inside\n"
+        "each quantity's range; none when the seeds give identical results).  Requests no\n"
+        "fleet can serve (prompts over the context or KV cache) are flagged and left out of\n"
+        "the shares; with no answer the plan says which SLO failed and exits 1.\n"
         "Cheapest first.  Runs write no per-request files and are deterministic per seed.\n"
         "\n"
         "workload:\n"
@@ -31,6 +36,7 @@ static void plan_usage(FILE *f)
         "  --rate R              workload mean rate, requests/s (default 2)\n"
         "  --requests N          requests per simulation (default 20000)\n"
         "  --duration S          simulated seconds per simulation instead\n"
+        "  --burstiness B        workload gap shape: Gamma(B), 1 = Poisson (default 0.5)\n"
         "  --diurnal             workload: plan for the mean hour (Poisson and bursty) and the\n"
         "                        peak hour (rate x %.4g) of the embedded day; 3600 s each\n"
         "%s"
@@ -63,14 +69,14 @@ typedef struct PlanArgs {
     CliTraceArgs trace;
     const char *workload, *out, *gpus, *prices;
     SynthParams synth;
-    double rate, duration_s;
+    double rate, duration_s, burstiness;
     int64_t requests;
     bool diurnal, json, requests_given, mix;
 } PlanArgs;
 
 enum { P_MIX = 999, P_RATE = 1000, P_REQUESTS, P_DURATION, P_DIURNAL, P_GPUS, P_PRICE, P_SLO,
        P_GOODPUT, P_MAXFAIL, P_SEEDS, P_SEED, P_CONF, P_MAXINST, P_THREADS, P_OUT, P_JSON, P_TRACE,
-       P_WORKLOAD };
+       P_WORKLOAD, P_BURST };
 
 static int parse_slo_arg(const char *s, PlanSlo *slo, SloSpec *req)
 {
@@ -105,6 +111,7 @@ static int parse_one(PlanArgs *a, int c, const char *v)
     case P_DURATION: r = parse_number("--duration", v, 1e-9, 1e12, &a->duration_s); break;
     case P_REQUESTS: r = parse_number("--requests", v, 1, 1e12, &d); a->requests = (int64_t)d; a->requests_given = true; break;
     case P_DIURNAL: a->diurnal = true; break;
+    case P_BURST: r = parse_number("--burstiness", v, 1e-6, 1e9, &a->burstiness); break;
     case P_MIX: a->mix = true; break;
     case P_GPUS: a->gpus = v; break;
     case P_PRICE: a->prices = v; break;
@@ -150,7 +157,7 @@ static int parse_plan_args(int argc, char **argv, PlanArgs *a)
         { "trace", required_argument, 0, P_TRACE }, { "workload", required_argument, 0, P_WORKLOAD },
         { "rate", required_argument, 0, P_RATE }, { "requests", required_argument, 0, P_REQUESTS },
         { "duration", required_argument, 0, P_DURATION }, { "diurnal", no_argument, 0, P_DIURNAL },
-        { "mix", no_argument, 0, P_MIX },
+        { "mix", no_argument, 0, P_MIX }, { "burstiness", required_argument, 0, P_BURST },
         { "gpus", required_argument, 0, P_GPUS }, { "price", required_argument, 0, P_PRICE },
         { "tp", required_argument, 0, CLI_OPT_TP }, { "model", required_argument, 0, CLI_OPT_MODEL },
         { "sched", required_argument, 0, CLI_OPT_SCHED }, { "router", required_argument, 0, CLI_OPT_ROUTER },
@@ -178,6 +185,8 @@ static int parse_plan_args(int argc, char **argv, PlanArgs *a)
     if (!a->trace.path == !a->workload) return cli_fail("plan: give exactly one of --trace FILE or --workload default");
     if (a->workload && strcmp(a->workload, "default")) return cli_fail("--workload: unknown workload '%s' (known: default)", a->workload);
     if (a->diurnal && a->trace.path) return cli_fail("--diurnal: only with --workload default (a trace carries its own day)");
+    if (a->burstiness > 0 && (a->trace.path || a->diurnal))
+        return cli_fail("--burstiness: only with --workload default and without --diurnal (its scenarios set their own)");
     if (a->rate > 0 && a->trace.path)
         return cli_fail("plan: --rate sets the embedded workload's rate; a trace keeps its own "
                         "arrivals: scale them with --speedup F (F x faster)");
@@ -216,7 +225,8 @@ static int parse_candidates(const PlanArgs *a, PlanCandidate *cands, int *n)
 
 typedef struct Scenario {
     char name[32];
-    char desc[160];
+    char desc[256];
+    char run_args[256];                /* the `servesim run` options that replay this workload */
     SynthParams synth;
     double rate;                       /* requests/s; NAN for a trace */
     PlanAnswer *ans;                   /* [n_cands] */
@@ -243,6 +253,7 @@ static int make_scenarios(PlanArgs *a, Scenario *sc)
         p->diurnal = false;
         p->rate = i == 2 ? rate * mult[14] : rate;
         if (a->diurnal && i == 0) p->gap = SYNTH_GAP_EXPONENTIAL, p->shape = 1;
+        if (a->burstiness > 0) p->gap = SYNTH_GAP_GAMMA, p->shape = a->burstiness;
         bool by_time = a->duration_s > 0 || (a->diurnal && !a->requests_given);
         p->duration_s = by_time ? (a->duration_s > 0 ? a->duration_s : 3600) : 0;
         p->requests = by_time ? 0 : a->requests;
@@ -252,9 +263,18 @@ static int make_scenarios(PlanArgs *a, Scenario *sc)
         char per[48];
         if (by_time) snprintf(per, sizeof(per), "%g s per run", p->duration_s);
         else snprintf(per, sizeof(per), "%lld requests per run", (long long)p->requests);
+        char gaps[32];
+        if (p->gap == SYNTH_GAP_EXPONENTIAL || p->shape == 1) snprintf(gaps, sizeof(gaps), "Poisson");
+        else snprintf(gaps, sizeof(gaps), "Gamma(%g)", p->shape);
         int w = snprintf(sc[i].desc, sizeof(sc[i].desc), "%s: workload default, %s arrivals at %.4g req/s%s, %s",
-                 names[i], p->gap == SYNTH_GAP_EXPONENTIAL ? "Poisson" : "Gamma(0.5)", p->rate,
+                 names[i], gaps, p->rate,
                  i == 2 ? " (14:00, the day's mean x 1.839)" : a->diurnal ? " (the day's mean)" : "", per);
+        /* The same arrivals through `run` (per seed: --seed S) */
+        char stop[48];
+        if (by_time) snprintf(stop, sizeof(stop), "--duration %.17g", p->duration_s);
+        else snprintf(stop, sizeof(stop), "--requests %lld", (long long)p->requests);
+        w += snprintf(sc[i].run_args, sizeof(sc[i].run_args), "--workload default --rate %.17g --burstiness %.17g %s",
+                      p->rate, p->gap == SYNTH_GAP_EXPONENTIAL ? 1.0 : p->shape, stop);
         (void)w; /* a long description is cut, never an error */
     }
     return n;
@@ -272,15 +292,29 @@ static void sort_answers(Scenario *sc, int n)
         }
 }
 
-static json_t *plan_json(const PlanArgs *a, Scenario *sc, int n_sc, int n_cands, int64_t sims, double wall_s)
+/* The same manifest as a run's (results_manifest_json: version, command,
+ * input and its sha256, every plug-in's options), for a set-up that ran
+ * on many fleets: gpu, instances and tp are per candidate (null here). */
+static json_t *plan_manifest_json(const PlanArgs *a, int argc, char **argv)
 {
-    json_t *j = json_object(), *m = json_object(), *arr = json_array();
-    const EngineConfig *e = &a->cfg.base;
-    json_object_set_new(m, "model", json_string(e->model));
-    json_object_set_new(m, "sched", json_string(e->sched_spec));
-    json_object_set_new(m, "router", json_string(e->router));
-    json_object_set_new(m, "predict", json_string(e->predict_spec));
-    json_object_set_new(m, "cost", json_string(e->cost_spec));
+    EngineConfig c = a->cfg.base;
+    snprintf(c.fleet, sizeof(c.fleet), "per candidate: see scenarios[].candidates");
+    c.seed = a->cfg.first_seed;
+    CliSource src = { .path = a->trace.path ? a->trace.path : "" };
+    if (a->trace.path && ss_sha256_file(a->trace.path, src.sha256)) return NULL;
+    json_t *m = results_manifest_json(&c, &src, argc, argv);
+    if (!a->trace.path)  /* each scenario's workload parameters are in its own object */
+        json_object_set_new(m, "input", json_pack("{s:s,s:s}", "workload", "default",
+                                                  "params", "per scenario: scenarios[].workload"));
+    return m;
+}
+
+static json_t *plan_json(const PlanArgs *a, Scenario *sc, int n_sc, int n_cands, int64_t sims, double wall_s,
+                         int argc, char **argv)
+{
+    json_t *j = json_object(), *arr = json_array();
+    json_t *m = plan_manifest_json(a, argc, argv);
+    if (!m) { json_decref(j); json_decref(arr); return NULL; }
     json_object_set_new(m, "seeds", json_integer(a->cfg.seeds));
     json_object_set_new(m, "first_seed", json_integer((json_int_t)a->cfg.first_seed));
     json_object_set_new(m, "slo", plan_slo_json(&a->cfg.slo));
@@ -289,6 +323,7 @@ static json_t *plan_json(const PlanArgs *a, Scenario *sc, int n_sc, int n_cands,
         json_t *o = json_object(), *cands = json_array();
         json_object_set_new(o, "name", json_string(sc[s].name));
         json_object_set_new(o, "description", json_string(sc[s].desc));
+        if (!a->trace.path) json_object_set_new(o, "run_args", json_string(sc[s].run_args));
         if (!a->trace.path) json_object_set_new(o, "workload", synth_params_to_json(&sc[s].synth));
         for (int i = 0; i < n_cands; i++) json_array_append_new(cands, plan_answer_json(&sc[s].ans[sc[s].order[i]]));
         json_object_set_new(o, "candidates", cands);
@@ -325,9 +360,9 @@ static int plan_scenario_mix(PlanArgs *a, Scenario *sc, int n_cands, int64_t *si
         }
     if (!a->json) {
         if (sc->mix.found)
-            printf("mixed fleet: %d x %s + %d x %s = %.2f USD/hour (P99 TTFT %.4g s +- %.2g)\n",
+            printf("mixed fleet: %d x %s + %d x %s = %.2f USD/hour (P99 TTFT %.4g s [%.4g, %.4g])\n",
                    sc->mix.n_a, sc->mix.a.gpu, sc->mix.n_b, sc->mix.b.gpu, sc->mix.cost_per_hour,
-                   sc->mix.eval.mean[PLAN_P99_TTFT], sc->mix.eval.half[PLAN_P99_TTFT]);
+                   sc->mix.eval.mean[PLAN_P99_TTFT], sc->mix.eval.lo[PLAN_P99_TTFT], sc->mix.eval.hi[PLAN_P99_TTFT]);
         else
             printf("mixed fleet: none cheaper than the best pure fleet\n");
     }
@@ -366,6 +401,12 @@ int cmd_plan(int argc, char **argv)
     cli_args_end();
     memset(sc, 0, sizeof(sc));
     int n_sc = make_scenarios(&a, sc);
+    if (!a.json) {
+        const EngineConfig *e = &a.cfg.base;
+        printf("servesim %s plan: model %s, sched %s, router %s, predict %s, cost %s; %d seed%s from %llu\n",
+               SERVESIM_VERSION, e->model, e->sched_spec, e->router, e->predict_spec, e->cost_spec,
+               a.cfg.seeds, a.cfg.seeds == 1 ? "" : "s", (unsigned long long)a.cfg.first_seed);
+    }
     json_decref(json_object()); /* jansson seeds its hashes once: before threads start */
     int64_t sims = 0;
     double wall0 = ss_wall_seconds();
@@ -374,7 +415,8 @@ int cmd_plan(int argc, char **argv)
         goto done;
     }
     double wall_s = ss_wall_seconds() - wall0;
-    json_t *j = plan_json(&a, sc, n_sc, n_cands, sims, wall_s);
+    json_t *j = plan_json(&a, sc, n_sc, n_cands, sims, wall_s, argc, argv);
+    if (!j) { cli_fail_lib(); goto done; }
     if (a.json) json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6)), fputc('\n', stdout);
     json_t *b = json_object_get(j, "burstiness");
     if (b && !a.json)
@@ -382,12 +424,22 @@ int cmd_plan(int argc, char **argv)
                json_real_value(json_object_get(b, "peak_over_mean_cost")),
                json_real_value(json_object_get(b, "bursty_over_poisson_cost")));
     fflush(stdout);
-    fprintf(stderr, "servesim: plan: %lld simulations (%d seeds per size) in %.2f s of wall time on %d threads\n",
-            (long long)sims, a.cfg.seeds, wall_s, a.cfg.threads > 0 ? a.cfg.threads : parallel_default_threads());
+    fprintf(stderr, "servesim: plan: %lld simulations (up to %d seeds per size; 1 where seeds gave identical "
+                    "results) in %.2f s of wall time on %d threads\n", (long long)sims, a.cfg.seeds, wall_s, a.cfg.threads > 0 ? a.cfg.threads : parallel_default_threads());
     status = 0;
+    /* No fleet of any kind meets the SLO: an answer a script must not take
+     * for a plan (the reasons are in the table and JSON: why_none). */
+    bool any_found = false;
+    for (int s = 0; s < n_sc; s++)
+        for (int i = 0; i < n_cands; i++) any_found |= sc[s].ans[i].found;
+    if (!any_found) status = cli_fail("plan: no fleet meets the SLO (see why above)");
     if (a.out && out_file_dump_json(a.out, j, JSON_INDENT(2) | JSON_REAL_PRECISION(6)))
         status = cli_fail_lib(); /* names the file and errno; nothing left under a.out */
-    else if (a.out) fprintf(stderr, "servesim: plan written to %s\n", a.out);
+    else if (a.out) {
+        fprintf(stderr, "servesim: plan written to %s\n", a.out);
+        /* No answer is still a whole result (why_none): exit 1, file kept. */
+        out_file_keep_all();
+    }
     json_decref(j);
 done:
     for (int s = 0; s < n_sc; s++) free(sc[s].ans);

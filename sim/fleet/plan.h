@@ -46,9 +46,16 @@ typedef struct PlanConfig {
 typedef struct PlanEval {
     int32_t instances;
     bool pass;
+    int32_t seeds_run;           /* R, or 1 when the seeds gave identical results */
     int32_t seeds_passed;
+    uint32_t failing;            /* bit k: SLO metric k failed the criterion */
     double mean[PLAN_N_METRICS];
-    double half[PLAN_N_METRICS]; /* 95 % two-sided t-interval half-width (0 for R = 1) */
+    /* 95 % interval, inside the quantity's range (plan.c): log scale for
+     * latencies and throughput, Wilson for shares; NAN for one seed. */
+    double lo[PLAN_N_METRICS], hi[PLAN_N_METRICS];
+    double judged[PLAN_N_METRICS]; /* what met or failed the SLO: the bound, or the worst seed */
+    double unservable_share;     /* of arrived: prompts over the context or KV, or empty */
+    int64_t unservable;          /* per seed (mean, rounded) */
 } PlanEval;
 
 typedef struct PlanAnswer {
@@ -60,6 +67,8 @@ typedef struct PlanAnswer {
     int32_t n_evals;
     int64_t sims;               /* simulations run */
     double wall_s;
+    bool seeds_identical;       /* two seeds gave the same result: one seed per size */
+    char why[512];              /* !found: which SLO failed, how, and why the search stopped */
     char error[512];            /* when a simulation failed (e.g. the model does not fit) */
 } PlanAnswer;
 
@@ -70,9 +79,15 @@ typedef int (*PlanPassFn)(void *ctx, int32_t n);
 int32_t plan_search_monotone(int32_t max_n, PlanPassFn pass, void *ctx);
 
 /* Run R seeds of one fleet ("3xh100-sxm:tp=1,2xa100-80g:tp=1") and judge it:
- * 1 pass, 0 fail, or a negative errno.  `instances` is recorded in *ev. */
+ * 1 pass, 0 fail, or a negative errno.  `instances` is recorded in *ev.
+ * With *seeds_identical unknown (< 0) two seeds run first: when their
+ * results are equal the set-up is deterministic (a trace, no random
+ * plug-in), *seeds_identical becomes 1 and one seed stands for all (no
+ * interval); else 0 and the other R - 2 run. */
 int plan_eval_fleet(const PlanConfig *c, const char *fleet, int32_t instances, PlanEval *ev,
-                    int64_t *sims);
+                    int64_t *sims, int *seeds_identical);
+/* "p99_ttft_s 3.1 > 2; failure_share 0.02 > 0.01" for the metrics `ev` fails. */
+void plan_eval_failing(const PlanEval *ev, const PlanSlo *slo, char *buf, size_t cap);
 
 /* The cheapest fleet mixing two kinds (plan_mix.c). */
 typedef struct PlanMix {
@@ -81,6 +96,7 @@ typedef struct PlanMix {
     int32_t n_a, n_b;           /* instances of each */
     double cost_per_hour;       /* USD */
     PlanEval eval;              /* at the answer */
+    int seeds_identical;        /* -1 unknown, 0, 1 (see plan_eval_fleet) */
     int32_t mixes_tried;        /* counts of a tried */
     int64_t sims;
 } PlanMix;

@@ -21,6 +21,7 @@ typedef struct MixCtx {
     PlanEval evals[32];         /* by search order */
     int32_t n_evals;
     int64_t sims;
+    int *seeds_identical;       /* as the pure fleets found it */
 } MixCtx;
 
 static int mix_pass(void *ctx, int32_t k_b)
@@ -32,7 +33,7 @@ static int mix_pass(void *ctx, int32_t k_b)
                      x->m->a.tp, k_b, x->m->b.gpu, x->m->b.tp);
     if (w < 0 || (size_t)w >= sizeof(fleet)) return ss_error_set(EINVAL, "plan: GPU names too long");
     PlanEval *ev = &x->evals[x->n_evals];
-    int r = plan_eval_fleet(x->c, fleet, x->k_a + k_b, ev, &x->sims);
+    int r = plan_eval_fleet(x->c, fleet, x->k_a + k_b, ev, &x->sims, x->seeds_identical);
     if (r >= 0) x->n_evals++;
     return r;
 }
@@ -40,6 +41,8 @@ static int mix_pass(void *ctx, int32_t k_b)
 int plan_mix_pair(const PlanConfig *c, const PlanAnswer *a, const PlanAnswer *b, PlanMix *out)
 {
     memset(out, 0, sizeof(*out));
+    /* The pure searches ran the two-seed probe on the same set-up. */
+    out->seeds_identical = a->seeds_identical || b->seeds_identical;
     out->a = a->cand;
     out->b = b->cand;
     if (!a->found || !b->found) return 0;
@@ -47,7 +50,7 @@ int plan_mix_pair(const PlanConfig *c, const PlanAnswer *a, const PlanAnswer *b,
     double best = fmin(a->cost_per_hour, b->cost_per_hour); /* USD/h: beat the pure fleets */
     for (int32_t k_a = 1; k_a < a->instances; k_a++) {
         if (k_a * unit_a + unit_b >= best) break; /* the a-part plus one b already costs more */
-        MixCtx x = { .c = c, .m = out, .k_a = k_a };
+        MixCtx x = { .c = c, .m = out, .k_a = k_a, .seeds_identical = &out->seeds_identical };
         int32_t k_b = plan_search_monotone(b->instances, mix_pass, &x);
         out->sims += x.sims;
         out->mixes_tried++;
@@ -82,7 +85,9 @@ json_t *plan_mix_json(const PlanMix *m)
     for (int k = 0; k < PLAN_N_METRICS; k++) {
         json_t *v = json_object();
         json_object_set_new(v, "mean", isfinite(m->eval.mean[k]) ? json_real(m->eval.mean[k]) : json_null());
-        json_object_set_new(v, "ci95_half", isfinite(m->eval.half[k]) ? json_real(m->eval.half[k]) : json_null());
+        json_t *ci = json_null();
+        if (isfinite(m->eval.lo[k]) && isfinite(m->eval.hi[k])) ci = json_pack("[f,f]", m->eval.lo[k], m->eval.hi[k]);
+        json_object_set_new(v, "ci95", ci);
         json_object_set_new(x, plan_metric_name(k), v);
     }
     json_object_set_new(j, "metrics", x);

@@ -8,21 +8,29 @@
 
 static void interval(char *buf, size_t cap, const PlanEval *ev, int k)
 {
-    double m = ev->mean[k], h = ev->half[k];
+    double m = ev->mean[k];
     if (!isfinite(m)) snprintf(buf, cap, "-");
-    else snprintf(buf, cap, "%.4g [%.4g, %.4g]", m, m - h, m + h);
+    else if (!isfinite(ev->lo[k])) snprintf(buf, cap, "%.4g (1 seed)", m);
+    else snprintf(buf, cap, "%.4g [%.4g, %.4g]", m, ev->lo[k], ev->hi[k]);
 }
 
-static void eval_line(FILE *f, const char *label, const PlanAnswer *a, const PlanEval *ev, int seeds)
+static void eval_line(FILE *f, const char *label, const PlanAnswer *a, const PlanEval *ev, int seeds,
+                      const PlanSlo *slo)
 {
     char ttft[64], tpot[64], good[64], fail[64];
     interval(ttft, sizeof(ttft), ev, PLAN_P99_TTFT);
     interval(tpot, sizeof(tpot), ev, PLAN_P99_TPOT);
     interval(good, sizeof(good), ev, PLAN_GOODPUT_SHARE);
     interval(fail, sizeof(fail), ev, PLAN_FAILURE_SHARE);
-    fprintf(f, "%-12s %3d %5d %9.2f  %-28s %-28s %-26s %-10.3g %d/%d %s\n", label, a->cand.tp, ev->instances,
+    fprintf(f, "%-12s %3d %5d %9.2f  %-28s %-28s %-26s %-10.3g %d/%d %s", label, a->cand.tp, ev->instances,
             ev->instances * a->cand.tp * a->cand.price_per_hour, ttft, tpot, good,
             ev->mean[PLAN_FAILURE_SHARE], ev->seeds_passed, seeds, ev->pass ? "pass" : "FAIL");
+    if (!ev->pass) {
+        char why[256];
+        plan_eval_failing(ev, slo, why, sizeof(why));
+        fprintf(f, " (%s)", why);
+    }
+    fputc('\n', f);
 }
 
 static void slo_line(FILE *f, const PlanSlo *s)
@@ -45,16 +53,22 @@ void plan_print_answers(FILE *f, const char *title, const PlanAnswer *ans, const
             "p99 TTFT s [95% CI]", "p99 TPOT s [95% CI]", "goodput share [95% CI]", "failures", "seeds");
     for (int i = 0; i < n; i++) {
         const PlanAnswer *a = &ans[order[i]];
-        int seeds = a->n_evals ? (int)(a->sims / a->n_evals) : 0;
         if (!a->found) {
-            fprintf(f, "%-12s %3d   none up to the search limit%s%s\n", a->cand.gpu, a->cand.tp,
-                    a->error[0] ? ": " : "", a->error);
+            fprintf(f, "%-12s %3d   no fleet meets the SLO: %s\n", a->cand.gpu, a->cand.tp,
+                    a->error[0] ? a->error : a->why);
             continue;
         }
         const PlanEval *at = plan_answer_eval(a, a->instances);
         const PlanEval *below = plan_answer_eval(a, a->instances - 1);
-        eval_line(f, a->cand.gpu, a, at, seeds);
-        if (below) eval_line(f, "  one fewer", a, below, seeds);
+        int seeds = at->seeds_run;
+        eval_line(f, a->cand.gpu, a, at, seeds, slo);
+        if (below) eval_line(f, "  one fewer", a, below, seeds, slo);
+        if (at->unservable > 0)
+            fprintf(f, "%-12s %lld requests per run (%.2f %%) no fleet of this kind can serve (prompt over the "
+                    "context or the KV cache, or empty): left out of the shares\n", "",
+                    (long long)at->unservable, 100 * at->unservable_share);
+        if (a->seeds_identical)
+            fprintf(f, "%-12s seeds gave identical results (deterministic trace and set-up): one seed per size\n", "");
         fprintf(f, "%-12s %d sizes searched (", "", a->n_evals);
         for (int32_t k = 0; k < a->n_evals; k++) fprintf(f, "%s%d", k ? " " : "", a->evals[k].instances);
         fprintf(f, "), %lld simulations, %.2f s\n", (long long)a->sims, a->wall_s);

@@ -30,6 +30,12 @@ typedef struct SimInput {
 typedef struct SimOutcome {
     json_t *metrics;             /* metrics_summary_json (owned) */
     int64_t arrived, good, failed; /* failed: failed + rejected */
+    int64_t completed;
+    /* Rejected for a prompt over the context (or --max-prompt-tokens) or
+     * the KV cache, or empty: no number of instances of this kind serves
+     * them (too_long + empty_prompt). */
+    int64_t unservable;
+    double arrival_span_s;       /* first to last arrival: the offered time */
     double wall_s;
 } SimOutcome;
 

@@ -55,6 +55,9 @@ int sim_run_once(const EngineConfig *cfg, const SimInput *in, SimOutcome *out)
     out->arrived = m->arrived;
     out->good = m->good;
     out->failed = m->failed + m->rejected;
+    out->completed = m->completed;
+    out->unservable = m->rejected_by_reason[REQ_REJECT_TOO_LONG] + m->rejected_by_reason[REQ_REJECT_EMPTY_PROMPT];
+    out->arrival_span_s = m->arrived > 1 ? m->last_arrival_s - m->first_arrival_s : NAN;
     out->wall_s = ss_wall_seconds() - wall0;
 done:
     engine_destroy(&e);
