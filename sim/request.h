@@ -1,7 +1,7 @@
 /* request.h: one request's record and lifecycle.
  *
  * arrived -> queued -> running -> (preempted -> queued -> running ...) ->
- * done | failed | rejected.  Every transition is timestamped in simulated
+ * done | failed | rejected | cancelled.  Every transition is timestamped in simulated
  * seconds.  `output_tokens` is the ground truth from the trace: only the
  * engine and the oracle predictors may read it, never a scheduler. */
 #ifndef SERVESIM_REQUEST_H
@@ -18,6 +18,7 @@ typedef enum ReqState {
     REQ_DONE,
     REQ_FAILED,
     REQ_REJECTED,
+    REQ_CANCELLED,          /* the client gave up (--client): left the queue or was cut */
 } ReqState;
 
 typedef enum ReqFailReason {
@@ -27,6 +28,11 @@ typedef enum ReqFailReason {
     REQ_REJECT_TOO_LONG,   /* can never fit the model context or the GPU memory */
     REQ_REJECT_QUEUE_FULL, /* admission control */
     REQ_REJECT_EMPTY_PROMPT, /* a zero-token prompt: nothing to serve */
+    REQ_REJECT_QUEUE_TIMEOUT, /* admission control: waited longer than max_queue_delay */
+    REQ_FAIL_PREEMPTED,    /* preempted more than max_preemptions times */
+    REQ_CANCEL_TTFT_TIMEOUT, /* client: no first token within ttft_timeout */
+    REQ_CANCEL_TIMEOUT,    /* client: not done within timeout */
+    REQ_CANCEL_PATIENCE,   /* client: its drawn patience ran out */
     REQ_FAIL_REASONS
 } ReqFailReason;
 
@@ -41,6 +47,7 @@ typedef struct Request {
     int32_t prefilled_tokens;       /* prompt+recompute tokens whose KV is in cache */
     int32_t kv_blocks;              /* KV blocks held (paged policies) */
     int32_t preemptions;
+    int32_t session;                /* interned session key (Metrics.sessions), -1 when none */
     int16_t app_id;                 /* interned application, -1 when none */
     ReqState state;
     ReqFailReason fail_reason;
@@ -56,6 +63,15 @@ typedef struct Request {
     double last_token_s;            /* -1 before */
     double finish_s;                /* done, failed or rejected; -1 before */
     double itl_max_s;               /* largest gap between two of its tokens */
+    /* Client model (--client): attempts of one original request. */
+    int64_t original_id;            /* the first attempt's id (= id for a first attempt) */
+    double original_arrival_s;      /* the first attempt's arrival */
+    double give_up_s;               /* when its client gives up; INFINITY: never */
+    int16_t attempt;                /* 1 for the first */
+    uint8_t give_up_why;            /* ReqFailReason of give_up_s */
+    uint8_t pending_events;         /* engine: deadline events not yet fired (pool_put waits) */
+    bool in_step;                   /* engine: a member of its instance's running step */
+    bool cancel_pending;            /* engine: given up while in a step; cut at its end */
     const char *text;               /* user text for text predictors; NULL when none */
     void *sched_data;               /* owned by the scheduler that queued it */
     int64_t sched_key;              /* free for the scheduler (heap index, batch id...) */
@@ -63,7 +79,8 @@ typedef struct Request {
 
 static inline bool request_is_finished(const Request *r)
 {
-    return r->state == REQ_DONE || r->state == REQ_FAILED || r->state == REQ_REJECTED;
+    return r->state == REQ_DONE || r->state == REQ_FAILED || r->state == REQ_REJECTED ||
+           r->state == REQ_CANCELLED;
 }
 
 /* Tokens still to generate (ground truth; engine use). */

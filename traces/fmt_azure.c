@@ -72,7 +72,7 @@ static int azure_next(void *priv, TraceRow *row, double *t_s)
     /* Before the first row means unsorted: a negative time the reader rejects. */
     *t_s = (double)(ns - a->first_ns) * 1e-9;
     row->model[0] = row->log_type[0] = row->app[0] = '\0';
-    row->session_id = -1;
+    row->session[0] = '\0';
     row->elapsed_s = -1;
     row->instruction = row->text = NULL;
     row->failed = false;

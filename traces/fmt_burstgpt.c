@@ -57,6 +57,24 @@ static int field_at(const Burst *b, const CsvRecord *rec, int col, const char *n
     return 0;
 }
 
+/* Session ID is an opaque key: digits or any other text (later multi-turn
+ * work only needs equality).  Kept whole or refused: a key of
+ * TRACE_SESSION_MAX bytes or more, or one with a control character (it
+ * could not be written back to a CSV line), is a bad row. */
+static int copy_session(const Burst *b, size_t line, const char *session, char *dst)
+{
+    size_t n = strlen(session);
+    if (n >= TRACE_SESSION_MAX)
+        return trace_bad_row(b->file, line, "Session ID", "%zu bytes, longer than %d: '%.40s...'", n,
+                             TRACE_SESSION_MAX - 1, session);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)session[i] < 0x20 || session[i] == 0x7f)
+            return trace_bad_row(b->file, line, "Session ID", "control character 0x%02x at byte %zu",
+                                 (unsigned)(unsigned char)session[i], i + 1);
+    memcpy(dst, session, n + 1);
+    return 0;
+}
+
 static int burst_next(void *priv, TraceRow *row, double *t_s)
 {
     Burst *b = priv;
@@ -77,10 +95,8 @@ static int burst_next(void *priv, TraceRow *row, double *t_s)
         (r = trace_field_tokens(req, b->file, rec.line, "Request tokens", &row->input_tokens)) ||
         (r = trace_field_tokens(resp, b->file, rec.line, "Response tokens", &row->output_tokens)))
         return r;
-    row->session_id = -1;
     row->elapsed_s = -1;
-    if (session && *session && ss_parse_i64(session, &row->session_id))
-        return trace_bad_row(b->file, rec.line, "Session ID", "not an integer: '%.40s'", session);
+    if ((r = copy_session(b, rec.line, session ? session : "", row->session))) return r;
     if (elapsed && *elapsed && (r = trace_field_seconds(elapsed, b->file, rec.line, "Elapsed time", &row->elapsed_s)))
         return r;
     trace_copy_str(row->model, sizeof(row->model), model ? model : "");

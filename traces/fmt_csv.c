@@ -82,7 +82,7 @@ static int csv_next(void *priv, TraceRow *row, double *t_s)
     trace_copy_str(row->log_type, sizeof(row->log_type), log ? log : "");
     row->text = text;
     row->instruction = instr;
-    row->session_id = -1;
+    row->session[0] = '\0';
     row->elapsed_s = -1;
     row->failed = false;
     row->line = rec.line;

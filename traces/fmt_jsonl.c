@@ -106,7 +106,7 @@ static int parse_row(Jsonl *j, json_t *o, size_t line, TraceRow *row, double *t_
     trace_copy_str(row->model, sizeof(row->model), model ? model : "");
     trace_copy_str(row->app, sizeof(row->app), app ? app : "");
     trace_copy_str(row->log_type, sizeof(row->log_type), log ? log : "");
-    row->session_id = -1;
+    row->session[0] = '\0';
     row->elapsed_s = -1;
     row->failed = false;
     row->line = line;

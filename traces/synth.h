@@ -135,7 +135,7 @@ int synth_source_create(SynthSource **out, const SynthParams *p, uint64_t seed);
  * rows and/or at duration_s (0 = no limit). */
 int synth_source_create_from_fit(SynthSource **out, const char *fit_path, uint64_t seed,
                                  int64_t requests, double duration_s);
-/* 1 with a row (line = 0, session_id = elapsed_s = -1, text NULL), 0 when
+/* 1 with a row (line = 0, session "", elapsed_s = -1, text NULL), 0 when
  * the limit is reached.  Never fails once created. */
 int synth_source_next(SynthSource *s, TraceRow *row);
 /* description: "workload:default seed=1" (owned by the source). */

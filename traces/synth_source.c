@@ -175,7 +175,7 @@ int synth_source_next(SynthSource *s, TraceRow *row)
     if (s->p.duration_s > 0 && s->t_s >= s->p.duration_s) return 0;
     memset(row, 0, sizeof(*row));
     row->arrival_s = s->t_s;
-    row->session_id = -1;
+    row->session[0] = '\0';
     row->elapsed_s = -1;
     row->input_tokens = draw_length(&s->p.input, s->zipf_cdf[0], s->rng_input);
     row->output_tokens = draw_length(&s->p.output, s->zipf_cdf[1], s->rng_output);

@@ -15,6 +15,10 @@
 
 #include "opts.h"
 
+/* Bytes of a session key + its NUL: a longer key is a bad row (file:line),
+ * never cut (two keys sharing a prefix would silently merge sessions). */
+#define TRACE_SESSION_MAX 64
+
 typedef struct TraceRow {
     double arrival_s;       /* seconds since the first kept row, after speed-up */
     int64_t input_tokens;   /* prompt tokens */
@@ -23,7 +27,8 @@ typedef struct TraceRow {
     char model[32];         /* "" when the format has none */
     char log_type[32];      /* BurstGPT "Conversation log" / "API log"; "" when absent */
     char app[48];           /* application (JSONL workloads); "" when absent */
-    int64_t session_id;     /* BurstGPT_3; -1 when absent */
+    char session[TRACE_SESSION_MAX]; /* BurstGPT_3 "Session ID": an opaque key (any text up to
+                             * TRACE_SESSION_MAX - 1 bytes, no control characters); "" when absent */
     double elapsed_s;       /* BurstGPT_3 "Elapsed time"; -1 when absent */
     const char *instruction;/* application instruction text, NULL when absent */
     const char *text;       /* user text, NULL when absent; valid until the next row */

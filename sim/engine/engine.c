@@ -501,6 +501,7 @@ static int on_arrival(Engine *e)
     q->trace_failed = row->failed || row->output_tokens <= 0;
     if (q->trace_failed) q->output_tokens = 0;
     q->app_id = -1;
+    q->session = row->session[0] ? strtab_intern(&e->metrics.sessions, row->session) : -1;
     q->first_scheduled_s = q->first_token_s = q->last_token_s = q->finish_s = -1;
     /* The model's context bounds every output (route_to cuts it there); the
      * oracle must see the length that will actually be generated. */

@@ -279,6 +279,7 @@ void metrics_free(Metrics *m)
     free(m->ts_last);
     m->ts_last = NULL;
     m->ts_last_cap = 0;
+    strtab_free(&m->sessions); /* after the thread: its records point into it */
 }
 
 void metrics_on_arrival(Metrics *m, const Request *r)
@@ -298,6 +299,7 @@ void metrics_on_finish(Metrics *m, const Request *r)
         .state = (uint8_t)r->state, .fail_reason = (uint8_t)r->fail_reason,
         .first_scheduled_s = r->first_scheduled_s, .first_token_s = r->first_token_s,
         .finish_s = r->finish_s, .itl_max_s = r->itl_max_s, .preemptions = r->preemptions,
+        .session = strtab_get(&m->sessions, r->session),
     };
     push(m, EV_FINISH, &rec, sizeof(rec));
 }

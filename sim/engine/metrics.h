@@ -18,6 +18,7 @@
 #include "requests_csv.h"
 #include "histogram.h"
 #include "request.h"
+#include "strtab.h"
 
 /* Values in 4 MiB chunks: growing never copies (a doubling array would hold
  * old and new copies at once: 2.5x the data at peak on a 10 M-request run). */
@@ -68,6 +69,7 @@ typedef struct Metrics {
     size_t ts_last_cap;              /* entries; instance < 0: none written yet */
     char *ts_text;                   /* its rows not yet written */
     size_t ts_text_len;
+    StrTab sessions;                 /* engine thread interns; the strings never move (strtab.h) */
 } Metrics;
 
 /* One time-series row (timeseries.csv), formatted by the metrics thread.

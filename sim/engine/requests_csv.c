@@ -11,11 +11,12 @@
 
 #include "csv_fmt.h"
 #include "request.h"
+#include "trace.h"
 
 const char requests_csv_header[] =
     "id,instance,arrival_s,input_tokens,output_tokens,predicted_output_tokens,"
     "generated_tokens,state,reason,first_scheduled_s,first_token_s,finish_s,"
-    "ttft_s,tpot_s,e2e_s,itl_max_s,preemptions\n";
+    "ttft_s,tpot_s,e2e_s,itl_max_s,preemptions,session\n";
 
 /* A time, or nothing when there is none (never scheduled, no token, no
  * TPOT): one spelling of "absent" in every column, which pandas, R and
@@ -23,6 +24,28 @@ const char requests_csv_header[] =
 static char *put_time(char *p, double v)
 {
     return isnan(v) || v < 0 ? p : csv_put_seconds(p, v);
+}
+
+/* A session key as one CSV field: as is, or quoted (quotes doubled) when it
+ * holds a comma or a quote; empty when there is none.  Keys are at most
+ * TRACE_SESSION_MAX - 1 bytes without control characters (the readers
+ * refuse others), so the row stays within REQUESTS_CSV_ROW_MAX. */
+static char *put_session(char *p, const char *s)
+{
+    if (!s) return p;
+    size_t n = strlen(s);
+    SS_ASSERT(n < TRACE_SESSION_MAX);
+    if (!strpbrk(s, ",\"")) {
+        memcpy(p, s, n);
+        return p + n;
+    }
+    *p++ = '"';
+    for (; *s; s++) {
+        if (*s == '"') *p++ = '"';
+        *p++ = *s;
+    }
+    *p++ = '"';
+    return p;
 }
 
 char *requests_csv_format_row(char *p, const RequestsCsvRecord *rec)
@@ -45,7 +68,8 @@ char *requests_csv_format_row(char *p, const RequestsCsvRecord *rec)
     p = put_time(p, rec->tpot_s); *p++ = ',';
     p = put_time(p, rec->e2e_s); *p++ = ',';
     p = rec->generated_tokens >= 2 ? put_time(p, rec->itl_max_s) : p; /* no gap below 2 tokens */ *p++ = ',';
-    p = csv_put_i64(p, rec->preemptions); *p++ = '\n';
+    p = csv_put_i64(p, rec->preemptions); *p++ = ',';
+    p = put_session(p, rec->session); *p++ = '\n';
     return p;
 }
 

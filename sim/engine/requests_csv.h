@@ -18,6 +18,7 @@ typedef struct RequestsCsvRecord {
     uint8_t state, fail_reason;      /* ReqState, ReqFailReason */
     double arrival_s, first_scheduled_s, first_token_s, finish_s; /* simulated seconds */
     double ttft_s, tpot_s, e2e_s, itl_max_s;                       /* seconds; NaN when none */
+    const char *session;             /* interned key (Metrics.sessions, never moves); NULL when none */
 } RequestsCsvRecord;
 
 /* Rows leave in id order (= arrival order) although requests finish out of
@@ -43,7 +44,7 @@ void requests_csv_order_free(RequestsCsvOrder *o);
 /* The column names, newline-terminated. */
 extern const char requests_csv_header[];
 /* Longest row requests_csv_format_row writes (bytes). */
-#define REQUESTS_CSV_ROW_MAX 512
+#define REQUESTS_CSV_ROW_MAX 768 /* the numbers (< 450) + a quoted session key (< 2 x 64 + 2) */
 /* Write one row (newline-terminated) at p; returns its end. */
 char *requests_csv_format_row(char *p, const RequestsCsvRecord *rec);
 

@@ -33,7 +33,6 @@ static inline TraceRow test_row(double arrival_s, int64_t input, int64_t output)
     r.arrival_s = arrival_s;
     r.input_tokens = input;
     r.output_tokens = output;
-    r.session_id = -1;
     r.elapsed_s = -1;
     return r;
 }

@@ -19,6 +19,7 @@
 #include "engine/metrics_pipe.h"
 #include "engine/requests_csv.h"
 #include "request.h"
+#include "trace.h"
 
 /* A deterministic spread of requests: done, failed and rejected; never /
  * NaN times; sub-nanosecond fractions; times past 1e9 s (the %.9g branch). */
@@ -26,6 +27,7 @@ static void make_request(Request *r, uint64_t i)
 {
     uint64_t h = i * 0x9E3779B97F4A7C15ull;
     memset(r, 0, sizeof(*r));
+    r->session = -1;
     r->id = (int64_t)i;
     r->instance = (int32_t)(h % 5);
     r->input_tokens = (int32_t)((h >> 40) % 9000);
@@ -63,6 +65,11 @@ static Accounted account(bool threaded, uint64_t n)
     for (uint64_t i = 0; i < n; i++) {
         Request r;
         make_request(&r, i);
+        if (i % 3) { /* session keys travel to the thread as interned pointers */
+            char key[32];
+            snprintf(key, sizeof(key), i % 5 ? "s%llu" : "s,\"%llu\"", (unsigned long long)(i % 50));
+            r.session = strtab_intern(&m.sessions, key);
+        }
         metrics_on_arrival(&m, &r);
         if (i % 7 == 0) {
             MetricsSample smp = { .time_s = r.arrival_s, .instance = (int64_t)(i % 3), .queued = (int64_t)(i % 11),
@@ -152,7 +159,20 @@ static void test_row_format(void **state)
     char *end = requests_csv_format_row(row, &r);
     *end = '\0';
     assert_string_equal(row, "3,0,4.710427,91,16,16,16,done,none,4.712880452,4.718518358,4.803152151,"
-                             "0.008091358,0.005642253,0.092725151,0.005645905,0\n");
+                             "0.008091358,0.005642253,0.092725151,0.005645905,0,\n");
+    /* a session key: as is, or quoted with its quotes doubled */
+    r.session = "conv-42";
+    *requests_csv_format_row(row, &r) = '\0';
+    assert_string_equal(strrchr(row, ',') + 1, "conv-42\n");
+    r.session = "a,\"b\"";
+    *requests_csv_format_row(row, &r) = '\0';
+    assert_non_null(strstr(row, ",0,\"a,\"\"b\"\"\"\n"));
+    char longest[TRACE_SESSION_MAX];
+    memset(longest, '"', sizeof(longest) - 1);
+    longest[sizeof(longest) - 1] = '\0';
+    r.session = longest; /* the widest row: every byte doubled, within REQUESTS_CSV_ROW_MAX */
+    end = requests_csv_format_row(row, &r);
+    assert_true(end - row <= REQUESTS_CSV_ROW_MAX);
 }
 
 /* A write error stays on the FILE, where the CLI finds it at fclose. */

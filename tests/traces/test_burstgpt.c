@@ -20,7 +20,7 @@ static void test_schema_1(void **state)
     assert_int_equal(r->rows[0].output_tokens, 18);
     assert_string_equal(r->rows[1].model, "GPT-4");
     assert_string_equal(r->rows[1].log_type, "API log");
-    assert_int_equal(r->rows[0].session_id, -1);
+    assert_string_equal(r->rows[0].session, "");
     assert_int_equal(r->rows[1].line, 3);
 }
 
@@ -32,10 +32,49 @@ static void test_schema_3(void **state)
                                "2.5,7,3.75,ChatGPT,11,21,32,Conversation log\n", 0, &o);
     assert_int_equal(r->rc, 0);
     assert_int_equal(r->n, 2);
-    assert_int_equal(r->rows[1].session_id, 7);
+    assert_string_equal(r->rows[1].session, "7");
     assert_true(r->rows[1].elapsed_s == 3.75);
     assert_true(r->rows[1].arrival_s == 1.0);
     assert_int_equal(r->rows[1].input_tokens, 11);
+}
+
+/* _3 Session ID is an opaque key (#17 item 6): text, kept whole ("007" is
+ * not "7"); one of 64 bytes or more, or with a control character, is a bad
+ * row naming file:line, never cut (cut keys could merge two sessions). */
+static void test_session_strings(void **state)
+{
+    (void)state;
+    TraceOpenOpts o = tt_opts();
+    TtResult *r = tt_read(HDR3 "0,conv-9f3a,0,ChatGPT,10,20,30,Conversation log\n"
+                               "1,007,0,ChatGPT,10,20,30,Conversation log\n"
+                               "2,,0,ChatGPT,10,20,30,API log\n"
+                               "3,\"a,\"\"b\"\"\",0,GPT-4,10,20,30,API log\n", 0, &o);
+    assert_int_equal(r->rc, 0);
+    assert_int_equal(r->n, 4);
+    assert_string_equal(r->rows[0].session, "conv-9f3a");
+    assert_string_equal(r->rows[1].session, "007");
+    assert_string_equal(r->rows[2].session, "");
+    assert_string_equal(r->rows[3].session, "a,\"b\"");
+    char data[512], key[80];
+    memset(key, 'k', 63);
+    key[63] = '\0';
+    snprintf(data, sizeof(data), HDR3 "0,%s,0,ChatGPT,10,20,30,API log\n", key); /* 63 bytes: the longest */
+    r = tt_read(data, 0, &o);
+    assert_int_equal(r->rc, 0);
+    assert_string_equal(r->rows[0].session, key);
+    snprintf(data, sizeof(data), HDR3 "0,a,0,ChatGPT,10,20,30,API log\n1,%sk,0,ChatGPT,10,20,30,API log\n", key);
+    r = tt_read(data, 0, &o);
+    assert_int_equal(r->rc, TRACE_BAD_ROW);
+    assert_non_null(strstr(r->msg, "t.csv:3: Session ID: 64 bytes, longer than 63"));
+    o.bad_rows = TRACE_BAD_SKIP;
+    r = tt_read(data, 0, &o);
+    assert_int_equal(r->rc, 0);
+    assert_int_equal(r->n, 1);
+    assert_int_equal(r->stats.rows_bad_skipped, 1);
+    o.bad_rows = TRACE_BAD_ABORT;
+    r = tt_read(HDR3 "0,\"a\tb\",0,ChatGPT,10,20,30,API log\n", 0, &o);
+    assert_int_equal(r->rc, TRACE_BAD_ROW);
+    assert_non_null(strstr(r->msg, "t.csv:2: Session ID: control character 0x09 at byte 2"));
 }
 
 static void test_empty_file(void **state)
@@ -266,6 +305,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_schema_1),        cmocka_unit_test(test_schema_3),
+        cmocka_unit_test(test_session_strings),
         cmocka_unit_test(test_empty_file),      cmocka_unit_test(test_header_only),
         cmocka_unit_test(test_missing_column),  cmocka_unit_test(test_short_row),
         cmocka_unit_test(test_long_row),
