@@ -87,9 +87,13 @@ int synth_params_validate(const SynthParams *p)
     if ((err = length_validate(&p->output, "output")) < 0) return err;
     if (p->n_mix > SYNTH_MAX_MIX)
         return ss_error_set(EINVAL, "synth: %zu mix entries (at most %d)", p->n_mix, SYNTH_MAX_MIX);
-    for (size_t i = 0; i < p->n_mix; i++)
-        if (!(p->mix[i].weight >= 0))
-            return ss_error_set(EINVAL, "synth: mix[%zu] weight %g", i, p->mix[i].weight);
+    for (size_t i = 0; i < p->n_mix; i++) {
+        const SynthMix *m = &p->mix[i];
+        if (!(m->weight >= 0)) return ss_error_set(EINVAL, "synth: mix[%zu] weight %g", i, m->weight);
+        if (!(m->out_sigma >= 0) || !isfinite(m->out_sigma) || !isfinite(m->out_mu))
+            return ss_error_set(EINVAL, "synth: mix[%zu] response lognormal mu %g, sigma %g", i, m->out_mu,
+                                m->out_sigma);
+    }
     if (!(p->failure_share >= 0 && p->failure_share <= 1))
         return ss_error_set(EINVAL, "synth: failure_share %g must be in [0, 1]", p->failure_share);
     if (p->requests < 0 || !(p->duration_s >= 0))

@@ -68,7 +68,14 @@ typedef struct SynthMix {
     char model[32];
     char log_type[32];
     double weight;             /* relative; weights need not sum to 1 */
+    /* This category's own responses: lognormal (of ln tokens), clamped to
+     * params.output's [min_tokens, max_tokens]; out_sigma = 0: draw from
+     * params.output (every category alike). */
+    double out_mu, out_sigma;
 } SynthMix;
+
+struct SynthPreset;
+#define SYNTH_PRESET_OPTS_BYTES 128 /* a preset's parsed knobs, kept in the params */
 
 typedef struct SynthParams {
     /* Arrivals. */
@@ -96,6 +103,10 @@ typedef struct SynthParams {
     int64_t requests;
     double duration_s;         /* simulated seconds */
     char name[64];             /* "default", "params", "fit" : for descriptions */
+    /* The preset these params came from and its knobs as parsed (for the
+     * manifest); NULL when not from a preset with knobs. */
+    const struct SynthPreset *preset;
+    _Alignas(8) unsigned char preset_opts[SYNTH_PRESET_OPTS_BYTES];
 } SynthParams;
 
 /* The embedded BurstGPT-like workload (traces/README-synth.md): Gamma gaps of
@@ -105,6 +116,33 @@ typedef struct SynthParams {
  * requests = duration_s = 0: set one. */
 #define SYNTH_DEFAULT_RATE 2.0 /* requests/s */
 void synth_params_default(SynthParams *p);
+
+/* Presets: the named workloads behind `--workload NAME[:key=value,...]`,
+ * one registry for run, replay, plan, sweep, trace gen and `servesim list`
+ * (traces/synth_preset.c, traces/README-synth.md says where every default
+ * comes from). */
+typedef struct SynthPreset {
+    const char *name;
+    const char *help;          /* one line */
+    const OptSpec *opts;       /* knobs, NULL-name terminated; NULL = none */
+    size_t opts_size;          /* bytes of the parsed knobs, <= SYNTH_PRESET_OPTS_BYTES */
+    void (*build)(SynthParams *p, const void *opts);        /* opts already parsed and checked */
+    /* The knobs that reproduce p's arrivals after --rate / --burstiness
+     * changed them (so the manifest records what ran); NULL = none derived. */
+    void (*sync)(const SynthParams *p, void *opts);
+} SynthPreset;
+
+extern const SynthPreset *const synth_presets[]; /* NULL-terminated */
+const SynthPreset *synth_preset_find(const char *name);
+/* "default, burstgpt-perf" */
+const char *synth_preset_names(void);
+/* p from "NAME[:key=value,...]": -EINVAL naming the unknown workload (and
+ * the known ones), an unknown key or one given twice.  requests and
+ * duration_s are 0: set one. */
+int synth_params_from_preset(SynthParams *p, const char *spec);
+/* Whether the key=value part of spec names `key` (to refuse --rate with
+ * scale=, --burstiness with shape=). */
+bool synth_spec_names_key(const char *spec, const char *key);
 
 /* The embedded hour-of-day profile (24 multipliers, mean 1, peak/valley 11.7x). */
 const double *synth_diurnal_profile(void);

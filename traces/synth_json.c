@@ -46,6 +46,15 @@ json_t *synth_params_to_json(const SynthParams *p)
 {
     json_t *o = json_object(), *a = json_object(), *mix = json_array();
     json_object_set_new(o, "name", json_string(p->name));
+    if (p->preset && p->preset->opts) { /* the knobs, as they ran (after --rate / --burstiness) */
+        _Alignas(8) unsigned char opts[SYNTH_PRESET_OPTS_BYTES];
+        memcpy(opts, p->preset_opts, sizeof(opts));
+        if (p->preset->sync) p->preset->sync(p, opts);
+        json_t *ps = json_object();
+        json_object_set_new(ps, "name", json_string(p->preset->name));
+        json_object_set_new(ps, "options", opts_to_json(p->preset->opts, opts));
+        json_object_set_new(o, "preset", ps);
+    }
     json_object_set_new(a, "gaps", json_string(gap_names[p->gap]));
     if (p->n_windows) {
         json_object_set_new(a, "windows", json_integer((json_int_t)p->n_windows));
@@ -64,6 +73,10 @@ json_t *synth_params_to_json(const SynthParams *p)
         json_object_set_new(m, "model", json_string(p->mix[i].model));
         json_object_set_new(m, "log_type", json_string(p->mix[i].log_type));
         json_object_set_new(m, "weight", json_real(p->mix[i].weight));
+        if (p->mix[i].out_sigma > 0) { /* this category's own responses */
+            json_object_set_new(m, "output_mu", json_real(p->mix[i].out_mu));
+            json_object_set_new(m, "output_sigma", json_real(p->mix[i].out_sigma));
+        }
         json_array_append_new(mix, m);
     }
     json_object_set_new(o, "mix", mix);

@@ -154,10 +154,11 @@ int synth_source_create(SynthSource **out, const SynthParams *p, uint64_t seed)
     return 0;
 }
 
-static void draw_mix(SynthSource *s, TraceRow *row)
+/* The category of the row; -1 without a mix. */
+static int draw_mix(SynthSource *s, TraceRow *row)
 {
     size_t n = s->p.n_mix;
-    if (!n || !(s->mix_cum[n - 1] > 0)) return;
+    if (!n || !(s->mix_cum[n - 1] > 0)) return -1;
     double u = gsl_rng_uniform(s->rng_mix) * s->mix_cum[n - 1];
     size_t i = 0;
     while (i + 1 < n && s->mix_cum[i] <= u) i++;
@@ -166,6 +167,16 @@ static void draw_mix(SynthSource *s, TraceRow *row)
     _Static_assert(sizeof(row->log_type) == sizeof(s->p.mix[i].log_type), "log type field sizes");
     memcpy(row->model, s->p.mix[i].model, sizeof(row->model));
     memcpy(row->log_type, s->p.mix[i].log_type, sizeof(row->log_type));
+    return (int)i;
+}
+
+/* A category's own lognormal responses, within params.output's bounds. */
+static int64_t draw_category_output(const SynthSource *s, const SynthMix *m)
+{
+    double v = floor(gsl_ran_lognormal(s->rng_output, m->out_mu, m->out_sigma) + 0.5);
+    if (!(v >= (double)s->p.output.min_tokens)) return s->p.output.min_tokens;
+    if (v > (double)s->p.output.max_tokens) return s->p.output.max_tokens;
+    return (int64_t)v;
 }
 
 int synth_source_next(SynthSource *s, TraceRow *row)
@@ -178,8 +189,10 @@ int synth_source_next(SynthSource *s, TraceRow *row)
     row->session[0] = '\0';
     row->elapsed_s = -1;
     row->input_tokens = draw_length(&s->p.input, s->zipf_cdf[0], s->rng_input);
-    row->output_tokens = draw_length(&s->p.output, s->zipf_cdf[1], s->rng_output);
-    draw_mix(s, row);
+    /* Each quantity has its own stream: drawing the category first moves no draw. */
+    int c = draw_mix(s, row);
+    row->output_tokens = c >= 0 && s->p.mix[c].out_sigma > 0 ? draw_category_output(s, &s->p.mix[c])
+                                                              : draw_length(&s->p.output, s->zipf_cdf[1], s->rng_output);
     if (s->p.failure_share > 0 && gsl_rng_uniform(s->rng_failed) < s->p.failure_share) {
         row->failed = true;
         row->output_tokens = 0;

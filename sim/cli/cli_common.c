@@ -348,9 +348,15 @@ int cli_run_parse_option(CliRunArgs *a, int opt, const char *v)
 int cli_run_args_check(const CliRunArgs *a, const char *cmd, bool need_out)
 {
     if (!a->trace.path == !a->workload)
-        return cli_fail("%s: give exactly one of --trace FILE or --workload default", cmd);
-    if (a->workload && strcmp(a->workload, "default"))
-        return cli_fail("--workload: unknown workload '%s' (known: default)", a->workload);
+        return cli_fail("%s: give exactly one of --trace FILE or --workload NAME (%s)", cmd, synth_preset_names());
+    if (a->workload) { /* the name, its knobs and their values: a usage error here */
+        SynthParams p;
+        if (synth_params_from_preset(&p, a->workload) < 0) return cli_fail_lib();
+        if (a->rate > 0 && synth_spec_names_key(a->workload, "scale"))
+            return cli_fail("%s: --rate and the workload's scale= both set the rate; give one", cmd);
+        if (a->burstiness > 0 && synth_spec_names_key(a->workload, "shape"))
+            return cli_fail("%s: --burstiness and the workload's shape= both set the gap shape; give one", cmd);
+    }
     if (need_out && !a->out_dir) return cli_fail("%s: --out DIR is required", cmd);
     if (a->rate > 0 && a->trace.path)
         return cli_fail("%s: --rate sets the embedded workload's rate; a trace keeps its own "
@@ -377,7 +383,7 @@ int cli_run_open_source(const CliRunArgs *a, CliSource *src)
         r = source_open_trace(src, &a->trace, a->prefetch && a->defer_sha256);
     } else {
         SynthParams p;
-        synth_params_default(&p);
+        if (synth_params_from_preset(&p, a->workload) < 0) return cli_fail_lib(); /* checked before */
         if (a->rate > 0) p.rate = a->rate;
         if (a->burstiness > 0) p.gap = SYNTH_GAP_GAMMA, p.shape = a->burstiness;
         if (a->diurnal) p.diurnal = true;
@@ -395,7 +401,9 @@ const char *cli_run_options_help(void)
 {
     return "workload:\n"
            "  --trace FILE          BurstGPT / Azure / CSV / JSONL trace, plain or gzip\n"
-           "  --workload default    the embedded BurstGPT-like workload (no file needed)\n"
+           "  --workload NAME[:k=v,...]  an embedded workload (no file needed): default (BurstGPT-like),\n"
+           "                        burstgpt-perf[:shape=,scale=,zipf=,max_tokens=,...] (BurstGPT's\n"
+           "                        benchmark generator); knobs: servesim list workloads\n"
            "  --requests N          requests to generate (workload; default 10000)\n"
            "  --rate R              mean arrival rate of the workload, requests/s\n"
            "  --burstiness B        workload gap shape: Gamma(B), CV 1/sqrt(B); 1 = Poisson (default 0.5)\n"

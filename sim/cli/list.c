@@ -8,6 +8,7 @@
 #include "format.h"
 #include "predict/predict.h"
 #include "sched/sched.h"
+#include "synth.h"
 
 static int list_models(void)
 {
@@ -50,7 +51,7 @@ static int list_gpus(void)
 int cmd_list(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
-        printf("usage: servesim list [schedulers|predictors|routers|cost|formats|models|gpus]\n"
+        printf("usage: servesim list [schedulers|predictors|routers|cost|formats|models|gpus|workloads]\n"
                "Prints every registered plug-in with its options (name type default help), the\n"
                "cost models (--cost; 'backends' is the same list), and the model and GPU specs\n"
                "of the models directory (--model, --gpu).\n");
@@ -62,11 +63,11 @@ int cmd_list(int argc, char **argv)
     }
     const char *only = argc >= 2 ? argv[1] : NULL;
     static const char *const kinds[] = { "schedulers", "predictors", "routers", "cost", "backends", "formats",
-                                         "models", "gpus" };
+                                         "models", "gpus", "workloads" };
     bool known = !only;
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && !known; i++) known = !strcmp(only, kinds[i]);
     if (!known) {
-        cli_fail("list: unknown kind '%s' (schedulers, predictors, routers, cost, formats, models, gpus)", only);
+        cli_fail("list: unknown kind '%s' (schedulers, predictors, routers, cost, formats, models, gpus, workloads)", only);
         return CLI_EXIT_USAGE;
     }
     if (!only || !strcmp(only, "schedulers")) {
@@ -104,6 +105,13 @@ int cmd_list(int argc, char **argv)
         printf("trace formats (--format NAME; auto-detected from the header by default)\n");
         for (const TraceFormat *const *f = trace_format_registry; *f; f++)
             printf("  %-18s %s\n", (*f)->name, (*f)->help);
+    }
+    if (!only || !strcmp(only, "workloads")) {
+        printf("workloads (--workload NAME:key=value,...; traces/README-synth.md: where each default comes from)\n");
+        for (const SynthPreset *const *w = synth_presets; *w; w++) {
+            printf("  %-18s %s\n", (*w)->name, (*w)->help);
+            opts_print(stdout, (*w)->opts, "      ");
+        }
     }
     return 0;
 }

@@ -21,7 +21,7 @@
 static void plan_usage(FILE *f)
 {
     fprintf(f,
-        "usage: servesim plan (--trace FILE | --workload default) [options]\n"
+        "usage: servesim plan (--trace FILE | --workload NAME[:k=v,...]) [options]\n"
         "\n"
         "Finds, for each candidate GPU kind, the smallest number of instances meeting every\n"
         "SLO in every one of R seeds (exponential growth, then bisection on the count), its\n"
@@ -32,8 +32,8 @@ static void plan_usage(FILE *f)
         "Cheapest first.  Runs write no per-request files and are deterministic per seed.\n"
         "\n"
         "workload:\n"
-        "  --trace FILE | --workload default\n"
-        "  --rate R              workload mean rate, requests/s (default 2)\n"
+        "  --trace FILE | --workload NAME[:k=v,...]   default or burstgpt-perf (servesim list workloads)\n"
+        "  --rate R              workload mean rate, requests/s (default: the workload's, 2 for default)\n"
         "  --requests N          requests per simulation (default 20000)\n"
         "  --duration S          simulated seconds per simulation instead\n"
         "  --burstiness B        workload gap shape: Gamma(B), 1 = Poisson (default 0.5)\n"
@@ -182,8 +182,17 @@ static int parse_plan_args(int argc, char **argv, PlanArgs *a)
         if ((r = parse_one(a, c, optarg))) return r;
     }
     if (optind < argc) return cli_fail("plan: unexpected argument '%s'", argv[optind]);
-    if (!a->trace.path == !a->workload) return cli_fail("plan: give exactly one of --trace FILE or --workload default");
-    if (a->workload && strcmp(a->workload, "default")) return cli_fail("--workload: unknown workload '%s' (known: default)", a->workload);
+    if (!a->trace.path == !a->workload)
+        return cli_fail("plan: give exactly one of --trace FILE or --workload NAME (%s)", synth_preset_names());
+    if (a->workload) { /* name, knobs and values; the scenarios build from the same spec */
+        SynthParams p;
+        if (synth_params_from_preset(&p, a->workload) < 0) return cli_fail_lib();
+        if (a->rate > 0 && synth_spec_names_key(a->workload, "scale"))
+            return cli_fail("plan: --rate and the workload's scale= both set the rate; give one");
+        if (a->burstiness > 0 && synth_spec_names_key(a->workload, "shape"))
+            return cli_fail("plan: --burstiness and the workload's shape= both set the gap shape; give one");
+        if (strlen(a->workload) > 120) return cli_fail("plan: --workload spec longer than 120 characters");
+    }
     if (a->diurnal && a->trace.path) return cli_fail("--diurnal: only with --workload default (a trace carries its own day)");
     if (a->burstiness > 0 && (a->trace.path || a->diurnal))
         return cli_fail("--burstiness: only with --workload default and without --diurnal (its scenarios set their own)");
@@ -234,6 +243,22 @@ typedef struct Scenario {
     int order[PLAN_MAX_CANDS];         /* cheapest found first */
 } Scenario;
 
+/* The spec without its scale= and shape= knobs: a scenario's run_args give
+ * the rate and shape that ran as --rate and --burstiness (run refuses both
+ * spellings at once). */
+static void spec_without_arrivals(const char *spec, char *out, size_t cap)
+{
+    const char *colon = strchr(spec, ':');
+    size_t used = (size_t)snprintf(out, cap, "%.*s", (int)(colon ? colon - spec : (ptrdiff_t)strlen(spec)), spec);
+    for (const char *p = colon; p && used < cap; ) {
+        p++;
+        size_t len = strcspn(p, ",");
+        if (strncmp(p, "scale=", 6) && strncmp(p, "shape=", 6) && len)
+            used += (size_t)snprintf(out + used, cap - used, "%c%.*s", strchr(out, ':') ? ',' : ':', (int)len, p);
+        p = p[len] ? p + len : NULL;
+    }
+}
+
 /* The workloads to plan for: the trace, the workload, or with --diurnal the
  * mean hour with Poisson arrivals, the mean hour and the peak hour (bursty). */
 static int make_scenarios(PlanArgs *a, Scenario *sc)
@@ -244,12 +269,15 @@ static int make_scenarios(PlanArgs *a, Scenario *sc)
         sc[0].rate = NAN;
         return 1;
     }
-    double rate = a->rate > 0 ? a->rate : SYNTH_DEFAULT_RATE;
+    SynthParams base;
+    int r = synth_params_from_preset(&base, a->workload); /* checked in parse_args */
+    SS_ASSERT(r == 0);
+    double rate = a->rate > 0 ? a->rate : base.rate;
     int n = a->diurnal ? 3 : 1;
     const double *mult = synth_diurnal_profile();
     for (int i = 0; i < n; i++) {
         SynthParams *p = &sc[i].synth;
-        synth_params_default(p);
+        *p = base;
         p->diurnal = false;
         p->rate = i == 2 ? rate * mult[14] : rate;
         if (a->diurnal && i == 0) p->gap = SYNTH_GAP_EXPONENTIAL, p->shape = 1;
@@ -266,15 +294,18 @@ static int make_scenarios(PlanArgs *a, Scenario *sc)
         char gaps[32];
         if (p->gap == SYNTH_GAP_EXPONENTIAL || p->shape == 1) snprintf(gaps, sizeof(gaps), "Poisson");
         else snprintf(gaps, sizeof(gaps), "Gamma(%g)", p->shape);
-        int w = snprintf(sc[i].desc, sizeof(sc[i].desc), "%s: workload default, %s arrivals at %.4g req/s%s, %s",
-                 names[i], gaps, p->rate,
+        int w = snprintf(sc[i].desc, sizeof(sc[i].desc), "%s: workload %s, %s arrivals at %.4g req/s%s, %s",
+                 names[i], a->workload, gaps, p->rate,
                  i == 2 ? " (14:00, the day's mean x 1.839)" : a->diurnal ? " (the day's mean)" : "", per);
         /* The same arrivals through `run` (per seed: --seed S) */
         char stop[48];
         if (by_time) snprintf(stop, sizeof(stop), "--duration %.17g", p->duration_s);
         else snprintf(stop, sizeof(stop), "--requests %lld", (long long)p->requests);
-        w += snprintf(sc[i].run_args, sizeof(sc[i].run_args), "--workload default --rate %.17g --burstiness %.17g %s",
-                      p->rate, p->gap == SYNTH_GAP_EXPONENTIAL ? 1.0 : p->shape, stop);
+        char spec[160];
+        spec_without_arrivals(a->workload, spec, sizeof(spec));
+        int ra = snprintf(sc[i].run_args, sizeof(sc[i].run_args), "--workload %s --rate %.17g --burstiness %.17g %s",
+                          spec, p->rate, p->gap == SYNTH_GAP_EXPONENTIAL ? 1.0 : p->shape, stop);
+        SS_ASSERT(ra > 0 && (size_t)ra < sizeof(sc[i].run_args)); /* the spec is <= 120 characters */
         (void)w; /* a long description is cut, never an error */
     }
     return n;
@@ -304,7 +335,7 @@ static json_t *plan_manifest_json(const PlanArgs *a, int argc, char **argv)
     if (a->trace.path && ss_sha256_file(a->trace.path, src.sha256)) return NULL;
     json_t *m = results_manifest_json(&c, &src, argc, argv);
     if (!a->trace.path)  /* each scenario's workload parameters are in its own object */
-        json_object_set_new(m, "input", json_pack("{s:s,s:s}", "workload", "default",
+        json_object_set_new(m, "input", json_pack("{s:s,s:s}", "workload", a->workload,
                                                   "params", "per scenario: scenarios[].workload"));
     return m;
 }

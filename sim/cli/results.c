@@ -171,7 +171,7 @@ json_t *results_manifest_json(const EngineConfig *c, const CliSource *src, int a
         json_object_set_new(input, "trace", json_string(src->path));
         json_object_set_new(input, "sha256", json_string(src->sha256));
     } else {
-        json_object_set_new(input, "workload", json_string("default"));
+        json_object_set_new(input, "workload", json_string(synth_source_params(src->synth)->name));
         json_object_set_new(input, "params", synth_params_to_json(synth_source_params(src->synth)));
         json_object_set_new(input, "seed", json_integer((json_int_t)src->synth_seed));
     }

@@ -15,7 +15,7 @@
 #include "writer.h"
 
 static const char usage[] =
-    "usage: servesim trace gen [--workload default | --fit FIT.json | --rate R ...]\n"
+    "usage: servesim trace gen [--workload NAME[:k=v,...] | --fit FIT.json | --rate R ...]\n"
     "                          (--requests N | --duration S) [--seed N] --out FILE[.gz]\n"
     "       servesim trace gen --from-dataset F.jsonl[.gz] [--split S] --rate R ... --out F.jsonl\n"
     "Writes a BurstGPT-schema trace (Timestamp,Model,Request tokens,Response tokens,\n"
@@ -23,6 +23,9 @@ static const char usage[] =
     "with the seed and parameters.  Same options + same seed = same bytes.\n"
     "workload (default: the embedded BurstGPT-like one, traces/README-synth.md):\n"
     "  --workload default    Gamma(0.5) gaps at 2 req/s, Zipf(1.1) prompts, bimodal responses\n"
+    "  --workload burstgpt-perf[:shape=,scale=,zipf=,max_tokens=,...]   BurstGPT's benchmark\n"
+    "                        generator: Gamma(0.5, 2 s) gaps, Zipf(1.1) lengths < 1024 (servesim\n"
+    "                        list workloads for every knob)\n"
     "  --fit FILE            parameters from `servesim trace fit --out FILE`\n"
     "  --arrival-dist D      with --fit: exponential|gamma|weibull (default: best AIC)\n"
     "  --length-dist D       with --fit: zipf|lognormal|lognormal2|empirical (default: best AIC)\n"
@@ -66,10 +69,12 @@ static int parse_one(GenArgs *a, int c, const char *v)
 {
     int64_t i;
     switch (c) {
-    case O_WORKLOAD:
-        if (strcmp(v, "default")) return cli_fail("--workload: only 'default' is embedded");
+    case O_WORKLOAD: { /* name, knobs and values: checked here (a usage error) */
+        SynthParams p;
+        if (synth_params_from_preset(&p, v) < 0) return cli_fail_lib();
         a->workload = v;
         return 0;
+    }
     case O_FIT: a->fit = v; return 0;
     case O_ADIST: a->arrival_dist = v; return 0;
     case O_LDIST: a->length_dist = v; return 0;
@@ -137,7 +142,12 @@ static int build_params(const GenArgs *a, SynthParams *p)
         if (synth_params_from_fit(p, a->fit, a->arrival_dist, a->length_dist, a->windows) < 0)
             return cli_fail_lib();
     } else {
-        synth_params_default(p);
+        const char *w = a->workload ? a->workload : "default";
+        if (a->rate > 0 && synth_spec_names_key(w, "scale"))
+            return cli_fail("--rate and the workload's scale= both set the rate; give one");
+        if (a->burstiness > 0 && synth_spec_names_key(w, "shape"))
+            return cli_fail("--burstiness and the workload's shape= both set the gap shape; give one");
+        if (synth_params_from_preset(p, w) < 0) return cli_fail_lib();
     }
     if (a->rate > 0 && p->n_windows) return cli_fail("--rate: the fit's windows set the rates");
     if (a->rate > 0) p->rate = a->rate;
@@ -151,7 +161,8 @@ static int build_params(const GenArgs *a, SynthParams *p)
     if (a->diurnal) p->diurnal = true;
     if (a->day_s > 0) p->day_s = a->day_s;
     if (a->failure_share >= 0) p->failure_share = a->failure_share;
-    if (a->rate > 0 || a->burstiness > 0) snprintf(p->name, sizeof(p->name), "%s", a->fit ? "fit+params" : "params");
+    if (a->rate > 0 || a->burstiness > 0)
+        snprintf(p->name, sizeof(p->name), "%s", a->fit ? "fit+params" : p->preset ? p->name : "params");
     p->requests = a->requests;
     p->duration_s = a->duration_s > 0 ? a->duration_s : 0;
     if (synth_params_validate(p) < 0) return cli_fail_lib();

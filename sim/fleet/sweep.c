@@ -34,7 +34,7 @@ const char *sweep_csv_header(void)
            "preemptions,mean_queue_length\n";
 }
 
-static json_t *axis_default(int a)
+static json_t *axis_default(const SweepSpec *s, int a)
 {
     EngineConfig c;
     engine_config_default(&c);
@@ -46,7 +46,10 @@ static json_t *axis_default(int a)
     case SWEEP_SCHED: return json_string(c.sched_spec);
     case SWEEP_PREDICT: return json_string(c.predict_spec);
     case SWEEP_COST: return json_string(c.cost_spec);
-    case SWEEP_RATE: return json_real(SYNTH_DEFAULT_RATE);
+    case SWEEP_RATE: { /* the workload's own rate */
+        SynthParams p;
+        return json_real(synth_params_from_preset(&p, s->workload) ? SYNTH_DEFAULT_RATE : p.rate);
+    }
     case SWEEP_SPEEDUP: return json_real(1.0);
     default: return json_integer(1);
     }
@@ -92,8 +95,18 @@ static int load_scalars(SweepSpec *s, json_t *j, const char *path)
             return ss_error_set(EINVAL, "%s: trace: expected a path", path);
         snprintf(s->trace, sizeof(s->trace), "%s", json_string_value(v));
     }
-    if ((v = json_object_get(j, "workload")) && (!json_is_string(v) || strcmp(json_string_value(v), "default")))
-        return ss_error_set(EINVAL, "%s: workload: only \"default\" is known", path);
+    snprintf(s->workload, sizeof(s->workload), "default");
+    if ((v = json_object_get(j, "workload"))) { /* NAME[:k=v,...], as --workload */
+        SynthParams p;
+        if (!json_is_string(v) || strlen(json_string_value(v)) >= sizeof(s->workload))
+            return ss_error_set(EINVAL, "%s: workload: expected a string such as \"burstgpt-perf:shape=0.25\"", path);
+        if (synth_params_from_preset(&p, json_string_value(v))) {
+            char why[256];
+            snprintf(why, sizeof(why), "%s", ss_error_get());
+            return ss_error_set(EINVAL, "%s: workload: %s", path, why);
+        }
+        snprintf(s->workload, sizeof(s->workload), "%s", json_string_value(v));
+    }
     if ((v = json_object_get(j, "requests"))) {
         if (!json_is_integer(v) || json_integer_value(v) < 1) return ss_error_set(EINVAL, "%s: requests: expected a positive integer", path);
         s->requests = json_integer_value(v);
@@ -140,7 +153,7 @@ int sweep_spec_load(SweepSpec *s, const char *path)
     s->n_runs = 1;
     for (int a = 0; a < SWEEP_N_AXES; a++) {
         json_t *given = json_object_get(j, axis_names[a]);
-        json_t *def = given ? NULL : axis_default(a);
+        json_t *def = given ? NULL : axis_default(s, a);
         r = axis_load(s, a, given ? given : def, path);
         if (def) json_decref(def);
         if (r) goto done;
@@ -222,7 +235,7 @@ int sweep_run_row(const SweepSpec *s, int64_t index, char **row)
     int r = run_config(s, val, &cfg);
     if (r) return r;
     SynthParams p;
-    synth_params_default(&p);
+    if ((r = synth_params_from_preset(&p, s->workload))) return r; /* checked at load */
     p.rate = json_number_value(val[SWEEP_RATE]);
     p.requests = s->duration_s > 0 ? 0 : s->requests;
     p.duration_s = s->duration_s;

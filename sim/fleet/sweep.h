@@ -62,6 +62,7 @@ enum { SWEEP_MODEL, SWEEP_GPU, SWEEP_FLEET, SWEEP_ROUTER, SWEEP_SCHED, SWEEP_PRE
 typedef struct SweepSpec {
     json_t *axis[SWEEP_N_AXES];  /* each an array of strings or numbers (owned) */
     char trace[1024];            /* "" for the workload */
+    char workload[160];          /* the workload's spec, NAME[:k=v,...] (synth_presets); "default" */
     int64_t requests;            /* per run (workload) */
     double duration_s;           /* per run instead of requests (workload), simulated seconds */
     SloSpec slo;
