@@ -25,6 +25,7 @@ void step_reset(Step *s)
     s->padded_input = 0;
     s->max_iters = 0;
     s->interruptible = false;
+    s->rank_by_sched_key = false;
     s->iters_done = 0;
     s->start_s = s->end_s = 0;
     s->padding_tokens = 0;

@@ -340,24 +340,32 @@ static void span_write_step(Engine *e, Instance *in, double duration_s)
             in->first_iter_s);
 }
 
+/* A rider's or decode-first member's rank: arrival id, or the one the
+ * scheduler gave it in on_step_done (Step.rank_by_sched_key). */
+static inline int64_t report_rank(const Step *s, const Request *r)
+{
+    return s->rank_by_sched_key ? r->sched_key : r->id;
+}
+
 /* Finished requests go to the metrics in the order a step listing every
- * rider would have had: riders stand among the decode-first members by rank
- * (arrival id: only FCFS policies ride), the other members after them.
- * Identical order, identical floating-point sums. */
+ * rider would have had: riders stand among the decode-first members by rank,
+ * the other members after them.  Identical order, identical floating-point
+ * sums. */
 static void span_report_finished(Engine *e, Instance *in)
 {
     Step *s = &in->step;
     Request **done = in->ride.finished;
     int32_t nd = in->ride.n_finished, d = 0;
-    for (int32_t i = 1; i < nd; i++) { /* few: insertion sort by id */
+    for (int32_t i = 1; i < nd; i++) { /* few: insertion sort by rank */
         Request *r = done[i];
         int32_t j = i;
-        for (; j > 0 && done[j - 1]->id > r->id; j--) done[j] = done[j - 1];
+        for (; j > 0 && report_rank(s, done[j - 1]) > report_rank(s, r); j--) done[j] = done[j - 1];
         done[j] = r;
     }
     for (int32_t i = 0; i < s->n_members; i++) {
         Request *r = s->members[i].req;
-        while (d < nd && (i >= s->n_decode_first || done[d]->id < r->id)) engine__finish(e, in, done[d++]);
+        while (d < nd && (i >= s->n_decode_first || report_rank(s, done[d]) < report_rank(s, r)))
+            engine__finish(e, in, done[d++]);
         if (request_is_finished(r)) engine__finish(e, in, r);
     }
     while (d < nd) engine__finish(e, in, done[d++]);

@@ -75,6 +75,7 @@ void cont_close(void *priv)
     free(c->heap);
     free(c->running);
     cont_ride_free(c);
+    cont_rank_free(c);
     kv_free(&c->kv);
 }
 
@@ -146,6 +147,10 @@ static void preempt_at(Cont *c, int32_t i, Step *step, Plan *p, double now_s, bo
 {
     Request *r = c->running[i];
     ContSeq *s = cont_seq(r);
+    if (r->riding) { /* srpt's victim: its next token was planned */
+        cont_ride_take_back_planned(c, r);
+        p->budget_left++;
+    }
     unstep(step, r, p);
     cont_run_remove_at(c, i);
     c->peak_sum -= s->peak_blocks;
@@ -273,6 +278,7 @@ static void admit(Cont *c, Step *step, Plan *p, int32_t chunk, int64_t tokens)
 static int32_t srpt_victim(const Cont *c, const Request *head)
 {
     if (!c->srpt) return -1;
+    if (c->rank_lazy) return cont_rank_victim(c, head);
     for (int32_t v = c->n_running - 1; v >= 0; v--) {
         const ContSeq *s = cont_seq(c->running[v]);
         if (s->key <= cont_seq(head)->key + (double)c->o.margin) return -1;
@@ -363,7 +369,8 @@ int cont_next_step(void *priv, double now_s, Step *step, double *wake_s)
     Cont *c = priv;
     Plan p = { .budget_left = c->budget, .id = ++c->plans };
     (void)wake_s; /* arrivals are the only thing that makes work appear */
-    cont_run_resort(c);
+    if (c->rank_lazy) cont_rank_plan_start(c);
+    else cont_run_resort(c);
     if (c->o.length_aware) {
         c->peak_sum = 0;
         for (int32_t i = 0; i < c->n_running; i++) {
@@ -385,6 +392,9 @@ int cont_next_step(void *priv, double now_s, Step *step, double *wake_s)
         if (cont_ride_plan(c, others)) p.budget_left -= c->n_riders;
         else cont_ride_take_back_all(c); /* someone may be preempted: plan member by member */
     }
+    /* Lazy rank: runners are listed (in rank order) only if some do not ride. */
+    if (c->rank_lazy && c->n_riders < c->n_running) cont_rank_sort(c);
+    step->rank_by_sched_key = c->rank_lazy;
     run_phase(c, step, &p, now_s);
     admit_phase(c, step, &p, now_s);
     if (!step->n_members && !c->n_riders) return 0;
@@ -410,6 +420,7 @@ void cont_on_step_done(void *priv, const Step *step, double now_s)
 {
     Cont *c = priv;
     (void)now_s;
+    if (c->rank_lazy) cont_rank_finished(c, step); /* before anyone leaves */
     if (c->n_riders) cont_ride_step_done(c, step);
     for (int32_t i = 0; i < step->n_members; i++) {
         Request *r = step->members[i].req;

@@ -72,8 +72,21 @@ typedef struct ContSeq {
     uint64_t preempted_plan; /* planning round of its last preemption */
     int64_t ride_offset;     /* riding: prefilled tokens - ride clock (constant while it rides) */
     int32_t deferred_blocks; /* finished as a rider: blocks held without ids, freed on detach */
+    /* Lazy rank (sjf/srpt, continuous_rank.c): a runner is in every
+     * iteration, so predicted - generated + clock is constant while it runs. */
+    int64_t rank_u;          /* iterations: its key stops falling when the clock reaches it */
+    double age_key;          /* aging x arrival_s, tokens */
+    int32_t run_index;       /* index in Cont.running */
+    int32_t rank_slot[2];    /* srpt: index in its victim heap, in Cont.to_clamp; -1: none */
+    bool clamped;            /* srpt: rank_u <= clock, key = age_key */
     struct ContSeq *next_free;
 } ContSeq;
+
+/* An indexed binary heap of runners (continuous_rank.c). */
+typedef struct RankHeap {
+    Request **items;
+    int32_t n, cap;
+} RankHeap;
 
 typedef struct Cont {
     ContOpts o;
@@ -88,7 +101,7 @@ typedef struct Cont {
     ReqFifo fifo;            /* FCFS waiting queue */
     Request **heap;          /* priority waiting queue */
     size_t heap_n, heap_cap;
-    Request **running;       /* sorted by rank: the last is preempted first */
+    Request **running;       /* sorted by rank, the last preempted first (lazy rank: when run_sorted) */
     int32_t n_running, cap_running;
     ContSeq **slabs, *free_seqs;
     size_t n_slabs, cap_slabs;
@@ -107,6 +120,17 @@ typedef struct Cont {
      * sum twice, not four times. */
     int64_t ride_blocks_now, ride_blocks_next;
     int64_t peak_sum;        /* length-aware: predicted peak blocks of the running set */
+    /* Lazy rank (priority policies that ride, continuous_rank.c): `running`
+     * is unordered except in a plan that lists runners (run_sorted); srpt's
+     * victims come from heaps of the runners it may still preempt. */
+    bool rank_lazy;
+    bool run_sorted;         /* running[] sorted by (key at plan_clock, id) in this plan */
+    int64_t plan_clock;      /* ride clock at the last plan */
+    RankHeap victims_open;   /* srpt, keys still falling: max (rank_u + age_key, id) */
+    RankHeap victims_clamped;/* srpt, keys at age_key: max (age_key, id) */
+    RankHeap to_clamp;       /* srpt, the open ones: min (rank_u, id) */
+    Request **rank_scratch;  /* finished riders by rank */
+    int32_t cap_rank_scratch;
     int64_t mem_preemptions, prio_preemptions, swap_outs;
 } Cont;
 
@@ -159,7 +183,19 @@ int64_t cont_ride_blocks_at(const Cont *c, int64_t clock);
 void cont_ride_count(Cont *c, int64_t offset, int sign);
 void cont_ride_join(Cont *c, Request *r);
 void cont_ride_take_back_all(Cont *c);
+/* After cont_ride_plan: r leaves the ride to be preempted, holding the block planned for its next token. */
+void cont_ride_take_back_planned(Cont *c, Request *r);
 bool cont_ride_plan(Cont *c, int64_t others_need);
 void cont_ride_step_done(Cont *c, const Step *step);
+
+/* continuous_rank.c: the rank order of sjf/srpt runners that ride. */
+void cont_rank_free(Cont *c);
+double cont_rank_key_at(const Cont *c, const Request *r, int64_t clock);
+void cont_rank_plan_start(Cont *c);
+void cont_rank_sort(Cont *c);
+void cont_rank_add(Cont *c, Request *r);
+void cont_rank_remove(Cont *c, Request *r);
+int32_t cont_rank_victim(const Cont *c, const Request *head);
+void cont_rank_finished(Cont *c, const Step *step);
 
 #endif

@@ -29,7 +29,7 @@ ContSeq *cont_seq_attach(Cont *c, Request *r)
     ContSeq *s = c->free_seqs;
     c->free_seqs = s->next_free;
     KvSeq kv = s->kv; /* keep the table's memory: no malloc per request */
-    *s = (ContSeq){ .kv = kv, .heap_index = -1 };
+    *s = (ContSeq){ .kv = kv, .heap_index = -1, .run_index = -1, .rank_slot = { -1, -1 } };
     r->sched_data = s;
     return s;
 }
@@ -148,27 +148,56 @@ static bool run_before(const Cont *c, const Request *a, const Request *b)
     return a->id < b->id;
 }
 
+/* Lazy rank: outside a plan that lists runners the set has no order (an
+ * admission goes at the end, a removal swaps the last in); in one, it is
+ * kept sorted as below.  Either way run_index finds a runner in O(1). */
+static void run_set(Cont *c, int32_t i, Request *r)
+{
+    c->running[i] = r;
+    if (c->rank_lazy) cont_seq(r)->run_index = i;
+}
+
 void cont_run_insert(Cont *c, Request *r)
 {
     SS_GROW(c->running, c->cap_running, c->n_running + 1);
     int32_t i = c->n_running++;
-    while (i > 0 && run_before(c, r, c->running[i - 1])) {
-        c->running[i] = c->running[i - 1];
-        i--;
+    if (c->rank_lazy) cont_rank_add(c, r);
+    if (!c->rank_lazy || c->run_sorted) {
+        while (i > 0 && run_before(c, r, c->running[i - 1])) {
+            run_set(c, i, c->running[i - 1]);
+            i--;
+        }
     }
-    c->running[i] = r;
+    run_set(c, i, r);
 }
 
 void cont_run_remove_at(Cont *c, int32_t i)
 {
     SS_ASSERT(i >= 0 && i < c->n_running);
-    memmove(c->running + i, c->running + i + 1, (size_t)(c->n_running - i - 1) * sizeof(*c->running));
+    if (!c->rank_lazy) {
+        memmove(c->running + i, c->running + i + 1, (size_t)(c->n_running - i - 1) * sizeof(*c->running));
+        c->n_running--;
+        return;
+    }
+    Request *r = c->running[i];
+    cont_rank_remove(c, r);
+    cont_seq(r)->run_index = -1;
     c->n_running--;
+    if (c->run_sorted) {
+        for (int32_t k = i; k < c->n_running; k++) run_set(c, k, c->running[k + 1]);
+    } else if (i < c->n_running) {
+        run_set(c, i, c->running[c->n_running]);
+    }
 }
 
 /* Bisection on the rank the set is sorted by (keys as last sorted). */
 int32_t cont_run_find(const Cont *c, const Request *r)
 {
+    if (c->rank_lazy) {
+        int32_t i = cont_seq(r)->run_index;
+        SS_ASSERT(i >= 0 && i < c->n_running && c->running[i] == r);
+        return i;
+    }
     int32_t lo = 0, hi = c->n_running;
     while (lo < hi) {
         int32_t mid = lo + (hi - lo) / 2;
@@ -179,8 +208,9 @@ int32_t cont_run_find(const Cont *c, const Request *r)
     return lo;
 }
 
-/* Priority policies: keys fall by one per token emitted, the same for every
- * runner, so the order barely moves: insertion sort is O(n) here. */
+/* Priority policies without lazy rank (length-aware, chunked): keys fall by
+ * one per token emitted, the same for every runner, so the order barely
+ * moves: insertion sort is O(n) here. */
 void cont_run_resort(Cont *c)
 {
     if (!c->priority) return;

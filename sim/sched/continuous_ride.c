@@ -17,11 +17,13 @@
 
 void cont_ride_init(Cont *c, bool allowed)
 {
-    /* Priority policies re-rank runners by their generated tokens and
-     * length-aware admission sums their predicted peaks at every step: both
-     * read every runner, so they gain nothing from riding.  Residue counts
-     * cost O(block_size) a query: fine up to 64-token blocks. */
-    c->ride = allowed && !c->priority && !c->o.length_aware && c->kv.block_size <= 64;
+    /* Length-aware admission sums the runners' predicted peaks at every
+     * step: it reads every runner, so it gains nothing from riding.
+     * Priority policies ride with their rank kept lazily (continuous_rank.c),
+     * which needs every runner in every iteration: not with chunked prefill.
+     * Residue counts cost O(block_size) a query: fine up to 64-token blocks. */
+    c->ride = allowed && !(c->priority && c->chunked) && !c->o.length_aware && c->kv.block_size <= 64;
+    c->rank_lazy = c->ride && c->priority;
     if (c->ride) c->ride_at_least = ss_calloc((size_t)c->kv.block_size + 1, sizeof(*c->ride_at_least));
 }
 
@@ -96,6 +98,20 @@ void cont_ride_take_back_all(Cont *c)
         ride_out(c, r, r->prefilled_tokens);
     }
     SS_ASSERT(c->n_riders == 0);
+}
+
+/* It keeps the block planned for its next token, as a listed runner that
+ * grew in run_phase would have (a swap-out moves that many blocks). */
+void cont_ride_take_back_planned(Cont *c, Request *r)
+{
+    engine_ride_leave(c->env.instance, r);
+    ContSeq *s = cont_seq(r);
+    int64_t tokens = r->prefilled_tokens;
+    cont_ride_count(c, s->ride_offset, -1);
+    c->ride_blocks_now -= kv_blocks_for(&c->kv, tokens);
+    c->ride_blocks_next -= kv_blocks_for(&c->kv, tokens + 1);
+    kv_seq_materialize(&c->kv, &s->kv, tokens + 1);
+    r->kv_blocks = s->kv.n_blocks;
 }
 
 /* Plan: blocks for every rider's next token, or false when they (with what

@@ -43,6 +43,10 @@ typedef struct Step {
      * members[0..n_decode_first) are the decode-first runners in rank order:
      * where riders would stand if they were listed (finishing order). */
     int32_t n_decode_first;
+    /* Rank order of the above: arrival id, or (priority policies) the
+     * Request.sched_key the scheduler gives the decode-first members and
+     * the finished riders in on_step_done. */
+    bool rank_by_sched_key;
     /* Filled by the engine. */
     int32_t n_riders;       /* riders in the step */
     Request *const *finished_riders; /* riders done in this step (on_step_done), */
