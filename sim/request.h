@@ -72,6 +72,7 @@ typedef struct Request {
     uint8_t pending_events;         /* engine: deadline events not yet fired (pool_put waits) */
     bool in_step;                   /* engine: a member of its instance's running step */
     bool cancel_pending;            /* engine: given up while in a step; cut at its end */
+    int32_t prefill_computed_tokens;/* prompt tokens computed for it, recomputes included (wasted work) */
     const char *text;               /* user text for text predictors; NULL when none */
     void *sched_data;               /* owned by the scheduler that queued it */
     int64_t sched_key;              /* free for the scheduler (heap index, batch id...) */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "client/client.h"
 #include "common.h"
 #include "cost/cost.h"
 #include "fleet/fleet.h"
@@ -73,6 +74,13 @@ int cli_serving_check(const EngineConfig *c)
     if (opts_split_spec(c->router, name, sizeof(name), &kvs)) return cli_fail_lib();
     const RouterOps *rt = router_find(name);
     if ((r = check_plugin("--router", "router", name, rt, rt ? rt->opts : NULL, rt ? rt->opts_size : 0, kvs)))
+        return r;
+    if (opts_split_spec(c->client_spec[0] ? c->client_spec : "none", name, sizeof(name), &kvs)) return cli_fail_lib();
+    const ClientOps *cl = client_find(name);
+    if ((r = check_plugin("--client", "client model", name, cl, cl ? cl->opts : NULL, cl ? cl->opts_size : 0, kvs)))
+        return r;
+    if ((r = check_plugin("--admission", "admission control", "admission", true, engine_admission_opts(),
+                          sizeof(AdmissionOpts), c->admission_spec)))
         return r;
     FleetSpec f;
     if (c->fleet[0] && fleet_spec_parse(&f, c->fleet)) return cli_fail_lib();
@@ -299,6 +307,8 @@ int cli_serving_parse_option(EngineConfig *c, int opt, const char *v)
     case CLI_OPT_GPU: return copy_arg(c->gpu, sizeof(c->gpu), v, "--gpu");
     case CLI_OPT_FLEET: return copy_arg(c->fleet, sizeof(c->fleet), v, "--fleet");
     case CLI_OPT_ROUTER: return copy_arg(c->router, sizeof(c->router), v, "--router");
+    case CLI_OPT_CLIENT: return copy_arg(c->client_spec, sizeof(c->client_spec), v, "--client");
+    case CLI_OPT_ADMISSION: return copy_arg(c->admission_spec, sizeof(c->admission_spec), v, "--admission");
     case CLI_OPT_MEMUTIL:
         if (ss_parse_double(v, &d) || d <= 0 || d > 1) return cli_fail("--gpu-mem-util: '%s' is not in (0, 1]", v);
         c->gpu_mem_util = d;
@@ -426,6 +436,9 @@ const char *cli_run_options_help(void)
            "  --max-prompt-tokens N longest prompt served (default: the model context less 1)\n"
            "  --long-prompts P      reject (default; counted as rejected too_long) or trim: keep a\n"
            "                        longer prompt's last N tokens (counted as run.prompts_trimmed)\n"
+           "  --client SPEC         client model: none (default), deadline:ttft_timeout=S,timeout=S,\n"
+           "                        patience=S,retries=N,backoff=S,jitter=F (servesim list clients)\n"
+           "  --admission SPEC      max_queue=N,max_queue_delay=S,max_preemptions=N (429-like rejections)\n"
            "  --slo ttft=S,tpot=S,e2el=S   goodput SLOs in seconds\n"
            "  --seed N              seed of every random stream (default 1)\n"
            "output:\n"

@@ -81,7 +81,7 @@ enum {
     CLI_OPT_JSON, CLI_OPT_QUIET, CLI_OPT_SLO, CLI_OPT_SAMPLE, CLI_OPT_MEMUTIL, CLI_OPT_TP,
     CLI_OPT_BLOCK, CLI_OPT_REQUESTS, CLI_OPT_RATE, CLI_OPT_DURATION, CLI_OPT_INSTANCES,
     CLI_OPT_FLEET, CLI_OPT_ROUTER, CLI_OPT_MAX_PROMPT, CLI_OPT_LONG_PROMPTS, CLI_OPT_BURSTINESS,
-    CLI_OPT_DIURNAL, CLI_OPT_DAY,
+    CLI_OPT_DIURNAL, CLI_OPT_DAY, CLI_OPT_CLIENT, CLI_OPT_ADMISSION,
 };
 
 #define CLI_RUN_LONG_OPTIONS                                                          \
@@ -114,6 +114,8 @@ enum {
     { "burstiness", required_argument, 0, CLI_OPT_BURSTINESS },                       \
     { "diurnal", no_argument, 0, CLI_OPT_DIURNAL },                                   \
     { "day-s", required_argument, 0, CLI_OPT_DAY },                                   \
+    { "client", required_argument, 0, CLI_OPT_CLIENT },                               \
+    { "admission", required_argument, 0, CLI_OPT_ADMISSION },                         \
     CLI_TRACE_LONG_OPTIONS
 
 /* Defaults; begins reading the command line (cli_args_begin). */

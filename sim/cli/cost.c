@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "out_file.h"
 #include "common.h"
 #include "cost/calibrated_fit.h"
 #include "cost/cost.h"
@@ -198,11 +199,15 @@ static int cost_fit_main(int argc, char **argv)
     for (int g = 0; g < CALP_GROUPS; g++)
         used += snprintf(comment + used, sizeof(comment) - (size_t)used, " %s %.4f", gname[g], loss[g]);
     snprintf(comment + used, sizeof(comment) - (size_t)used, "\n");
-    FILE *f = out ? fopen(out, "w") : stdout;
-    if (!f) r = ss_error_set(errno, "%s: %s", out, strerror(errno));
-    else {
+    /* --out through a temporary file: a failed fit or a full disk leaves no
+     * half-written profile under the name a later run would load. */
+    OutFile *of = NULL;
+    FILE *f = stdout;
+    if (out && !(r = out_file_open(&of, out))) f = out_file_stream(of);
+    if (!r) {
         r = cal_params_write(&p, f, comment);
-        if (out && fclose(f) && !r) r = ss_error_set(errno, "%s: %s", out, strerror(errno));
+        if (of && r) out_file_discard(&of);
+        else if (of) r = out_file_commit(&of);
     }
     for (int i = 0; i < n; i++) measured_tables_free(&tabs[i]);
     cal_points_free(&pts);

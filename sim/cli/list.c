@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "client/client.h"
+#include "engine/engine.h"
 #include "cost/cost.h"
 #include "fleet/fleet.h"
 #include "format.h"
@@ -51,7 +53,7 @@ static int list_gpus(void)
 int cmd_list(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
-        printf("usage: servesim list [schedulers|predictors|routers|cost|formats|models|gpus|workloads]\n"
+        printf("usage: servesim list [schedulers|predictors|routers|cost|formats|models|gpus|clients|workloads]\n"
                "Prints every registered plug-in with its options (name type default help), the\n"
                "cost models (--cost; 'backends' is the same list), and the model and GPU specs\n"
                "of the models directory (--model, --gpu).\n");
@@ -63,11 +65,11 @@ int cmd_list(int argc, char **argv)
     }
     const char *only = argc >= 2 ? argv[1] : NULL;
     static const char *const kinds[] = { "schedulers", "predictors", "routers", "cost", "backends", "formats",
-                                         "models", "gpus", "workloads" };
+                                         "models", "gpus", "clients", "workloads" };
     bool known = !only;
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && !known; i++) known = !strcmp(only, kinds[i]);
     if (!known) {
-        cli_fail("list: unknown kind '%s' (schedulers, predictors, routers, cost, formats, models, gpus, workloads)", only);
+        cli_fail("list: unknown kind '%s' (schedulers, predictors, routers, cost, formats, models, gpus, clients, workloads)", only);
         return CLI_EXIT_USAGE;
     }
     if (!only || !strcmp(only, "schedulers")) {
@@ -98,6 +100,15 @@ int cmd_list(int argc, char **argv)
             printf("  %-18s %s\n", (*b)->name, (*b)->help);
             opts_print(stdout, (*b)->opts, "      ");
         }
+    }
+    if (!only || !strcmp(only, "clients")) {
+        printf("client models (--client NAME:key=value,...)\n");
+        for (const ClientOps *const *c = client_registry; *c; c++) {
+            printf("  %-18s %s\n", (*c)->name, (*c)->help);
+            opts_print(stdout, (*c)->opts, "      ");
+        }
+        printf("admission control (--admission key=value,...; every scheduler)\n");
+        opts_print(stdout, engine_admission_opts(), "      ");
     }
     if ((!only || !strcmp(only, "models")) && list_models()) return 1;
     if ((!only || !strcmp(only, "gpus")) && list_gpus()) return 1;

@@ -166,6 +166,7 @@ static int parse_plan_args(int argc, char **argv, PlanArgs *a)
         { "block-size", required_argument, 0, CLI_OPT_BLOCK },
         { "max-prompt-tokens", required_argument, 0, CLI_OPT_MAX_PROMPT },
         { "long-prompts", required_argument, 0, CLI_OPT_LONG_PROMPTS },
+        { "client", required_argument, 0, CLI_OPT_CLIENT }, { "admission", required_argument, 0, CLI_OPT_ADMISSION },
         { "slo", required_argument, 0, P_SLO }, { "goodput", required_argument, 0, P_GOODPUT },
         { "max-failure", required_argument, 0, P_MAXFAIL }, { "seeds", required_argument, 0, P_SEEDS },
         { "seed", required_argument, 0, P_SEED }, { "confidence", required_argument, 0, P_CONF },

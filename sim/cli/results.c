@@ -190,6 +190,8 @@ json_t *results_manifest_json(const EngineConfig *c, const CliSource *src, int a
     json_object_set_new(m, "sched", sched_json(c->sched_spec));
     json_object_set_new(m, "predict", predict_json(c->predict_spec));
     json_object_set_new(m, "cost", cost_json(c->cost_spec));
+    json_object_set_new(m, "client", json_string(c->client_spec[0] ? c->client_spec : "none"));
+    json_object_set_new(m, "admission", json_string(c->admission_spec));
     json_t *slo = json_object();
     if (c->slo.ttft_s > 0) json_object_set_new(slo, "ttft_s", json_real(c->slo.ttft_s));
     if (c->slo.tpot_s > 0) json_object_set_new(slo, "tpot_s", json_real(c->slo.tpot_s));
@@ -251,17 +253,30 @@ void results_print_table(FILE *f, json_t *summary)
     fprintf(f, "============ servesim: %s on %s / %s ============\n", sched_name ? sched_name : "?",
             json_string_value(json_object_get(man, "model")), json_string_value(json_object_get(man, "gpu")));
     fprintf(f, "%-40s %12.0f\n", "Successful requests:", num(m, "completed"));
-    fprintf(f, "%-40s %12.0f\n", "Failed / rejected requests:", num(m, "failed") + num(m, "rejected"));
-    /* Requests dropped or cut before they ran: said in the table, not only in the JSON. */
-    json_t *why = json_object_get(m, "rejected_by_reason");
+    fprintf(f, "%-40s %12.0f\n", "Failed / rejected / cancelled requests:",
+            num(m, "failed") + num(m, "rejected") + num(m, "cancelled"));
+    /* Every attempt that did not complete, by reason: said in the table, not only in the JSON. */
+    json_t *why = json_object_get(m, "failures_by_reason");
     const char *key;
     json_t *val;
     json_object_foreach(why, key, val)
         if (json_integer_value(val) > 0) {
             char label[64];
-            snprintf(label, sizeof(label), "  rejected, %s:", key);
+            bool rejected = !strcmp(key, "too_long") || !strcmp(key, "empty_prompt") || !strcmp(key, "queue_full") ||
+                            !strcmp(key, "queue_timeout");
+            bool cancelled = !strcmp(key, "ttft_timeout") || !strcmp(key, "timeout") || !strcmp(key, "patience");
+            snprintf(label, sizeof(label), "  %s, %s:", rejected ? "rejected" : cancelled ? "cancelled" : "failed", key);
             fprintf(f, "%-40s %12lld\n", label, (long long)json_integer_value(val));
         }
+    json_t *client = json_object_get(json_object_get(summary, "run"), "client");
+    if (client) {
+        fprintf(f, "%-40s %12lld\n", "Original requests (client):", (long long)json_integer_value(json_object_get(client, "original_requests")));
+        fprintf(f, "%-40s %12lld\n", "  succeeded, any attempt:", (long long)json_integer_value(json_object_get(client, "originals_completed")));
+        fprintf(f, "%-40s %12lld\n", "  retries sent:", (long long)json_integer_value(json_object_get(client, "retries")));
+        fprintf(f, "%-40s %12.3f\n", "  amplification (attempts/original):", json_number_value(json_object_get(client, "amplification")));
+    }
+    if (json_integer_value(json_object_get(m, "wasted_tokens")) > 0)
+        fprintf(f, "%-40s %12lld\n", "Tokens computed for failed attempts:", (long long)json_integer_value(json_object_get(m, "wasted_tokens")));
     json_t *capped = json_object_get(json_object_get(summary, "run"), "length_capped");
     if (json_integer_value(capped) > 0)
         fprintf(f, "%-40s %12lld\n", "Outputs cut at the model context:", (long long)json_integer_value(capped));

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "out_file.h"
 #include "common.h"
 #include "fleet/vllm_result.h"
 #include "replay_args.h"
@@ -221,8 +222,8 @@ int cmd_validate(int argc, char **argv)
         json_t *j = validate_report_json(&rep);
         snprintf(out, sizeof(out), "%s", v.out ? v.out : "");
         if (!v.out) snprintf(out, sizeof(out), "%s/validation.json", v.dir);
-        if (json_dump_file(j, out, JSON_INDENT(2) | JSON_REAL_PRECISION(6)))
-            status = cli_fail("%s: cannot write", out);
+        if (out_file_dump_json(out, j, JSON_INDENT(2) | JSON_REAL_PRECISION(6)))
+            status = cli_fail_lib(); /* names the file and errno; nothing left under its name */
         if (v.json) json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
         else if (!v.quiet) validate_report_print(stdout, &rep);
         json_decref(j);

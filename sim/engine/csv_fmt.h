@@ -68,12 +68,15 @@ static inline char *csv_put_i64(char *p, int64_t v)
     return csv_put_u64(p, (uint64_t)v);
 }
 
-/* Seconds with nanosecond resolution; nan for NaN; %.9g beyond 1e9 s. */
+/* Seconds with nanosecond resolution; nan for NaN; microseconds beyond 1e9 s. */
 static inline char *csv_put_seconds(char *p, double v)
 {
     if (isnan(v)) { memcpy(p, "nan", 3); return p + 3; }
     double a = fabs(v);
-    if (a >= 1e9) return p + sprintf(p, "%.9g", v);
+    /* Past 1e9 s a double resolves ~1e-7 s: microseconds, never fewer
+     * significant digits than the time has (%.9g printed 1e9 + 1 as 1e9). */
+    if (a >= 1e15) return p + sprintf(p, "%.17g", v);
+    if (a >= 1e9) return p + sprintf(p, "%.6f", v);
     if (v < 0) *p++ = '-';
     /* llround(a * 1e9) without the libm call: x < 1e18 < 2^63 truncates exactly, and
      * x - trunc(x) is exact, so ties go up (away from zero) as llround's do. */

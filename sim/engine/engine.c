@@ -85,13 +85,19 @@ void engine__finish(Engine *e, Instance *in, Request *r)
     SS_ASSERT(r->state != REQ_DONE || r->generated_tokens == r->output_tokens);
     in->outstanding_tokens -= (double)r->input_tokens + r->predicted_output_tokens;
     if (e->executor.release) e->executor.release(e->executor.ctx, r);
+    if (e->client_active) client__on_finished(e, r); /* a retry, or the original's outcome */
     metrics_on_finish(&e->metrics, r);
     in->in_system--;
     in->finished++;
+    in->failed += r->state != REQ_DONE;
     e->in_system--;
     e->finished++;
-    pool_put(e, r);
+    /* A deadline event still pending reads the record when it fires: it
+     * goes back to the pool then (client_engine.c). */
+    if (!r->pending_events) pool_put(e, r);
 }
+
+void engine__release(Engine *e, Request *r) { pool_put(e, r); }
 
 void engine_reject(struct Instance *in, Request *r, ReqFailReason why, double now_s)
 {
@@ -111,7 +117,9 @@ void engine_fail(struct Instance *in, Request *r, ReqFailReason why, double now_
 
 bool engine_ride_join(struct Instance *in, Request *r)
 {
-    if (in->engine->cfg.stepwise) return false; /* tests and replay: every member listed */
+    /* Tests and replay list every member; so does a run whose clients may
+     * cancel a decoding request mid-span (it must be a member to be cut). */
+    if (in->engine->cfg.stepwise || in->engine->client_active) return false;
     ride_join(&in->ride, r);
     return true;
 }
@@ -133,6 +141,7 @@ void engine_preempt(struct Instance *in, Request *r, double now_s)
     r->prefilled_tokens = 0;
     r->kv_blocks = 0;
     r->preemptions++;
+    if (e->client_active) client__note_preempted(e, in, r);
 }
 
 /* ---- set-up ---- */
@@ -259,6 +268,7 @@ int engine_create(Engine **out, const EngineConfig *cfg, const EngineOutputs *ou
     if ((r = predictor_create(&e->predictor, cfg->predict_spec, &penv))) goto fail;
     if ((r = instances_setup(e))) goto fail;
     if ((r = router_setup(e))) goto fail;
+    if ((r = client__setup(e))) goto fail;
     if (outputs) engine_set_outputs(e, outputs);
     *out = e;
     return 0;
@@ -279,7 +289,7 @@ void engine_set_outputs(Engine *e, const EngineOutputs *outputs)
     metrics_set_requests_csv(&e->metrics, e->out.requests_csv);
     if (e->out.timeseries_csv)
         fputs("time_s,instance,queued,running,kv_tokens_used,kv_utilisation,in_system,"
-              "finished\n", e->out.timeseries_csv);
+              "finished,failed\n", e->out.timeseries_csv);
     metrics_set_timeseries_csv(&e->metrics, e->out.timeseries_csv); /* rows from the metrics thread */
     if (e->out.steps_csv)
         fputs("instance,step,start_s,duration_s,members,iterations,prefill_tokens,"
@@ -302,6 +312,7 @@ void engine_destroy(Engine **pe)
         free(in->emits_first);
         free(in->span_scratch);
         free(in->stepwise_cum_s);
+        free(in->doomed);
         ride_free(&in->ride);
     }
     free(e->instances);
@@ -310,6 +321,7 @@ void engine_destroy(Engine **pe)
     free(e->router_view);
     if (e->router_rng) gsl_rng_free(e->router_rng);
     req_fifo_free(&e->central);
+    client__free(e);
     predictor_destroy(&e->predictor);
     if (e->predict_rng) gsl_rng_free(e->predict_rng);
     metrics_free(&e->metrics);
@@ -394,6 +406,7 @@ json_t *engine_run_info_json(const Engine *e)
     json_object_set_new(o, "cost_fallbacks", engine__cost_fallbacks_json(e));
     json_object_set_new(o, "events", json_integer(e->events));
     json_object_set_new(o, "length_capped", json_integer(e->length_capped));
+    if (e->client_active) json_object_set_new(o, "client", client__summary_json((Engine *)e));
     json_object_set_new(o, "prompts_trimmed", json_integer(e->prompts_trimmed));
     json_object_set_new(o, "max_prompt_tokens", json_integer(prompt_limit_tokens(e)));
     json_object_set_new(o, "long_prompts", json_string(e->cfg.trim_long_prompts ? "trim" : "reject"));
@@ -410,6 +423,7 @@ static void try_start(Engine *e, Instance *in)
     step_reset(&in->step);
     double wake_s = -1;
     int has_step = in->sched_ops->next_step(in->sched, e->now_s, &in->step, &wake_s);
+    if (in->n_doomed) client__after_schedule(e, in);
     if (has_step) {
         SS_ASSERT(in->step.n_members + in->ride.n > 0);
         span_begin(e, in);
@@ -455,6 +469,7 @@ static void route_to(Engine *e, Instance *in, Request *q)
         engine_reject(in, q, REQ_REJECT_TOO_LONG, e->now_s);
         return;
     }
+    if (e->client_active && !client__admit(e, in, q)) return; /* --admission max_queue: a 429 */
     q->state = REQ_QUEUED;
     in->sched_ops->on_arrival(in->sched, q, e->now_s);
     if (in->busy) {
@@ -503,6 +518,12 @@ static int on_arrival(Engine *e)
     q->app_id = -1;
     q->session = row->session[0] ? strtab_intern(&e->metrics.sessions, row->session) : -1;
     q->first_scheduled_s = q->first_token_s = q->last_token_s = q->finish_s = -1;
+    q->original_id = q->id;
+    q->original_arrival_s = q->arrival_s;
+    q->attempt = 1;
+    q->give_up_s = INFINITY;
+    e->originals++;
+    e->attempts++;
     /* The model's context bounds every output (route_to cuts it there); the
      * oracle must see the length that will actually be generated. */
     int32_t max_context = e->instances[0].model.max_context;
@@ -524,6 +545,7 @@ static int on_arrival(Engine *e)
         ? (int32_t)SS_MAX(1.0, SS_MIN(ss_lround(pout.p90), INT32_MAX / 2)) : q->predicted_output_tokens;
     e->in_system++;
     metrics_on_arrival(&e->metrics, q);
+    if (e->client_active) client__on_attempt(e, q);
     if (e->router->central) {
         req_fifo_push(&e->central, q);
         central_dispatch(e);
@@ -531,6 +553,34 @@ static int on_arrival(Engine *e)
     }
     route_to(e, &e->instances[route_pick(e, q)], q);
     return 0;
+}
+
+/* A client sends a failed request again: a new attempt (a new id), with the
+ * original's lengths and prediction, routed like any arrival. */
+static void on_retry(Engine *e, const SimEvent *ev)
+{
+    const Request *t = client__take_retry(e, ev);
+    Request *q = pool_get(e);
+    q->id = e->next_id++;
+    q->arrival_s = e->now_s;
+    q->input_tokens = t->input_tokens;
+    q->output_tokens = t->output_tokens;
+    q->trace_failed = t->trace_failed;
+    q->predicted_output_tokens = t->predicted_output_tokens;
+    q->predicted_output_p90 = t->predicted_output_p90;
+    q->app_id = t->app_id;
+    q->session = t->session;
+    q->text = t->text;
+    q->original_id = t->original_id;
+    q->original_arrival_s = t->original_arrival_s;
+    q->attempt = t->attempt;
+    q->give_up_s = INFINITY;
+    q->first_scheduled_s = q->first_token_s = q->last_token_s = q->finish_s = -1;
+    e->attempts++;
+    e->in_system++;
+    metrics_on_arrival(&e->metrics, q);
+    client__on_attempt(e, q);
+    route_to(e, &e->instances[route_pick(e, q)], q);
 }
 
 static void on_sample(Engine *e)
@@ -543,7 +593,7 @@ static void on_sample(Engine *e)
         MetricsSample s = {
             .time_s = e->now_s, .instance = i, .queued = queued,
             .running = in->busy ? in->step.n_members + in->step.n_riders : 0,
-            .kv_tokens_used = kv, .in_system = in->in_system, .finished = in->finished,
+            .kv_tokens_used = kv, .in_system = in->in_system, .finished = in->finished, .failed = in->failed,
             .kv_utilisation = kv >= 0 ? round(1e6 * (double)kv / (double)in->kv_capacity_tokens) / 1e6 : -1.0,
         };
         metrics_sample(&e->metrics, &s); /* only a changed row is written */
@@ -612,7 +662,8 @@ int engine_run(Engine *e, RowSource *src)
     if (r) return r;
     /* Drain invariant: every arrival is accounted for. */
     const Metrics *m = &e->metrics;
-    SS_ASSERT(m->arrived == m->completed + m->failed + m->rejected);
+    SS_ASSERT(m->arrived == m->completed + m->failed + m->rejected + m->cancelled);
+    SS_ASSERT(e->originals_completed <= e->originals && e->attempts == m->arrived);
     return 0;
 }
 
@@ -649,6 +700,12 @@ static int engine__run(Engine *e, RowSource *src)
             break;
         case SIM_EV_SAMPLE:
             on_sample(e);
+            break;
+        case SIM_EV_DEADLINE:
+            client__on_deadline(e, &ev);
+            break;
+        case SIM_EV_RETRY:
+            on_retry(e, &ev);
             break;
         case SIM_EV_KICK:
             if (e->have_pending && e->pending.arrival_s == e->now_s) {

@@ -43,8 +43,18 @@ typedef struct EngineConfig {
     bool trim_long_prompts;   /* --long-prompts trim: keep a long prompt's last
                                  max_prompt_tokens tokens (as vLLM's
                                  truncate_prompt_tokens) instead of rejecting it */
+    char client_spec[256];    /* --client: "none" (default), "deadline:timeout=30,retries=2" */
+    char admission_spec[256]; /* --admission: "max_queue=64,max_queue_delay=5,max_preemptions=3" */
     SloSpec slo;
 } EngineConfig;
+
+/* --admission's options (client_engine.c); < 0 / 0: off. */
+typedef struct AdmissionOpts {
+    int64_t max_queue;
+    double max_queue_delay_s;
+    int64_t max_preemptions;
+} AdmissionOpts;
+const struct OptSpec *engine_admission_opts(void);
 
 void engine_config_default(EngineConfig *c);
 

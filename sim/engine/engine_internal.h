@@ -39,6 +39,21 @@ struct Engine {
     double start_wall_s, next_progress_wall_s;
     bool progress_shown;
     double wall_late_s;        /* wall-clock mode: total time events fired after their due time */
+    /* Client model and admission control (client_engine.c). */
+    const struct ClientOps *client;
+    void *client_opts, *client_priv;
+    gsl_rng *client_rng;
+    AdmissionOpts admission;
+    bool client_active;        /* a client other than none, or admission control */
+    Request *retry_pending;    /* attempts waiting to be sent again (SIM_EV_RETRY slots) */
+    size_t retry_cap;
+    int64_t n_retry_slots;
+    int64_t *retry_free;
+    size_t retry_free_cap;
+    int64_t n_retry_free;
+    int64_t originals, attempts, retries_sent, originals_completed;
+    double *original_e2e_s, *original_ttft_s, *original_scratch; /* completed originals, from first arrival */
+    size_t original_cap, original_scratch_cap;
     Request *free_list;
     Request **chunks;
     size_t n_chunks, cap_chunks;
@@ -50,7 +65,24 @@ void span_begin(Engine *e, Instance *in);
 void span_on_arrival(Engine *e, Instance *in);
 void span_end(Engine *e, Instance *in);
 
+void span_cut(Engine *e, Instance *in);
+bool span_first_token_by(Engine *e, Instance *in, const Request *r, double t_s);
+
 /* engine.c */
 void engine__finish(Engine *e, Instance *in, Request *r);
+void engine__release(Engine *e, Request *r); /* back to the pool */
+
+/* client_engine.c */
+int client__setup(Engine *e);
+void client__free(Engine *e);
+void client__on_attempt(Engine *e, Request *q);
+bool client__admit(Engine *e, Instance *in, Request *q);
+void client__on_deadline(Engine *e, const SimEvent *ev);
+void client__settle_step(Engine *e, Instance *in);
+void client__note_preempted(Engine *e, Instance *in, Request *r);
+void client__after_schedule(Engine *e, Instance *in);
+void client__on_finished(Engine *e, Request *r);
+Request *client__take_retry(Engine *e, const SimEvent *ev);
+json_t *client__summary_json(Engine *e);
 
 #endif

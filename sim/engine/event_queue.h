@@ -17,6 +17,8 @@ typedef enum SimEventKind {
     SIM_EV_SAMPLE,      /* time-series sampling tick */
     SIM_EV_KICK,        /* an idle instance got work: ask its scheduler once every
                            arrival of this instant is in (simultaneous arrivals batch) */
+    SIM_EV_DEADLINE,    /* a client or admission deadline of one request (client_engine.c) */
+    SIM_EV_RETRY,       /* a client sends a failed request again */
 } SimEventKind;
 
 typedef struct SimEvent {

@@ -55,6 +55,10 @@ typedef struct Instance {
     int64_t steps_done;
     int64_t in_system;         /* routed here and not finished */
     int64_t finished;          /* requests finished here (timeseries.csv) */
+    int64_t failed;            /* of them not done: failed, rejected, cancelled (timeseries.csv) */
+    Request **doomed;          /* preempted past --admission max_preemptions: fail after planning */
+    size_t doomed_cap;
+    int32_t n_doomed;
 } Instance;
 
 #endif

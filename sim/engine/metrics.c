@@ -68,7 +68,8 @@ static void apply_sample(Metrics *m, const MetricsSample *s)
     /* utilisation to 1e-6: the fixed-point printer at micro resolution */
     p = csv_put_seconds(p, s->kv_utilisation); *p++ = ',';
     p = csv_put_i64(p, s->in_system); *p++ = ',';
-    p = csv_put_i64(p, s->finished); *p++ = '\n';
+    p = csv_put_i64(p, s->finished); *p++ = ',';
+    p = csv_put_i64(p, s->failed); *p++ = '\n';
     m->ts_text_len = (size_t)(p - m->ts_text);
 }
 
@@ -135,9 +136,17 @@ static void apply_finish(Metrics *m, const RequestsCsvRecord *q)
         m->rejected++;
         if ((unsigned)q->fail_reason < SS_ARRAY_LEN(m->rejected_by_reason)) m->rejected_by_reason[q->fail_reason]++;
         break;
+    case REQ_CANCELLED:
+        m->cancelled++;
+        break;
     default:
         SS_ASSERT(!"metrics_on_finish: request not finished");
     }
+    if (q->state != REQ_DONE) {
+        if ((unsigned)q->fail_reason < SS_ARRAY_LEN(m->failures_by_reason)) m->failures_by_reason[q->fail_reason]++;
+        m->wasted_tokens += q->wasted_tokens;
+    }
+
     if (m->requests_csv) requests_csv_order_add(&m->order, &rec, emit_row, m);
 }
 
@@ -238,7 +247,7 @@ static bool sample_unchanged(const MetricsSample *a, const MetricsSample *b)
 {
     return a->instance == b->instance && a->queued == b->queued && a->running == b->running &&
            a->kv_tokens_used == b->kv_tokens_used && a->in_system == b->in_system &&
-           a->finished == b->finished && a->kv_utilisation == b->kv_utilisation;
+           a->finished == b->finished && a->failed == b->failed && a->kv_utilisation == b->kv_utilisation;
 }
 
 /* On the engine thread, before the pipe: an unchanged row costs a compare,
@@ -300,6 +309,9 @@ void metrics_on_finish(Metrics *m, const Request *r)
         .first_scheduled_s = r->first_scheduled_s, .first_token_s = r->first_token_s,
         .finish_s = r->finish_s, .itl_max_s = r->itl_max_s, .preemptions = r->preemptions,
         .session = strtab_get(&m->sessions, r->session),
+        .original_id = r->original_id, .original_arrival_s = r->original_arrival_s,
+        .attempt = r->attempt,
+        .wasted_tokens = r->state == REQ_DONE ? 0 : (int64_t)r->prefill_computed_tokens + r->generated_tokens,
     };
     push(m, EV_FINISH, &rec, sizeof(rec));
 }
@@ -438,13 +450,21 @@ json_t *metrics_summary_json(const Metrics *m)
     json_object_set_new(o, "rejected", json_integer(m->rejected));
     /* Every rejection has a reason, always listed (zeros included): nothing is dropped unsaid. */
     json_t *why = json_object();
-    static const ReqFailReason reasons[] = { REQ_REJECT_TOO_LONG, REQ_REJECT_EMPTY_PROMPT, REQ_REJECT_QUEUE_FULL };
+    static const ReqFailReason reasons[] = { REQ_REJECT_TOO_LONG, REQ_REJECT_EMPTY_PROMPT, REQ_REJECT_QUEUE_FULL,
+                                             REQ_REJECT_QUEUE_TIMEOUT };
     for (size_t i = 0; i < SS_ARRAY_LEN(reasons); i++)
         json_object_set_new(why, request_fail_reason_name(reasons[i]), json_integer(m->rejected_by_reason[reasons[i]]));
     json_object_set_new(o, "rejected_by_reason", why);
     json_object_set_new(o, "truncated", json_integer(m->truncated));
     json_object_set_new(o, "preemptions", json_integer(m->preemptions));
-    put_number(o, "failure_rate", m->arrived ? (double)(m->failed + m->rejected) / m->arrived : NAN);
+    json_object_set_new(o, "cancelled", json_integer(m->cancelled));
+    /* Every attempt that did not complete, by reason (zeros included). */
+    json_t *fails = json_object();
+    for (int k = REQ_FAIL_NONE + 1; k < REQ_FAIL_REASONS; k++)
+        json_object_set_new(fails, request_fail_reason_name((ReqFailReason)k), json_integer(m->failures_by_reason[k]));
+    json_object_set_new(o, "failures_by_reason", fails);
+    json_object_set_new(o, "wasted_tokens", json_integer(m->wasted_tokens));
+    put_number(o, "failure_rate", m->arrived ? (double)(m->failed + m->rejected + m->cancelled) / m->arrived : NAN);
     put_number(o, "valid_token_throughput", m->total_output_tokens * inv_duration);
     json_object_set_new(o, "padding_prefill_tokens", json_integer(m->padding_prefill_tokens));
     json_object_set_new(o, "padding_decode_tokens", json_integer(m->padding_decode_tokens));

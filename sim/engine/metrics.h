@@ -36,7 +36,10 @@ typedef struct Metrics {
     FloatVec ttft_s, tpot_s, e2e_s;
     LogHistogram itl_s;
     int64_t arrived, completed, failed, rejected, truncated, good;
-    int64_t rejected_by_reason[8];  /* by ReqFailReason */
+    int64_t cancelled;               /* given up by their client (--client) */
+    int64_t rejected_by_reason[16];  /* by ReqFailReason */
+    int64_t failures_by_reason[16];  /* failed + rejected + cancelled, by ReqFailReason */
+    int64_t wasted_tokens;           /* prompt and output tokens computed for attempts that did not complete */
     int64_t preemptions;
     int64_t total_input_tokens;      /* of completed requests */
     int64_t total_output_tokens;     /* of completed requests */
@@ -80,6 +83,7 @@ typedef struct MetricsSample {
     double time_s;                   /* simulated seconds */
     int64_t instance, queued, running, kv_tokens_used, in_system;
     int64_t finished;                /* requests finished on this instance so far */
+    int64_t failed;                  /* of them not done (failed, rejected, cancelled) */
     double kv_utilisation;           /* fraction, to 1e-6; -1 when unknown */
 } MetricsSample;
 

@@ -8,13 +8,14 @@
 const char *request_state_name(ReqState s)
 {
     static const char *names[] = { "arrived", "queued", "running", "preempted",
-                                   "done", "failed", "rejected" };
+                                   "done", "failed", "rejected", "cancelled" };
     return (unsigned)s < SS_ARRAY_LEN(names) ? names[s] : "?";
 }
 
 const char *request_fail_reason_name(ReqFailReason r)
 {
-    static const char *names[] = { "", "trace_failed", "truncated", "too_long", "queue_full", "empty_prompt" };
+    static const char *names[] = { "", "trace_failed", "truncated", "too_long", "queue_full", "empty_prompt",
+                                   "queue_timeout", "preempted", "ttft_timeout", "timeout", "patience" };
     return (unsigned)r < SS_ARRAY_LEN(names) ? names[r] : "?";
 }
 

@@ -16,7 +16,7 @@
 const char requests_csv_header[] =
     "id,instance,arrival_s,input_tokens,output_tokens,predicted_output_tokens,"
     "generated_tokens,state,reason,first_scheduled_s,first_token_s,finish_s,"
-    "ttft_s,tpot_s,e2e_s,itl_max_s,preemptions,session\n";
+    "ttft_s,tpot_s,e2e_s,itl_max_s,preemptions,session,attempt,original_id\n";
 
 /* A time, or nothing when there is none (never scheduled, no token, no
  * TPOT): one spelling of "absent" in every column, which pandas, R and
@@ -69,7 +69,9 @@ char *requests_csv_format_row(char *p, const RequestsCsvRecord *rec)
     p = put_time(p, rec->e2e_s); *p++ = ',';
     p = rec->generated_tokens >= 2 ? put_time(p, rec->itl_max_s) : p; /* no gap below 2 tokens */ *p++ = ',';
     p = csv_put_i64(p, rec->preemptions); *p++ = ',';
-    p = put_session(p, rec->session); *p++ = '\n';
+    p = put_session(p, rec->session); *p++ = ',';
+    p = csv_put_i64(p, rec->attempt); *p++ = ',';
+    p = csv_put_i64(p, rec->original_id); *p++ = '\n';
     return p;
 }
 

@@ -19,6 +19,10 @@ typedef struct RequestsCsvRecord {
     double arrival_s, first_scheduled_s, first_token_s, finish_s; /* simulated seconds */
     double ttft_s, tpot_s, e2e_s, itl_max_s;                       /* seconds; NaN when none */
     const char *session;             /* interned key (Metrics.sessions, never moves); NULL when none */
+    int64_t original_id;             /* the first attempt's id (--client retries); = id otherwise */
+    double original_arrival_s;       /* the first attempt's arrival */
+    int64_t wasted_tokens;           /* prompt + output tokens computed, when it did not complete */
+    int32_t attempt;                 /* 1 for the first */
 } RequestsCsvRecord;
 
 /* Rows leave in id order (= arrival order) although requests finish out of

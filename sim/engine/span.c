@@ -189,6 +189,7 @@ void span_begin(Engine *e, Instance *in)
         Request *r = s->members[i].req;
         if (r->first_scheduled_s < 0) r->first_scheduled_s = now;
         r->state = REQ_RUNNING;
+        r->in_step = true;
     }
     in->busy = true;
     in->generation++;
@@ -219,6 +220,31 @@ static int64_t first_iter_reaching(Instance *in, double elapsed)
         if (span_time_at(in, mid) >= elapsed) hi = mid; else lo = mid + 1;
     }
     return lo;
+}
+
+/* A member's client gave up (client_engine.c): end an iteration-level
+ * step at the iteration boundary after now, interruptible or not, as a
+ * server aborts a disconnected request at its next step.  A static batch
+ * runs to its end. */
+void span_cut(Engine *e, Instance *in)
+{
+    if (in->step.static_batch || in->span_iters <= 1) return;
+    int64_t lo = first_iter_reaching(in, e->now_s - in->step.start_s);
+    if (lo >= in->span_iters) return;
+    in->span_iters = lo;
+    in->generation++;
+    event_queue_push(&e->queue, in->step.start_s + span_time_at(in, lo), SIM_EV_STEP_END,
+                     in->index, in->generation);
+}
+
+/* Does member r of the running span emit its first token by t_s? */
+bool span_first_token_by(Engine *e, Instance *in, const Request *r, double t_s)
+{
+    (void)e;
+    for (int32_t i = 0; i < in->step.n_members; i++)
+        if (in->step.members[i].req == r)
+            return in->emits_first[i] && in->step.start_s + span_time_at(in, 1) <= t_s;
+    return false;
 }
 
 void span_on_arrival(Engine *e, Instance *in)
@@ -405,6 +431,7 @@ void span_end(Engine *e, Instance *in)
         int32_t tokens = m->tokens_emitted;
         if (m->prefill_chunk > 0) r->prefilled_tokens += m->prefill_chunk + (tokens ? tokens - 1 : 0);
         else r->prefilled_tokens += tokens;
+        r->prefill_computed_tokens += m->prefill_chunk;
         if (tokens > 0) {
             double first_s = start + t1;
             if (r->last_token_s == start) {
@@ -452,6 +479,9 @@ void span_end(Engine *e, Instance *in)
     in->steps_done++;
     s->finished_riders = in->ride.finished;
     s->n_finished_riders = in->ride.n_finished;
+    /* Members whose client gave up during the span end with it (their KV is
+     * freed by on_step_done, as any finished member's). */
+    if (e->client_active) client__settle_step(e, in);
     in->sched_ops->on_step_done(in->sched, s, e->now_s);
     span_report_finished(e, in);
 }

@@ -119,6 +119,15 @@ static void fcfs_static_on_step_done(void *priv, const Step *step, double now_s)
     }
 }
 
+/* Its client gave up while it waited (members of a running batch end with it). */
+static void fcfs_static_cancel(void *priv, Request *r, double now_s)
+{
+    (void)now_s;
+    FcfsStatic *s = priv;
+    bool queued = req_fifo_remove(&s->waiting, r);
+    SS_ASSERT(queued);
+}
+
 static int64_t fcfs_static_queue_length(void *priv) { return (int64_t)((FcfsStatic *)priv)->waiting.n; }
 static int64_t fcfs_static_kv_used(void *priv) { return ((FcfsStatic *)priv)->reserved_tokens; }
 
@@ -138,6 +147,7 @@ const SchedOps sched_fcfs_static = {
     .on_arrival = fcfs_static_on_arrival,
     .next_step = fcfs_static_next_step,
     .on_step_done = fcfs_static_on_step_done,
+    .cancel = fcfs_static_cancel,
     .queue_length = fcfs_static_queue_length,
     .kv_tokens_used = fcfs_static_kv_used,
     .close = fcfs_static_close,

@@ -72,6 +72,14 @@ static int64_t magnus_gen_limit(const Magnus *m, const Request *r)
     return SS_MAX(room, (int64_t)1); /* tokens */
 }
 
+/* Its client gave up while it waited (members of a running batch end with it). */
+static void magnus_cancel(void *priv, Request *r, double now_s)
+{
+    (void)now_s;
+    bool queued = magnus_wait_remove(priv, r);
+    SS_ASSERT(queued);
+}
+
 static void magnus_on_arrival(void *priv, Request *r, double now_s)
 {
     Magnus *m = priv;
@@ -210,6 +218,7 @@ const SchedOps sched_magnus = {
     .on_arrival = magnus_on_arrival,
     .next_step = magnus_next_step,
     .on_step_done = magnus_on_step_done,
+    .cancel = magnus_cancel,
     .queue_length = magnus_queue_length,
     .kv_tokens_used = magnus_kv_used,
     .close = magnus_close,

@@ -236,6 +236,43 @@ void magnus_wait_insert(Magnus *m, Request *r)
     m->n_wait++;
 }
 
+bool magnus_wait_remove(Magnus *m, const Request *r)
+{
+    /* Its class is where it was queued: buckets of its planned generation
+     * and prompt, neither of which changes while it waits. */
+    int64_t gb = m->o.grouping ? magnus__bucket(m, r) : 0;
+    int64_t pb = m->o.grouping ? magnus__prompt_bucket(m, r) : 0;
+    int32_t c = magnus__cell(m, gb, pb, false);
+    if (c < 0) return false;
+    MagnusCell *cell = &m->cells[c];
+    for (MagnusBatch *b = cell->head, *prev = NULL; b; prev = b, b = b->next) {
+        int32_t i = 0;
+        while (i < b->n && b->members[i] != r) i++;
+        if (i == b->n) continue;
+        memmove(b->members + i, b->members + i + 1, (size_t)(b->n - i - 1) * sizeof(*b->members));
+        b->n--;
+        m->n_wait--;
+        if (b->n == 0) { /* out of the cell's FIFO */
+            if (prev) prev->next = b->next; else cell->head = b->next;
+            if (cell->tail == b) cell->tail = prev;
+            if (!cell->head) magnus__live_remove(m, c);
+            magnus_batch_release(m, b);
+            return true;
+        }
+        /* Its shape without r: recomputed from the members left. */
+        b->padded_input = b->padded_gen = 0;
+        for (int32_t k = 0; k < b->n; k++) {
+            const Request *x = b->members[k];
+            b->padded_input = SS_MAX(b->padded_input, (int64_t)request_prefill_target(x));
+            b->padded_gen = SS_MAX(b->padded_gen, magnus_planned_gen(x));
+            if (k == 0 || x->id < b->oldest_id) b->oldest_id = x->id, b->oldest_arrival_s = x->arrival_s;
+        }
+        b->dirty = true;
+        return true;
+    }
+    return false;
+}
+
 /* Take the head batch of cell c out of the queue. */
 static MagnusBatch *magnus__pop_head(Magnus *m, int32_t c)
 {

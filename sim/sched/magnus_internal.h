@@ -94,6 +94,8 @@ typedef struct Magnus {
 int64_t magnus_planned_gen(const Request *r);
 /* Queue a request: it joins its cell's youngest batch, or opens a batch. */
 void magnus_wait_insert(Magnus *m, Request *r);
+/* Take a queued request out (its client gave up): false when not queued. */
+bool magnus_wait_remove(Magnus *m, const Request *r);
 /* Roofline seconds of a static batch of n slots padded to (L, G). */
 double magnus_roofline_s(const Roofline *rf, int64_t n, int64_t L, int64_t G);
 /* The configured estimate of a batch's serving time (seconds). */

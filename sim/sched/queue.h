@@ -2,6 +2,7 @@
 #ifndef SERVESIM_SCHED_QUEUE_H
 #define SERVESIM_SCHED_QUEUE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -48,6 +49,20 @@ static inline Request *req_fifo_pop(ReqFifo *q)
     q->head = (q->head + 1) & (q->cap - 1);
     q->n--;
     return r;
+}
+
+/* Remove r (a cancel: --client, --admission): found from the head, where a
+ * FIFO's oldest, and so first to time out, wait; the rest shift up.  False
+ * when r is not queued. */
+static inline bool req_fifo_remove(ReqFifo *q, const Request *r)
+{
+    size_t i = 0;
+    while (i < q->n && q->items[(q->head + i) & (q->cap - 1)] != r) i++;
+    if (i == q->n) return false;
+    for (; i + 1 < q->n; i++)
+        q->items[(q->head + i) & (q->cap - 1)] = q->items[(q->head + i + 1) & (q->cap - 1)];
+    q->n--;
+    return true;
 }
 
 static inline void req_fifo_free(ReqFifo *q)

@@ -104,6 +104,11 @@ typedef struct SchedOps {
     /* KV tokens held right now (for time series). */
     int64_t (*kv_tokens_used)(void *priv);
     void (*close)(void *priv);
+    /* The client gave up on r (or admission control rejects it) while it is
+     * not in a running step: queued, preempted, or between steps in the
+     * policy's running set.  Drop it from every queue and free its KV; the
+     * engine ends it right after.  Needed for --client and --admission. */
+    void (*cancel)(void *priv, Request *r, double now_s);
     /* Optional: the policy's own counters (a new reference), shown under
      * "sched_stats" in summary.json; NULL when it has none. */
     json_t *(*stats_json)(void *priv);

@@ -42,6 +42,8 @@ typedef struct RunRecord {
     int instance, input, output, predicted, generated, preemptions;
     char state[16], reason[16];
     double arrival, first_scheduled, first_token, finish, ttft, tpot, e2e, itl_max;
+    int attempt;            /* the last two columns (after a session key that may hold commas) */
+    long long original_id;
 } RunRecord;
 
 /* One requests.csv row (docs/OUTPUTS.md) into r: an empty field (absent)
@@ -83,6 +85,12 @@ static inline bool parse_requests_row(const char *line, RunRecord *r)
     r->e2e = test_time_field(f[14], len[14]);
     r->itl_max = test_time_field(f[15], len[15]);
     r->preemptions = atoi(f[16]);
+    const char *end = line + strcspn(line, "\n"), *c2 = end;
+    while (c2 > line && c2[-1] != ',') c2--;          /* original_id */
+    const char *c1 = c2 > line ? c2 - 1 : line;
+    while (c1 > line && c1[-1] != ',') c1--;          /* attempt */
+    r->attempt = atoi(c1);
+    r->original_id = strtoll(c2, NULL, 10);
     return true;
 }
 
@@ -118,6 +126,11 @@ static inline RunResult run_engine(const EngineConfig *cfg, const TraceRow *rows
     if (!res.status) res.summary = metrics_summary_json(engine_metrics(e));
     engine_destroy(&e);
     fclose(csv);
+    /* One record per attempt: rows of the trace, and retries (--client) after them. */
+    size_t lines = 0;
+    for (const char *c = res.requests_csv; c && *c; c++) lines += *c == '\n';
+    if (lines) lines--; /* the header */
+    if (lines > n) n = lines;
     res.rec = calloc(n ? n : 1, sizeof(RunRecord));
     res.n = n;
     char *line = strchr(res.requests_csv, '\n'); /* skip the header */
