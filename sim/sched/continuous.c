@@ -414,6 +414,22 @@ static void drop_finished(Cont *c, Request *r)
     cont_seq_detach(c, r);
 }
 
+/* Its client gave up between steps: out of the running set (its blocks
+ * freed, as a finished member's) or out of the waiting queue.  No rider
+ * exists then: the engine does not ride while clients can cancel. */
+void cont_cancel(void *priv, Request *r, double now_s)
+{
+    Cont *c = priv;
+    (void)now_s;
+    SS_ASSERT(!r->riding);
+    if (r->state == REQ_RUNNING) {
+        drop_finished(c, r);
+        return;
+    }
+    cont_wait_remove(c, r);
+    cont_seq_detach(c, r);
+}
+
 /* Members now hold prefilled_tokens each: their blocks come out of the
  * reservation, the rest of it goes back; finished ones leave. */
 void cont_on_step_done(void *priv, const Step *step, double now_s)

@@ -140,7 +140,7 @@ typedef struct Cont {
     .opts_size = sizeof(ContOpts), .priv_size = sizeof(Cont), .on_arrival = cont_on_arrival,  \
     .next_step = cont_next_step, .on_step_done = cont_on_step_done,                            \
     .queue_length = cont_queue_length, .kv_tokens_used = cont_kv_tokens_used,                  \
-    .close = cont_close, .stats_json = cont_stats_json
+    .close = cont_close, .stats_json = cont_stats_json, .cancel = cont_cancel
 
 typedef struct ContMode {
     bool chunked, priority, srpt;
@@ -155,6 +155,7 @@ int cont_init(Cont *c, const ContOpts *o, const SchedEnv *env, ContMode mode);
 void cont_on_arrival(void *priv, Request *r, double now_s);
 int cont_next_step(void *priv, double now_s, Step *step, double *wake_s);
 void cont_on_step_done(void *priv, const Step *step, double now_s);
+void cont_cancel(void *priv, Request *r, double now_s);
 int64_t cont_queue_length(void *priv);
 int64_t cont_kv_tokens_used(void *priv);
 void cont_close(void *priv);
@@ -170,6 +171,7 @@ size_t cont_wait_len(const Cont *c);
 Request *cont_wait_peek(const Cont *c);
 Request *cont_wait_pop(Cont *c);
 void cont_wait_push(Cont *c, Request *r, bool front);
+void cont_wait_remove(Cont *c, Request *r);
 void cont_run_insert(Cont *c, Request *r);
 void cont_run_remove_at(Cont *c, int32_t i);
 int32_t cont_run_find(const Cont *c, const Request *r);

@@ -123,6 +123,24 @@ Request *cont_wait_pop(Cont *c)
     return top;
 }
 
+/* Take r out of the waiting queue wherever it stands (its client gave up). */
+void cont_wait_remove(Cont *c, Request *r)
+{
+    if (!c->heap_wait) {
+        bool queued = req_fifo_remove(&c->fifo, r);
+        SS_ASSERT(queued);
+        return;
+    }
+    size_t i = (size_t)cont_seq(r)->heap_index;
+    SS_ASSERT(i < c->heap_n && c->heap[i] == r);
+    Request *last = c->heap[--c->heap_n];
+    if (i < c->heap_n) { /* the last one fills the hole, then moves up or down */
+        heap_sift_up(c, i, last);
+        heap_sift_down(c, (size_t)cont_seq(last)->heap_index, last);
+    }
+    cont_seq(r)->heap_index = -1;
+}
+
 /* `front`: a preempted request goes back to the head of a FIFO; a heap
  * places it by its key (sjf/srpt: its arrival-based aging keeps it near the
  * head; a queue_key policy: wherever its key says). */

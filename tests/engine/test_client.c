@@ -94,6 +94,30 @@ static void test_timeout_in_static_batch(void **state)
     run_result_free(&r);
 }
 
+/* Iteration-level batching (vllm, one sequence at a time): r0 (10 tokens)
+ * and r1 (queued behind it) both give up at 0.35.  r1 leaves the queue then;
+ * r0, decoding, is cut at the next iteration boundary (0.4) with 4 tokens
+ * emitted and its KV freed, so r2 (arrived 0.36) starts at 0.4 and is done
+ * at 0.6, before its own deadline. */
+static void test_timeout_cuts_running_step(void **state)
+{
+    (void)state;
+    TraceRow rows[3] = { test_row(0.0, 10, 10), test_row(0.0, 10, 3), test_row(0.36, 10, 2) };
+    EngineConfig c = config("vllm:max_num_seqs=1", "deadline:timeout=0.35", "");
+    RunResult r = run_engine(&c, rows, 3);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.rec[0].state, "cancelled");
+    assert_float_equal(r.rec[0].finish, 0.35, EPS);
+    assert_int_equal(r.rec[0].generated, 4);
+    assert_string_equal(r.rec[1].state, "cancelled");
+    assert_true(isnan(r.rec[1].first_scheduled));
+    assert_string_equal(r.rec[2].state, "done");
+    assert_float_equal(r.rec[2].first_scheduled, 0.4, EPS);
+    assert_float_equal(r.rec[2].finish, 0.6, EPS);
+    assert_int_equal((int)run_num(&r, "wasted_tokens"), 10 + 4);
+    run_result_free(&r);
+}
+
 /* max_queue=0: only what can start at once.  Three requests at t=0: the
  * first finds the instance idle and starts; the other two would wait and
  * are rejected (queue_full).  A fourth at t=1, when the instance is idle
@@ -152,8 +176,10 @@ static void test_conservation_random(void **state)
 {
     (void)state;
     gsl_rng *rng = ss_rng_stream(11, "test", 0);
-    const char *scheds[] = { "fcfs-static:batch=4", "fcfs-static:batch=1,window=0.2", "magnus" };
-    for (int trial = 0; trial < 24; trial++) {
+    const char *scheds[] = { "fcfs-static:batch=4", "fcfs-static:batch=1,window=0.2", "magnus", "vllm",
+                             "sjf", "srpt", "chunked-prefill", "lifo", "vllm:preempt=swap,swap_gib=0.001" };
+    const size_t n_scheds = sizeof(scheds) / sizeof(scheds[0]);
+    for (int trial = 0; trial < 45; trial++) {
         TraceRow rows[80];
         double t = 0;
         for (int i = 0; i < 80; i++) {
@@ -165,10 +191,14 @@ static void test_conservation_random(void **state)
                  "retries=%d,backoff=%g,jitter=%g", 0.2 + 2 * gsl_rng_uniform(rng), 1 + 5 * gsl_rng_uniform(rng),
                  0.5 + 3 * gsl_rng_uniform(rng), trial % 3 == 0 ? "exp" : trial % 3 == 1 ? "lognormal" : "constant",
                  (int)gsl_rng_uniform_int(rng, 4), 0.1 + gsl_rng_uniform(rng), gsl_rng_uniform(rng) * 0.5);
-        snprintf(admission, sizeof(admission), "max_queue=%d,max_queue_delay=%g", (int)gsl_rng_uniform_int(rng, 12) - 1,
-                 trial % 2 ? 0.0 : 0.5 + gsl_rng_uniform(rng));
-        EngineConfig c = config(scheds[trial % 3], client, admission);
+        snprintf(admission, sizeof(admission), "max_queue=%d,max_queue_delay=%g,max_preemptions=%d",
+                 (int)gsl_rng_uniform_int(rng, 12) - 1, trial % 2 ? 0.0 : 0.5 + gsl_rng_uniform(rng),
+                 (int)gsl_rng_uniform_int(rng, 3) - 1);
+        const char *sched = scheds[(size_t)trial % n_scheds];
+        EngineConfig c = config(sched, client, admission);
         c.seed = (uint64_t)trial + 1;
+        /* Continuous policies on a small KV cache: preemptions, swaps, max_preemptions. */
+        if (!strstr(sched, "static") && strcmp(sched, "magnus")) c.gpu_mem_util = 0.19;
         RunResult r = run_engine(&c, rows, 80);
         assert_int_equal(r.status, 0);
         int *last_attempt = calloc(r.n, sizeof(int)), *ends = calloc(r.n, sizeof(int));
@@ -221,6 +251,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ttft_deadline_and_retry),
         cmocka_unit_test(test_timeout_in_static_batch),
+        cmocka_unit_test(test_timeout_cuts_running_step),
         cmocka_unit_test(test_max_queue_zero),
         cmocka_unit_test(test_none_identical),
         cmocka_unit_test(test_conservation_random),
