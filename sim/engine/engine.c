@@ -144,6 +144,12 @@ void engine_preempt(struct Instance *in, Request *r, double now_s)
     if (e->client_active) client__note_preempted(e, in, r);
 }
 
+void engine_preempt_swapped(struct Instance *in, Request *r)
+{
+    r->preemptions++;
+    if (in->engine->client_active) client__note_preempted(in->engine, in, r);
+}
+
 /* ---- set-up ---- */
 
 /* Rough decode speed (tokens/s) of a batch of 32 at 1 k context: what

@@ -90,6 +90,7 @@ json_t *cont_stats_json(void *priv)
     json_object_set_new(o, "memory_preemptions", json_integer(c->mem_preemptions));
     json_object_set_new(o, "priority_preemptions", json_integer(c->prio_preemptions));
     json_object_set_new(o, "swap_outs", json_integer(c->swap_outs));
+    json_object_set_new(o, "swap_full_recomputes", json_integer(c->swap_full));
     json_object_set_new(o, "planning_rounds", json_integer((json_int_t)c->plans));
     json_object_set_new(o, "rider_take_backs", json_integer(c->ride_derides));
     return o;
@@ -157,11 +158,13 @@ static void preempt_at(Cont *c, int32_t i, Step *step, Plan *p, double now_s, bo
     s->peak_blocks = 0;
     if (c->o.preempt == CONT_PREEMPT_SWAP && s->kv.n_blocks && !kv_seq_swap_out(&c->kv, &s->kv)) {
         r->state = REQ_PREEMPTED;
-        r->preemptions++;
         r->kv_blocks = 0;
         s->swapped = true;
         c->swap_outs++;
+        engine_preempt_swapped(c->env.instance, r); /* counts toward --admission max_preemptions */
     } else {
+        /* Swap space exhausted: recompute instead, counted (not silent). */
+        if (c->o.preempt == CONT_PREEMPT_SWAP && s->kv.n_blocks) c->swap_full++;
         kv_seq_release(&c->kv, &s->kv);
         engine_preempt(c->env.instance, r, now_s);
     }

@@ -132,6 +132,7 @@ typedef struct Cont {
     Request **rank_scratch;  /* finished riders by rank */
     int32_t cap_rank_scratch;
     int64_t mem_preemptions, prio_preemptions, swap_outs;
+    int64_t swap_full;       /* preempt=swap with the swap space full: recomputed instead */
 } Cont;
 
 /* The SchedOps members every continuous policy shares: only the name,

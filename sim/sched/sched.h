@@ -122,6 +122,9 @@ void engine_reject(struct Instance *inst, Request *r, ReqFailReason why, double 
 void engine_fail(struct Instance *inst, Request *r, ReqFailReason why, double now_s);
 /* Recompute preemption: KV dropped, prompt + generated tokens recomputed later. */
 void engine_preempt(struct Instance *inst, Request *r, double now_s);
+/* Swap preemption: the scheduler keeps the KV (in CPU memory); the engine
+ * counts it (r->preemptions, --admission max_preemptions). */
+void engine_preempt_swapped(struct Instance *inst, Request *r);
 /* Riders: a running request that has emitted a token and will emit one in
  * every iteration from now on rides (true), or the run does not ride
  * (stepwise, replay: false).  Leaving brings its counters up to date; read
