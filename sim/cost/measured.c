@@ -59,8 +59,20 @@ typedef struct MeasuredCost {
         StepBreakdown b; unsigned flags; bool have;
         double lm_head_s; unsigned lm_flags; bool have_lm;   /* the LM head for this many rows */
     } *memo;
-    /* The decode table's row at each batch (compact: asked for at every step). */
-    struct DecodeMemo { double w, kv_limit; int32_t row; bool have, outside; } *dmemo;
+    /* Per integer batch: the decode table's row and what a pure-decode
+     * iteration of that many sequences costs besides attention, derived
+     * once, so that a span's look-ups are a few array reads. */
+    struct DecodeMemo {
+        double w, kv_limit;   /* row blend weight; attention leaves its table from kv_limit on */
+        double *f, *slope;    /* the blended row at each kv_len grid point (ny), and per segment (ny - 1) */
+        double base_s;        /* every group but attention, summed as the pieces sum it */
+        unsigned fixed_flags; /* their op groups that left a table */
+        int32_t row;
+        int32_t hint;         /* the kv_len segment last looked up (optable_locate_hinted) */
+        bool have, outside, have_base;
+    } *dmemo;
+    /* Per integer prefill batch: where it falls on the prefill table's batch axis. */
+    struct PrefillMemo { double wx; int32_t ix, jx, hint; bool out_x, have; } *pmemo;
     unsigned *memo_flags_before;     /* flags when op_fixed began (points into memo_store) */
     unsigned memo_store;
     StepShape last_shape;            /* step_time's last shape and flags, for note_span */
@@ -125,7 +137,21 @@ static double m_prefill(const void *ctx, double batch, double isl)
 /* The decode table's row at a batch: (1 - w) row[i] + w row[i + 1] over kv_len. */
 typedef struct DecodeRow { const double *lo, *hi, *y; double w; int32_t ny; } DecodeRow;
 static DecodeRow decode_row(const MeasuredCost *c, double batch);
-static const struct DecodeMemo *decode_memo(const MeasuredCost *c, int32_t batch);
+static struct DecodeMemo *decode_memo_fill(const MeasuredCost *c, int32_t batch);
+static inline struct DecodeMemo *decode_memo(const MeasuredCost *c, int32_t batch)
+{
+    struct DecodeMemo *m = &c->dmemo[batch];
+    return m->have ? m : decode_memo_fill(c, batch);
+}
+/* m_decode's value from a batch's memo (the same operations, so the same bits). */
+static inline double decode_memo_at(struct DecodeMemo *m, const OpGrid *g, double kv_len)
+{
+    if (g->ny == 1 || kv_len <= g->y[0]) return m->f[0];
+    double w;
+    optable_locate_hinted(g->y, g->ny, kv_len, &m->hint, &w);
+    int32_t i = m->hint;
+    return m->f[i] + w * (m->f[i + 1] - m->f[i]);
+}
 static bool decode_attn_leaves(const MeasuredCost *c, double batch, double kv);
 static inline double row_at(const DecodeRow *r, int32_t i) { return r->lo[i] + r->w * (r->hi[i] - r->lo[i]); }
 
@@ -138,15 +164,9 @@ static double m_decode(const void *ctx, double batch, double kv_len)
     }
     const OpGrid *g = &c->decode->grid;
     if (batch >= 1 && batch < FIXED_MEMO_ROWS && (double)(int32_t)batch == batch) { /* every step's case */
-        const struct DecodeMemo *m = decode_memo(c, (int32_t)batch);
+        struct DecodeMemo *m = decode_memo(c, (int32_t)batch);
         if (m->outside || kv_len < g->y[0] || !(kv_len < m->kv_limit)) FLAG(c, OPG_ATTENTION);
-        const double *lo = g->v + (size_t)m->row * g->ny, *hi = g->nx > 1 ? lo + g->ny : lo;
-        if (g->ny == 1 || kv_len <= g->y[0]) return lo[0] + m->w * (hi[0] - lo[0]);
-        int32_t i;
-        double w;
-        optable_locate(g->y, g->ny, kv_len, &i, &w);
-        double fa = lo[i] + m->w * (hi[i] - lo[i]), fb = lo[i + 1] + m->w * (hi[i + 1] - lo[i + 1]);
-        return fa + w * (fb - fa);
+        return decode_memo_at(m, g, kv_len);
     }
     if (decode_attn_leaves(c, batch, kv_len)) FLAG(c, OPG_ATTENTION);
     DecodeRow r = decode_row(c, batch);
@@ -175,10 +195,9 @@ static double seg_sum(double y0, int64_t n, double ya, double yb, double fa, dou
 /* The decode row of an integer batch, located once and remembered: which
  * two table rows it blends, and where their measured cells end (kv_len in
  * [y_i, y_i+1) reads columns i and i + 1). */
-static const struct DecodeMemo *decode_memo(const MeasuredCost *c, int32_t batch)
+static struct DecodeMemo *decode_memo_fill(const MeasuredCost *c, int32_t batch)
 {
     struct DecodeMemo *m = &c->dmemo[batch];
-    if (m->have) return m;
     const OpGrid *g = &c->decode->grid;
     double xb = batch * c->decode_fold;
     optable_locate(g->x, g->nx, xb, &m->row, &m->w);
@@ -188,6 +207,13 @@ static const struct DecodeMemo *decode_memo(const MeasuredCost *c, int32_t batch
         if (g->filled[m->row * g->ny + iy] || g->filled[jr * g->ny + iy]) first_filled = iy;
     m->kv_limit = first_filled == g->ny ? nextafter(g->y[g->ny - 1], INFINITY)
                 : first_filled == 0 ? -INFINITY : g->y[first_filled - 1];
+    /* row_at's blend at every kv_len point, and the segments' slopes as the
+     * pieces and sums compute them */
+    const double *lo = g->v + (size_t)m->row * g->ny, *hi = g->nx > 1 ? lo + g->ny : lo;
+    m->f = ss_malloc((size_t)(2 * g->ny) * sizeof(double));
+    m->slope = m->f + g->ny;
+    for (int32_t i = 0; i < g->ny; i++) m->f[i] = lo[i] + m->w * (hi[i] - lo[i]);
+    for (int32_t i = 0; i + 1 < g->ny; i++) m->slope[i] = (m->f[i + 1] - m->f[i]) / (g->y[i + 1] - g->y[i]);
     m->have = true;
     return m;
 }
@@ -322,6 +348,7 @@ static int measured_cost_init(MeasuredCost *c, const ModelSpec *m, const GpuSpec
     c->flags = &c->flags_store;
     c->memo = ss_calloc(FIXED_MEMO_ROWS, sizeof(*c->memo));
     c->dmemo = ss_calloc(FIXED_MEMO_ROWS, sizeof(*c->dmemo));
+    c->pmemo = ss_calloc(FIXED_MEMO_ROWS, sizeof(*c->pmemo));
     c->memo_flags_before = &c->memo_store;
     op_shapes_init(&c->sh, m, tp);
     cal_model_init(&c->cal, &cal_params_default, m, g, tp);
@@ -387,7 +414,9 @@ static void measured_cost_free(MeasuredCost *c)
     opgrid_free(&c->layer_gemms);
     opgrid_free(&c->other_sum);
     free(c->memo);
+    for (int32_t b = 0; c->dmemo && b < FIXED_MEMO_ROWS; b++) free(c->dmemo[b].f);
     free(c->dmemo);
+    free(c->pmemo);
 }
 
 static double measured_cost_step(MeasuredCost *c, const StepShape *s, StepBreakdown *b, unsigned *flags)
@@ -417,10 +446,84 @@ static int measured_backend_init(void *priv, const void *opts, const BackendEnv 
                               o->step_overhead_s);
 }
 
+/* opgrid_eval of the prefill table at (batch x fold, isl), the batch axis
+ * located once per batch (the same operations, so the same bits). */
+static double prefill_memo_eval(MeasuredCost *c, int32_t batch, double isl, bool *outside)
+{
+    const OpGrid *g = &c->prefill->grid;
+    struct PrefillMemo *p = &c->pmemo[batch];
+    if (!p->have) {
+        p->out_x = optable_locate(g->x, g->nx, (double)batch * c->prefill_fold, &p->ix, &p->wx);
+        p->jx = g->nx > 1 ? p->ix + 1 : p->ix;
+        p->hint = -1;
+        p->have = true;
+    }
+    int32_t ny = g->ny, ix = p->ix, jx = p->jx, iy = 0, jy;
+    double wx = p->wx, wy = 0.0;
+    bool out = p->out_x;
+    if (ny > 1) {
+        out |= isl < g->y[0] || isl > g->y[ny - 1]; /* optable_locate's answer */
+        if (isl > g->y[0]) {
+            optable_locate_hinted(g->y, ny, isl, &p->hint, &wy);
+            iy = p->hint;
+        }
+    }
+    jy = ny > 1 ? iy + 1 : iy;
+    if (g->filled)
+        out |= g->filled[ix * ny + iy] | g->filled[jx * ny + iy] | g->filled[ix * ny + jy] | g->filled[jx * ny + jy];
+    *outside = out;
+    double v00 = g->v[ix * ny + iy], v10 = g->v[jx * ny + iy];
+    if (ny == 1) return v00 + wx * (v10 - v00);
+    double v01 = g->v[ix * ny + jy], v11 = g->v[jx * ny + jy];
+    double a = v00 + wy * (v01 - v00), b = v10 + wy * (v11 - v10);
+    return a + wx * (b - a);
+}
+
+/* op_step_time over the measured ops when every per-count part is in the
+ * memos: the same operations in the same order, so the same bits, without
+ * the op-by-op calls.  False when a memo is not there yet (the general path
+ * then fills it) or an op has no table. */
+static bool measured_step_memo(MeasuredCost *c, const StepShape *s, double *t_out, unsigned *flags_out)
+{
+    int64_t tokens = step_shape_tokens(s), rows = (int64_t)s->prefill_seqs + s->decode_seqs;
+    if (tokens < 1 || tokens >= FIXED_MEMO_ROWS || rows < 1 || rows >= FIXED_MEMO_ROWS) return false;
+    const struct FixedMemo *fixed = &c->memo[tokens], *lm = &c->memo[rows];
+    bool prefill = s->prefill_seqs > 0 && s->prefill_tokens > 0, decode = s->decode_seqs > 0;
+    if (!fixed->have || !lm->have_lm || (prefill && !c->prefill) || (decode && !c->decode) ||
+        s->decode_seqs >= FIXED_MEMO_ROWS)
+        return false;
+    unsigned flags = fixed->flags | lm->lm_flags;
+    double attn = 0;
+    if (prefill) {
+        double isl = op_equivalent_isl(s->prefill_attn_pairs / s->prefill_seqs);
+        bool out;
+        attn += prefill_memo_eval(c, s->prefill_seqs, isl, &out);
+        if (out) flags |= 1u << OPG_ATTENTION;
+    }
+    if (decode) {
+        const OpGrid *g = &c->decode->grid;
+        struct DecodeMemo *m = decode_memo(c, s->decode_seqs);
+        double kv = (double)s->decode_context / s->decode_seqs;
+        if (m->outside || kv < g->y[0] || !(kv < m->kv_limit)) flags |= 1u << OPG_ATTENTION;
+        attn += decode_memo_at(m, g, kv);
+    }
+    double t = 0; /* op_sum's order: gemm, attention, other ops, all-reduce, LM head, overhead */
+    t += fixed->b.s[OPG_GEMM];
+    t += c->sh.layers * attn;
+    t += fixed->b.s[OPG_OTHER];
+    t += fixed->b.s[OPG_ALLREDUCE];
+    t += lm->lm_head_s;
+    t += c->overhead_s;
+    *t_out = t;
+    *flags_out = flags;
+    return true;
+}
+
 static double measured_backend_step_time(void *priv, const StepShape *shape)
 {
     MeasuredCost *c = priv;
-    double t = measured_cost_step(c, shape, NULL, &c->last_flags);
+    double t;
+    if (!measured_step_memo(c, shape, &t, &c->last_flags)) t = measured_cost_step(c, shape, NULL, &c->last_flags);
     c->last_shape = *shape;
     return t;
 }
@@ -467,14 +570,43 @@ static void measured_backend_decode_iter_times(void *priv, const StepShape *firs
     }
 }
 
+/* Everything of a pure-decode iteration of `seqs` sequences but attention,
+ * summed (attention 0) in op_sum's order, and the op groups that left a
+ * table; *flags may be NULL. */
+static double decode_fixed_sum(MeasuredCost *c, double seqs, unsigned *flags)
+{
+    OpCostVtbl v = measured_vtbl_of(c);
+    StepBreakdown fixed = { { 0 } };
+    *c->flags = 0;
+    op_fixed_part(&v, c, &c->sh, seqs, seqs, &fixed);
+    if (flags) *flags = *c->flags;
+    double base = 0;
+    for (int g = 0; g < OPG_COUNT; g++) base += fixed.s[g];
+    return base;
+}
+
+/* An integer batch's memo with its fixed part (decode tables present). */
+static struct DecodeMemo *decode_base_fill(MeasuredCost *c, int32_t seqs)
+{
+    struct DecodeMemo *m = decode_memo(c, seqs);
+    m->base_s = decode_fixed_sum(c, seqs, &m->fixed_flags);
+    m->have_base = true;
+    return m;
+}
+
+static inline struct DecodeMemo *decode_base(MeasuredCost *c, int32_t seqs)
+{
+    struct DecodeMemo *m = &c->dmemo[seqs];
+    return m->have_base ? m : decode_base_fill(c, seqs);
+}
+
 static unsigned decode_fixed_flags(MeasuredCost *c, const StepShape *decode)
 {
     int32_t seqs = decode->decode_seqs;
-    if (seqs >= 1 && seqs < FIXED_MEMO_ROWS && c->memo[seqs].have && c->memo[seqs].have_lm)
-        return c->memo[seqs].flags | c->memo[seqs].lm_flags;
+    if (c->decode && seqs >= 1 && seqs < FIXED_MEMO_ROWS) return decode_base(c, seqs)->fixed_flags;
     unsigned f = 0;
-    measured_cost_step(c, decode, NULL, &f);
-    return f & ~(1u << OPG_ATTENTION);
+    decode_fixed_sum(c, seqs, &f);
+    return f;
 }
 
 /* Does decode attention at (batch, kv_len) leave its table (or have none)? */
@@ -504,67 +636,107 @@ static int measured_backend_decode_iter_pieces(void *priv, const StepShape *firs
                                                DecodePiece *out, int max)
 {
     MeasuredCost *c = priv;
-    if (!c->decode || first->decode_seqs <= 0 || iters < 1) return 0;
-    double seqs = first->decode_seqs, kv0 = (double)first->decode_context / seqs;
-    DecodeRow r = decode_row(c, seqs);
-    OpCostVtbl v = measured_vtbl_of(c);
-    StepBreakdown fixed = { { 0 } };
-    op_fixed_part(&v, c, &c->sh, seqs, seqs, &fixed);
-    double base = 0, L = c->sh.layers;
-    for (int g = 0; g < OPG_COUNT; g++) base += fixed.s[g];
+    int32_t batch = first->decode_seqs;
+    if (!c->decode || batch <= 0 || iters < 1) return 0;
+    double seqs = batch, kv0 = (double)first->decode_context / seqs;
+    /* An integer batch under FIXED_MEMO_ROWS (every engine span's) reads
+     * its blended row and fixed part from the memo; a larger one blends
+     * them now into a memo of its own (the same values). */
+    struct DecodeMemo big = { .hint = -1 };
+    struct DecodeMemo *m = batch < FIXED_MEMO_ROWS ? decode_base(c, batch) : &big;
+    if (m == &big) {
+        DecodeRow r = decode_row(c, seqs);
+        big.f = ss_malloc((size_t)(2 * r.ny) * sizeof(double));
+        big.slope = big.f + r.ny;
+        for (int32_t i = 0; i < r.ny; i++) big.f[i] = row_at(&r, i);
+        for (int32_t i = 0; i + 1 < r.ny; i++) big.slope[i] = (row_at(&r, i + 1) - big.f[i]) / (r.y[i + 1] - r.y[i]);
+        big.base_s = decode_fixed_sum(c, seqs, NULL);
+    }
+    const double *y = c->decode->grid.y;
+    int32_t ny = c->decode->grid.ny;
+    double base = m->base_s, L = c->sh.layers;
     int n = 0;
     int64_t j = 0;
     while (j < iters) {
-        if (n == max) return 0;
+        if (n == max) { n = 0; break; }
         double kv = kv0 + (double)j, f, slope;
         int64_t next;
-        if (r.ny == 1 || kv < r.y[0]) {             /* the floor below the first kv_len */
-            f = row_at(&r, 0);
+        if (ny == 1 || kv < y[0]) {             /* the floor below the first kv_len */
+            f = m->f[0];
             slope = 0;
-            next = r.ny == 1 ? iters : (int64_t)ceil(r.y[0] - kv0);
+            next = ny == 1 ? iters : (int64_t)ceil(y[0] - kv0);
         } else {
-            int32_t i;
             double w;
-            optable_locate(r.y, r.ny, kv, &i, &w);
-            double fa = row_at(&r, i), fb = row_at(&r, i + 1);
-            slope = (fb - fa) / (r.y[i + 1] - r.y[i]);
-            f = fa + (kv - r.y[i]) * slope;
-            next = i + 2 == r.ny ? iters : (int64_t)ceil(r.y[i + 1] - kv0);
+            optable_locate_hinted(y, ny, kv, &m->hint, &w);
+            int32_t i = m->hint;
+            slope = m->slope[i];
+            f = m->f[i] + (kv - y[i]) * slope;
+            next = i + 2 == ny ? iters : (int64_t)ceil(y[i + 1] - kv0);
         }
         if (next <= j) next = j + 1;
         if (next > iters) next = iters;
         out[n++] = (DecodePiece){ j, base + L * f, L * slope };
         j = next;
     }
+    free(big.f);
     return n;
+}
+
+static void count_fallbacks(CostFallbacks *fb, unsigned flags, int64_t iters)
+{
+    fb->steps += iters;
+    if (!flags) return;
+    fb->fallback_steps += iters;
+    for (int g = 0; g < OPG_COUNT; g++) fb->by_group[g] += ((flags >> g) & 1u) ? iters : 0;
+}
+
+/* Decode iteration j of a span has decode_context + j seqs, and step_time
+ * reads its kv_len as context / seqs: the first j in [lo, hi) whose kv_len
+ * is not below `limit` (hi when none; kv_len never falls along a span). */
+static int64_t first_iter_at(const StepShape *decode, double limit, int64_t lo, int64_t hi)
+{
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        double kv = (double)(decode->decode_context + mid * decode->decode_seqs) / decode->decode_seqs;
+        if (kv < limit) lo = mid + 1; else hi = mid;
+    }
+    return lo;
 }
 
 static void measured_backend_note_span(void *priv, const StepShape *first, const StepShape *decode,
                                        int64_t decode_iters)
 {
     MeasuredCost *c = priv;
-    unsigned f1 = 0, f2 = 0, f3 = 0;
+    unsigned f1 = 0, f = 0;
     /* The engine timed `first` just before: its flags are the last call's. */
     if (!memcmp(first, &c->last_shape, sizeof(*first))) f1 = c->last_flags;
     else measured_cost_step(c, first, NULL, &f1);
-    c->fb.steps++;
-    if (f1) {
-        c->fb.fallback_steps++;
-        for (int g = 0; g < OPG_COUNT; g++) c->fb.by_group[g] += (f1 >> g) & 1u;
-    }
+    count_fallbacks(&c->fb, f1, 1);
     if (decode_iters <= 0) return;
-    /* Table coverage along a span changes only at its ends (kv_len grows
-     * and the unmeasured corner of a table lies at long lengths). */
-    double seqs = decode->decode_seqs, kv0 = (double)decode->decode_context / seqs;
-    f2 = decode_fixed_flags(c, decode);
-    if (decode_attn_leaves(c, seqs, kv0) || decode_attn_leaves(c, seqs, kv0 + (double)(decode_iters - 1)))
-        f3 = 1u << OPG_ATTENTION;
-    unsigned f = f2 | f3;
-    c->fb.steps += decode_iters;
-    if (f) {
-        c->fb.fallback_steps += decode_iters;
-        for (int g = 0; g < OPG_COUNT; g++) c->fb.by_group[g] += ((f >> g) & 1u) ? decode_iters : 0;
+    int32_t batch = decode->decode_seqs;
+    double seqs = batch, kv0 = (double)decode->decode_context / seqs;
+    double kv1 = (double)(decode->decode_context + (decode_iters - 1) * decode->decode_seqs) / seqs;
+    if (!c->decode || batch >= FIXED_MEMO_ROWS) {  /* per-step look-ups at both ends */
+        f = decode_fixed_flags(c, decode);
+        if (decode_attn_leaves(c, seqs, kv0) || decode_attn_leaves(c, seqs, kv1)) f |= 1u << OPG_ATTENTION;
+        count_fallbacks(&c->fb, f, decode_iters);
+        return;
     }
+    /* Everything but attention is the same in every iteration; attention
+     * leaves its table below the first kv_len or from kv_limit on, and kv_len
+     * only grows: the iterations inside are one run [in_lo, in_hi). */
+    const struct DecodeMemo *m = decode_base(c, batch);
+    double y0 = c->decode->grid.y[0];
+    int64_t in_lo = 0, in_hi = decode_iters;
+    if (m->outside || !(kv0 < m->kv_limit) || kv1 < y0) in_hi = 0;
+    else {
+        if (kv0 < y0) in_lo = first_iter_at(decode, y0, 0, decode_iters);
+        if (!(kv1 < m->kv_limit)) in_hi = first_iter_at(decode, m->kv_limit, in_lo, decode_iters);
+    }
+    f = m->fixed_flags;
+    int64_t inside = in_hi - in_lo;
+    if (inside > 0) count_fallbacks(&c->fb, f, inside);
+    if (inside < decode_iters) count_fallbacks(&c->fb, f | 1u << OPG_ATTENTION, decode_iters - inside);
 }
 
 static bool measured_backend_step_breakdown(void *priv, const StepShape *s, double *group_s)

@@ -31,6 +31,19 @@ typedef struct OpGrid {
  * (x = (1 - w) a[i] + w a[i+1]); w > 1 above the last point (extension),
  * w = 0 at or below the first.  Returns true when x lies outside [a0, an-1]. */
 bool optable_locate(const double *a, int32_t n, double x, int32_t *i, double *w);
+/* optable_locate's segment and weight (the same i and bits of w), trying
+ * segment *hint first and leaving the answer there: consecutive look-ups
+ * of a growing kv_len mostly stay in one segment, where this is two
+ * compares instead of a search.  n >= 2. */
+static inline void optable_locate_hinted(const double *a, int32_t n, double x, int32_t *hint, double *w)
+{
+    int32_t i = *hint;
+    if (i >= 0 && i + 1 < n && a[i] <= x && (x < a[i + 1] || i + 2 == n)) {
+        *w = (x - a[i]) / (a[i + 1] - a[i]);
+        return;
+    }
+    optable_locate(a, n, x, hint, w);
+}
 /* Bilinear value at (x, y); *outside set when either leaves the grid or a
  * corner used was extrapolated at load (else untouched). */
 double opgrid_eval(const OpGrid *g, double x, double y, bool *outside);

@@ -202,6 +202,79 @@ static void test_spans(void **state)
     gsl_rng_free(rng);
 }
 
+/* The per-count memos (step_time from the second call of a token count on,
+ * decode pieces, fallback counts) give the same bits as composing every op
+ * (step_breakdown always does): event skipping stands on equal sums. */
+static void check_memo_bits(const char *model, const char *gpu, int32_t tp, gsl_rng *rng)
+{
+    ModelSpec m;
+    GpuSpec g;
+    load(&m, model, &g, gpu);
+    Backend *b = make("measured", &m, &g, tp), *fresh = make("measured", &m, &g, tp);
+    for (int trial = 0; trial < 400; trial++) {
+        StepShape s = { .decode_seqs = (int32_t)gsl_rng_uniform_int(rng, trial % 5 ? 300 : 4100) };
+        s.decode_context = s.decode_seqs * (int64_t)(1 + gsl_rng_uniform_int(rng, trial % 7 ? 4096 : 200000));
+        if (trial % 2) {  /* prompt chunks too */
+            s.prefill_seqs = 1 + (int32_t)gsl_rng_uniform_int(rng, 8);
+            s.prefill_tokens = s.prefill_seqs * (int64_t)(1 + gsl_rng_uniform_int(rng, 600));
+            s.prefill_attn_pairs = (double)s.prefill_tokens * (double)(1 + gsl_rng_uniform_int(rng, 3000));
+        }
+        if (step_shape_tokens(&s) == 0) s.decode_seqs = 1, s.decode_context = 7;
+        double group_s[OPG_COUNT], composed = 0;
+        assert_true(b->ops->step_breakdown(b->priv, &s, group_s));
+        for (int i = 0; i < OPG_COUNT; i++) composed += group_s[i];
+        for (int rep = 0; rep < 3; rep++) {  /* first call fills the memos, later ones read them */
+            double t = backend_step_time(b, &s);
+            if (t != composed)
+                fail_msg("%s %s tp %d: step (%d seqs %lld prefill, %d decodes ctx %lld) call %d: %.17g, composed %.17g",
+                         model, gpu, tp, s.prefill_seqs, (long long)s.prefill_tokens, s.decode_seqs,
+                         (long long)s.decode_context, rep, t, composed);
+        }
+        if (s.prefill_seqs == 0 && s.decode_seqs > 0) {
+            DecodePiece p1[DECODE_PIECES_MAX], p2[DECODE_PIECES_MAX];
+            int64_t iters = 1 + (int64_t)gsl_rng_uniform_int(rng, 5000);
+            int n1 = b->ops->decode_iter_pieces(b->priv, &s, iters, p1, DECODE_PIECES_MAX);
+            Backend *cold = make("measured", &m, &g, tp);
+            int n2 = cold->ops->decode_iter_pieces(cold->priv, &s, iters, p2, DECODE_PIECES_MAX);
+            backend_destroy(&cold);
+            assert_int_equal(n1, n2);
+            assert_memory_equal(p1, p2, sizeof(DecodePiece) * (size_t)n1);
+            /* iteration 0 of the pieces is this step (base + attention: rounding apart) */
+            if (n1) assert_close(p1[0].a, composed, 1e-12);
+        }
+        /* A span's fallback count from the memos against every iteration
+         * counted alone (`fresh` never timed a step: each is composed). */
+        StepShape next = s;
+        next.prefill_seqs = 0, next.prefill_tokens = 0, next.prefill_attn_pairs = 0;
+        if (next.decode_seqs == 0) next.decode_seqs = 1, next.decode_context = 9;
+        int64_t iters = (int64_t)gsl_rng_uniform_int(rng, 200);
+        b->ops->note_span(b->priv, &s, &next, iters);
+        fresh->ops->note_span(fresh->priv, &s, &s, 0);
+        for (int64_t k = 0; k < iters; k++, next.decode_context += next.decode_seqs)
+            fresh->ops->note_span(fresh->priv, &next, &next, 0);
+    }
+    CostFallbacks f1, f2;
+    b->ops->fallbacks(b->priv, &f1);
+    fresh->ops->fallbacks(fresh->priv, &f2);
+    assert_int_equal(f1.steps, f2.steps);
+    assert_int_equal(f1.fallback_steps, f2.fallback_steps);
+    assert_memory_equal(f1.by_group, f2.by_group, sizeof(f1.by_group));
+    backend_destroy(&b);
+    backend_destroy(&fresh);
+}
+
+static void test_memo_bits(void **state)
+{
+    (void)state;
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 5);
+    check_memo_bits("llama-2-7b", "h100-sxm", 1, rng);
+    check_memo_bits("llama-3-8b", "a100-80g", 1, rng);
+    check_memo_bits("llama-2-70b", "h100-sxm", 4, rng);
+    check_memo_bits("llama-2-13b", "a100-80g", 2, rng); /* no per-op table: fallbacks */
+    gsl_rng_free(rng);
+}
+
 static void test_auto_and_legacy(void **state)
 {
     (void)state;
@@ -308,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_interpolation),
         cmocka_unit_test(test_tables_load_and_hand_step),
         cmocka_unit_test(test_spans),
+        cmocka_unit_test(test_memo_bits),
         cmocka_unit_test(test_auto_and_legacy),
         cmocka_unit_test(test_defaults_are_the_fit),
         cmocka_unit_test(test_op_groups_median),
