@@ -82,9 +82,25 @@ typedef struct ContSeq {
     struct ContSeq *next_free;
 } ContSeq;
 
-/* An indexed binary heap of runners (continuous_rank.c). */
+/* A waiting request in the priority heap, with what orders it. */
+typedef struct WaitSlot {
+    double key;
+    int64_t id;
+    Request *r;
+    ContSeq *s;
+} WaitSlot;
+
+/* An indexed binary heap of runners (continuous_rank.c), each entry with
+ * what orders it: rank_u, age_key, id. */
+typedef struct RankSlot {
+    int64_t u;
+    double age_key;
+    int64_t id;
+    ContSeq *s;
+} RankSlot;
+
 typedef struct RankHeap {
-    Request **items;
+    RankSlot *items;
     int32_t n, cap;
 } RankHeap;
 
@@ -99,7 +115,7 @@ typedef struct Cont {
     bool srpt;               /* ... and running requests preemptible by newcomers */
     int64_t budget;          /* tokens per step */
     ReqFifo fifo;            /* FCFS waiting queue */
-    Request **heap;          /* priority waiting queue */
+    WaitSlot *heap;          /* priority waiting queue: a binary heap on (key, id) */
     size_t heap_n, heap_cap;
     Request **running;       /* sorted by rank, the last preempted first (lazy rank: when run_sorted) */
     int32_t n_running, cap_running;

@@ -70,45 +70,46 @@ double cont_key(const Cont *c, const Request *r)
 
 /* ---- waiting ---- */
 
-static bool heap_before(const Request *a, const Request *b)
+/* The heap holds each entry's key and id beside it: sifting through tens of
+ * thousands of waiting requests compares without touching them. */
+static bool heap_before(const WaitSlot *a, const WaitSlot *b)
 {
-    double ka = cont_seq(a)->key, kb = cont_seq(b)->key;
-    return ka != kb ? ka < kb : a->id < b->id;
+    return a->key != b->key ? a->key < b->key : a->id < b->id;
 }
 
-static void heap_set(Cont *c, size_t i, Request *r)
+static void heap_set(Cont *c, size_t i, WaitSlot e)
 {
-    c->heap[i] = r;
-    cont_seq(r)->heap_index = (int32_t)i;
+    c->heap[i] = e;
+    e.s->heap_index = (int32_t)i;
 }
 
-static void heap_sift_up(Cont *c, size_t i, Request *r)
+static void heap_sift_up(Cont *c, size_t i, WaitSlot e)
 {
-    while (i > 0 && heap_before(r, c->heap[(i - 1) / 2])) {
+    while (i > 0 && heap_before(&e, &c->heap[(i - 1) / 2])) {
         heap_set(c, i, c->heap[(i - 1) / 2]);
         i = (i - 1) / 2;
     }
-    heap_set(c, i, r);
+    heap_set(c, i, e);
 }
 
-static void heap_sift_down(Cont *c, size_t i, Request *r)
+static void heap_sift_down(Cont *c, size_t i, WaitSlot e)
 {
     for (;;) {
         size_t k = 2 * i + 1;
         if (k >= c->heap_n) break;
-        if (k + 1 < c->heap_n && heap_before(c->heap[k + 1], c->heap[k])) k++;
-        if (!heap_before(c->heap[k], r)) break;
+        if (k + 1 < c->heap_n && heap_before(&c->heap[k + 1], &c->heap[k])) k++;
+        if (!heap_before(&c->heap[k], &e)) break;
         heap_set(c, i, c->heap[k]);
         i = k;
     }
-    heap_set(c, i, r);
+    heap_set(c, i, e);
 }
 
 size_t cont_wait_len(const Cont *c) { return c->heap_wait ? c->heap_n : c->fifo.n; }
 
 Request *cont_wait_peek(const Cont *c)
 {
-    if (c->heap_wait) return c->heap_n ? c->heap[0] : NULL;
+    if (c->heap_wait) return c->heap_n ? c->heap[0].r : NULL;
     return req_fifo_peek(&c->fifo, 0);
 }
 
@@ -116,11 +117,11 @@ Request *cont_wait_pop(Cont *c)
 {
     if (!c->heap_wait) return req_fifo_pop(&c->fifo);
     if (!c->heap_n) return NULL;
-    Request *top = c->heap[0];
-    Request *last = c->heap[--c->heap_n];
+    WaitSlot top = c->heap[0];
+    WaitSlot last = c->heap[--c->heap_n];
     if (c->heap_n) heap_sift_down(c, 0, last);
-    cont_seq(top)->heap_index = -1;
-    return top;
+    top.s->heap_index = -1;
+    return top.r;
 }
 
 /* Take r out of the waiting queue wherever it stands (its client gave up). */
@@ -132,11 +133,11 @@ void cont_wait_remove(Cont *c, Request *r)
         return;
     }
     size_t i = (size_t)cont_seq(r)->heap_index;
-    SS_ASSERT(i < c->heap_n && c->heap[i] == r);
-    Request *last = c->heap[--c->heap_n];
+    SS_ASSERT(i < c->heap_n && c->heap[i].r == r);
+    WaitSlot last = c->heap[--c->heap_n];
     if (i < c->heap_n) { /* the last one fills the hole, then moves up or down */
         heap_sift_up(c, i, last);
-        heap_sift_down(c, (size_t)cont_seq(last)->heap_index, last);
+        heap_sift_down(c, (size_t)last.s->heap_index, last);
     }
     cont_seq(r)->heap_index = -1;
 }
@@ -150,9 +151,10 @@ void cont_wait_push(Cont *c, Request *r, bool front)
         if (front) req_fifo_push_front(&c->fifo, r); else req_fifo_push(&c->fifo, r);
         return;
     }
-    cont_seq(r)->key = c->queue_key ? c->queue_key(r) : cont_key(c, r);
+    ContSeq *s = cont_seq(r);
+    s->key = c->queue_key ? c->queue_key(r) : cont_key(c, r);
     SS_GROW(c->heap, c->heap_cap, c->heap_n + 1);
-    heap_sift_up(c, c->heap_n++, r);
+    heap_sift_up(c, c->heap_n++, (WaitSlot){ .key = s->key, .id = r->id, .r = r, .s = s });
 }
 
 /* ---- running, sorted by rank: the last one is the first preempted ---- */

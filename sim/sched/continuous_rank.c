@@ -35,54 +35,54 @@
 
 enum { SLOT_VICTIM, SLOT_CLAMP };
 
-typedef bool (*RankBefore)(const Request *a, const Request *b);
+typedef bool (*RankBefore)(const RankSlot *a, const RankSlot *b);
 
 /* ---- an indexed binary heap: `before` puts a nearer the top ---- */
 
-static void rh_set(RankHeap *h, int which, int32_t i, Request *r)
+static void rh_set(RankHeap *h, int which, int32_t i, RankSlot e)
 {
-    h->items[i] = r;
-    cont_seq(r)->rank_slot[which] = i;
+    h->items[i] = e;
+    e.s->rank_slot[which] = i;
 }
 
-static void rh_up(RankHeap *h, int which, RankBefore before, int32_t i, Request *r)
+static void rh_up(RankHeap *h, int which, RankBefore before, int32_t i, RankSlot e)
 {
-    while (i > 0 && before(r, h->items[(i - 1) / 2])) {
+    while (i > 0 && before(&e, &h->items[(i - 1) / 2])) {
         rh_set(h, which, i, h->items[(i - 1) / 2]);
         i = (i - 1) / 2;
     }
-    rh_set(h, which, i, r);
+    rh_set(h, which, i, e);
 }
 
-static void rh_down(RankHeap *h, int which, RankBefore before, int32_t i, Request *r)
+static void rh_down(RankHeap *h, int which, RankBefore before, int32_t i, RankSlot e)
 {
     for (;;) {
         int32_t k = 2 * i + 1;
         if (k >= h->n) break;
-        if (k + 1 < h->n && before(h->items[k + 1], h->items[k])) k++;
-        if (!before(h->items[k], r)) break;
+        if (k + 1 < h->n && before(&h->items[k + 1], &h->items[k])) k++;
+        if (!before(&h->items[k], &e)) break;
         rh_set(h, which, i, h->items[k]);
         i = k;
     }
-    rh_set(h, which, i, r);
+    rh_set(h, which, i, e);
 }
 
-static void rh_push(RankHeap *h, int which, RankBefore before, Request *r)
+static void rh_push(RankHeap *h, int which, RankBefore before, RankSlot e)
 {
     SS_GROW(h->items, h->cap, h->n + 1);
-    rh_up(h, which, before, h->n++, r);
+    rh_up(h, which, before, h->n++, e);
 }
 
-static void rh_remove(RankHeap *h, int which, RankBefore before, Request *r)
+static void rh_remove(RankHeap *h, int which, RankBefore before, ContSeq *s)
 {
-    int32_t i = cont_seq(r)->rank_slot[which];
-    SS_ASSERT(i >= 0 && i < h->n && h->items[i] == r);
-    Request *last = h->items[--h->n];
-    if (last != r) {
-        if (i > 0 && before(last, h->items[(i - 1) / 2])) rh_up(h, which, before, i, last);
+    int32_t i = s->rank_slot[which];
+    SS_ASSERT(i >= 0 && i < h->n && h->items[i].s == s);
+    RankSlot last = h->items[--h->n];
+    if (last.s != s) {
+        if (i > 0 && before(&last, &h->items[(i - 1) / 2])) rh_up(h, which, before, i, last);
         else rh_down(h, which, before, i, last);
     }
-    cont_seq(r)->rank_slot[which] = -1;
+    s->rank_slot[which] = -1;
 }
 
 static void rh_free(RankHeap *h)
@@ -92,23 +92,33 @@ static void rh_free(RankHeap *h)
 }
 
 /* Worst first: larger key, then larger id (the order the running set's tail had). */
-static bool open_worse(const Request *a, const Request *b)
+static bool open_worse(const RankSlot *a, const RankSlot *b)
 {
-    const ContSeq *sa = cont_seq(a), *sb = cont_seq(b);
-    long double wa = (long double)sa->rank_u + sa->age_key, wb = (long double)sb->rank_u + sb->age_key;
+    long double wa = (long double)a->u + a->age_key, wb = (long double)b->u + b->age_key;
     return wa != wb ? wa > wb : a->id > b->id;
 }
 
-static bool clamped_worse(const Request *a, const Request *b)
+static bool clamped_worse(const RankSlot *a, const RankSlot *b)
 {
-    double ka = cont_seq(a)->age_key, kb = cont_seq(b)->age_key;
-    return ka != kb ? ka > kb : a->id > b->id;
+    return a->age_key != b->age_key ? a->age_key > b->age_key : a->id > b->id;
 }
 
-static bool clamps_first(const Request *a, const Request *b)
+static bool clamps_first(const RankSlot *a, const RankSlot *b)
 {
-    int64_t ua = cont_seq(a)->rank_u, ub = cont_seq(b)->rank_u;
-    return ua != ub ? ua < ub : a->id < b->id;
+    return a->u != b->u ? a->u < b->u : a->id < b->id;
+}
+
+static RankSlot slot_of(Request *r)
+{
+    ContSeq *s = cont_seq(r);
+    return (RankSlot){ .u = s->rank_u, .age_key = s->age_key, .id = r->id, .s = s };
+}
+
+/* The key of a heap entry at `clock`, as cont_key computes it. */
+static double slot_key_at(const RankSlot *e, int64_t clock)
+{
+    int64_t rem = e->u - clock;
+    return (double)SS_MAX(rem, (int64_t)0) + e->age_key;
 }
 
 void cont_rank_free(Cont *c)
@@ -133,12 +143,12 @@ void cont_rank_plan_start(Cont *c)
 {
     c->plan_clock = engine_ride_clock(c->env.instance);
     c->run_sorted = false;
-    while (c->to_clamp.n && cont_seq(c->to_clamp.items[0])->rank_u <= c->plan_clock) {
-        Request *r = c->to_clamp.items[0];
-        rh_remove(&c->to_clamp, SLOT_CLAMP, clamps_first, r);
-        rh_remove(&c->victims_open, SLOT_VICTIM, open_worse, r);
-        cont_seq(r)->clamped = true;
-        rh_push(&c->victims_clamped, SLOT_VICTIM, clamped_worse, r);
+    while (c->to_clamp.n && c->to_clamp.items[0].u <= c->plan_clock) {
+        RankSlot e = c->to_clamp.items[0];
+        rh_remove(&c->to_clamp, SLOT_CLAMP, clamps_first, e.s);
+        rh_remove(&c->victims_open, SLOT_VICTIM, open_worse, e.s);
+        e.s->clamped = true;
+        rh_push(&c->victims_clamped, SLOT_VICTIM, clamped_worse, e);
     }
 }
 
@@ -175,10 +185,10 @@ void cont_rank_add(Cont *c, Request *r)
     s->clamped = s->rank_u <= c->plan_clock;
     if (!c->srpt || s->prio_preempts >= c->o.preempt_limit) return; /* never a victim */
     if (s->clamped) {
-        rh_push(&c->victims_clamped, SLOT_VICTIM, clamped_worse, r);
+        rh_push(&c->victims_clamped, SLOT_VICTIM, clamped_worse, slot_of(r));
     } else {
-        rh_push(&c->victims_open, SLOT_VICTIM, open_worse, r);
-        rh_push(&c->to_clamp, SLOT_CLAMP, clamps_first, r);
+        rh_push(&c->victims_open, SLOT_VICTIM, open_worse, slot_of(r));
+        rh_push(&c->to_clamp, SLOT_CLAMP, clamps_first, slot_of(r));
     }
 }
 
@@ -187,8 +197,8 @@ void cont_rank_remove(Cont *c, Request *r)
     ContSeq *s = cont_seq(r);
     if (s->rank_slot[SLOT_VICTIM] >= 0)
         rh_remove(s->clamped ? &c->victims_clamped : &c->victims_open, SLOT_VICTIM,
-                  s->clamped ? clamped_worse : open_worse, r);
-    if (s->rank_slot[SLOT_CLAMP] >= 0) rh_remove(&c->to_clamp, SLOT_CLAMP, clamps_first, r);
+                  s->clamped ? clamped_worse : open_worse, s);
+    if (s->rank_slot[SLOT_CLAMP] >= 0) rh_remove(&c->to_clamp, SLOT_CLAMP, clamps_first, s);
 }
 
 /* srpt: the worst runner it may still preempt, if its key exceeds the
@@ -197,19 +207,19 @@ void cont_rank_remove(Cont *c, Request *r)
  * the first key within the margin: the same answer.) */
 int32_t cont_rank_victim(const Cont *c, const Request *head)
 {
-    const Request *worst = NULL;
+    const RankSlot *worst = NULL;
     double worst_key = 0;
     if (c->victims_open.n) {
-        worst = c->victims_open.items[0];
-        worst_key = cont_rank_key_at(c, worst, c->plan_clock);
+        worst = &c->victims_open.items[0];
+        worst_key = slot_key_at(worst, c->plan_clock);
     }
     if (c->victims_clamped.n) {
-        const Request *r = c->victims_clamped.items[0];
-        double k = cont_rank_key_at(c, r, c->plan_clock);
-        if (!worst || k > worst_key || (k == worst_key && r->id > worst->id)) worst = r, worst_key = k;
+        const RankSlot *e = &c->victims_clamped.items[0];
+        double k = slot_key_at(e, c->plan_clock);
+        if (!worst || k > worst_key || (k == worst_key && e->id > worst->id)) worst = e, worst_key = k;
     }
     if (!worst || worst_key <= cont_seq(head)->key + (double)c->o.margin) return -1;
-    return cont_seq(worst)->run_index;
+    return worst->s->run_index;
 }
 
 static bool rank_before(const Request *a, const Request *b)
