@@ -489,9 +489,14 @@ static bool measured_step_memo(MeasuredCost *c, const StepShape *s, double *t_ou
     if (tokens < 1 || tokens >= FIXED_MEMO_ROWS || rows < 1 || rows >= FIXED_MEMO_ROWS) return false;
     const struct FixedMemo *fixed = &c->memo[tokens], *lm = &c->memo[rows];
     bool prefill = s->prefill_seqs > 0 && s->prefill_tokens > 0, decode = s->decode_seqs > 0;
-    if (!fixed->have || !lm->have_lm || (prefill && !c->prefill) || (decode && !c->decode) ||
-        s->decode_seqs >= FIXED_MEMO_ROWS)
-        return false;
+    if ((prefill && !c->prefill) || (decode && !c->decode) || !c->gemm_have[GEMM_LM_HEAD]) return false;
+    if (!fixed->have || !lm->have_lm) { /* op_fixed_part fills both memos */
+        OpCostVtbl v = measured_vtbl_of(c);
+        StepBreakdown b;
+        *c->flags = 0;
+        op_fixed_part(&v, c, &c->sh, (double)tokens, (double)rows, &b);
+        if (!fixed->have || !lm->have_lm) return false;
+    }
     unsigned flags = fixed->flags | lm->lm_flags;
     double attn = 0;
     if (prefill) {
@@ -632,33 +637,18 @@ static bool decode_attn_leaves(const MeasuredCost *c, double batch, double kv)
 /* The span's decode iterations, one linear piece per kv_len segment of the
  * decode table's row crossed (the grid is powers of two: most spans are one
  * piece, which the engine then treats as linear). */
-static int measured_backend_decode_iter_pieces(void *priv, const StepShape *first, int64_t iters,
-                                               DecodePiece *out, int max)
+/* The pieces from a batch's blended row and fixed part. */
+static int decode_pieces(const MeasuredCost *c, struct DecodeMemo *m, const StepShape *first, int64_t iters,
+                         DecodePiece *out, int max)
 {
-    MeasuredCost *c = priv;
-    int32_t batch = first->decode_seqs;
-    if (!c->decode || batch <= 0 || iters < 1) return 0;
-    double seqs = batch, kv0 = (double)first->decode_context / seqs;
-    /* An integer batch under FIXED_MEMO_ROWS (every engine span's) reads
-     * its blended row and fixed part from the memo; a larger one blends
-     * them now into a memo of its own (the same values). */
-    struct DecodeMemo big = { .hint = -1 };
-    struct DecodeMemo *m = batch < FIXED_MEMO_ROWS ? decode_base(c, batch) : &big;
-    if (m == &big) {
-        DecodeRow r = decode_row(c, seqs);
-        big.f = ss_malloc((size_t)(2 * r.ny) * sizeof(double));
-        big.slope = big.f + r.ny;
-        for (int32_t i = 0; i < r.ny; i++) big.f[i] = row_at(&r, i);
-        for (int32_t i = 0; i + 1 < r.ny; i++) big.slope[i] = (row_at(&r, i + 1) - big.f[i]) / (r.y[i + 1] - r.y[i]);
-        big.base_s = decode_fixed_sum(c, seqs, NULL);
-    }
     const double *y = c->decode->grid.y;
     int32_t ny = c->decode->grid.ny;
+    double kv0 = (double)first->decode_context / (double)first->decode_seqs;
     double base = m->base_s, L = c->sh.layers;
     int n = 0;
     int64_t j = 0;
     while (j < iters) {
-        if (n == max) { n = 0; break; }
+        if (n == max) return 0;
         double kv = kv0 + (double)j, f, slope;
         int64_t next;
         if (ny == 1 || kv < y[0]) {             /* the floor below the first kv_len */
@@ -678,6 +668,28 @@ static int measured_backend_decode_iter_pieces(void *priv, const StepShape *firs
         out[n++] = (DecodePiece){ j, base + L * f, L * slope };
         j = next;
     }
+    return n;
+}
+
+static int measured_backend_decode_iter_pieces(void *priv, const StepShape *first, int64_t iters,
+                                               DecodePiece *out, int max)
+{
+    MeasuredCost *c = priv;
+    int32_t batch = first->decode_seqs;
+    if (!c->decode || batch <= 0 || iters < 1) return 0;
+    /* An integer batch under FIXED_MEMO_ROWS (every engine span's) reads
+     * its blended row and fixed part from the memo; a larger one blends
+     * them now into a memo of its own (the same values). */
+    if (batch < FIXED_MEMO_ROWS) return decode_pieces(c, decode_base(c, batch), first, iters, out, max);
+    double seqs = batch;
+    DecodeRow r = decode_row(c, seqs);
+    struct DecodeMemo big = { .hint = -1 };
+    big.f = ss_malloc((size_t)(2 * r.ny) * sizeof(double));
+    big.slope = big.f + r.ny;
+    for (int32_t i = 0; i < r.ny; i++) big.f[i] = row_at(&r, i);
+    for (int32_t i = 0; i + 1 < r.ny; i++) big.slope[i] = (row_at(&r, i + 1) - big.f[i]) / (r.y[i + 1] - r.y[i]);
+    big.base_s = decode_fixed_sum(c, seqs, NULL);
+    int n = decode_pieces(c, &big, first, iters, out, max);
     free(big.f);
     return n;
 }

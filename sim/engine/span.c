@@ -278,10 +278,12 @@ static double piece_longest(const Instance *in, int64_t d, int32_t *piece)
     return SS_MAX(in->piece_max_s[*piece], SS_MAX(p->a, end));
 }
 
-/* Iterations from..upto (span numbering, 2..K) as closed-form runs per piece. */
-static void add_itl_range(Engine *e, const Instance *in, int64_t from, int64_t upto, double weight)
+/* Iterations from..upto (span numbering, 2..K) as closed-form runs per
+ * piece; *piece is a hint that only moves forward (ranges come in order). */
+static void add_itl_range(Engine *e, const Instance *in, int64_t from, int64_t upto, double weight, int32_t *piece)
 {
-    for (int32_t i = 0; i < in->n_pieces && from <= upto; i++) {
+    while (*piece + 1 < in->n_pieces && in->pieces[*piece + 1].start <= from - 2) (*piece)++;
+    for (int32_t i = *piece; i < in->n_pieces && from <= upto; i++) {
         int64_t d0 = from - 2, end = i + 1 < in->n_pieces ? in->pieces[i + 1].start : INT64_MAX;
         if (d0 >= end) continue;
         const DecodePiece *p = &in->pieces[i];
@@ -306,17 +308,17 @@ static double span_itl_linear(Engine *e, const Instance *in, EmitOrder *order, i
      * durations rise, as linear ones do).  Riders emit K tokens: they count
      * in every range. */
     int64_t from = 2;
-    int32_t hint = 0;
+    int32_t hint = 0, range_hint = 0;
     while (p < n) {
         int64_t upto = order[p].tokens;
         if (upto >= from) {
-            add_itl_range(e, in, from, upto, (double)(n - p + riders));
+            add_itl_range(e, in, from, upto, (double)(n - p + riders), &range_hint);
             from = upto + 1;
         }
         double gap = piece_longest(in, upto - 2, &hint);
         while (p < n && order[p].tokens == upto) max_gap[order[p++].member] = gap;
     }
-    if (riders && K >= from) add_itl_range(e, in, from, K, (double)riders);
+    if (riders && K >= from) add_itl_range(e, in, from, K, (double)riders, &range_hint);
     return K >= 2 ? piece_longest(in, K - 2, &hint) : 0.0;
 }
 
@@ -326,10 +328,21 @@ static double span_itl(Engine *e, Instance *in, EmitOrder *order, int32_t n, int
                        double *max_gap)
 {
     int64_t K = in->span_iters;
-    /* Continuous steps: every emitter got the same count; sort only when not. */
+    /* Continuous steps: every emitter got the same count; sort only when not
+     * (static batches: a few members, where insertion beats qsort's calls;
+     * (tokens, member) is a total order, so either gives the same order). */
     bool sorted = true;
     for (int32_t i = 1; i < n && sorted; i++) sorted = order[i - 1].tokens <= order[i].tokens;
-    if (!sorted) qsort(order, (size_t)n, sizeof(*order), emit_order_cmp);
+    if (!sorted && n <= 32) {
+        for (int32_t i = 1; i < n; i++) {
+            EmitOrder x = order[i];
+            int32_t j = i;
+            for (; j > 0 && emit_order_cmp(&order[j - 1], &x) > 0; j--) order[j] = order[j - 1];
+            order[j] = x;
+        }
+    } else if (!sorted) {
+        qsort(order, (size_t)n, sizeof(*order), emit_order_cmp);
+    }
     int32_t p = 0;
     while (p < n && order[p].tokens < 2) max_gap[order[p++].member] = 0;
     if (p == n && (!riders || K < 2)) return 0.0;
