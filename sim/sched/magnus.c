@@ -24,6 +24,10 @@
 static const OptSpec magnus_opts[] = {
     { "grouping", OPT_BOOL, offsetof(MagnusOpts, grouping), "true",
       "group by predicted generation/input length; false: batches in arrival order", NULL, OPT_NO_BOUNDS },
+    { "group_gen", OPT_BOOL, offsetof(MagnusOpts, group_gen), "true",
+      "grouping: classes by predicted generation and prompt; false: by prompt bucket alone "
+      "(the sort by prompt length without length prediction; memory is still planned on predictions)",
+      NULL, OPT_NO_BOUNDS },
     { "gen_bucket", OPT_DOUBLE, offsetof(MagnusOpts, gen_bucket), "0.25",
       "grouping: predicted generations within a factor 1+w share a bucket, sorted by prompt inside; "
       "0 = sort by generation alone", NULL, 0, 10 },

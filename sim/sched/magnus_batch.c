@@ -11,6 +11,7 @@
  *   - it joins the youngest batch of its cell while the memory rule
  *     n x (L + G) <= capacity x (1 - margin) and the size cap allow, else it
  *     opens a batch there: memory-adaptive batch sizes;
+ *   - group_gen off: the prompt bucket alone (one generation bucket);
  *   - grouping off: one cell, batches in arrival order.
  * Dispatch looks at each cell's oldest batch (HRRN or FCFS over the cells),
  * then lets the chosen batch absorb the oldest batches of nearby cells
@@ -37,6 +38,7 @@ int64_t magnus_planned_gen(const Request *r)
 
 static int64_t magnus__bucket(const Magnus *m, const Request *r)
 {
+    if (!m->o.group_gen) return 0; /* ablation: the prompt-length sort alone */
     int64_t g = magnus_planned_gen(r);
     if (m->o.gen_bucket <= 0) return g;
     return (int64_t)floor(log((double)g) / log1p(m->o.gen_bucket));
@@ -88,7 +90,7 @@ double magnus_estimate_s(Magnus *m, const MagnusBatch *g)
 
 static int64_t magnus__prompt_bucket(const Magnus *m, const Request *r)
 {
-    if (m->o.gen_bucket <= 0) return 0; /* "sort by generation alone" */
+    if (m->o.group_gen && m->o.gen_bucket <= 0) return 0; /* "sort by generation alone" */
     int32_t L = request_prefill_target(r);
     return L > 0 ? 63 - __builtin_clzll((unsigned long long)L) : 0;
 }

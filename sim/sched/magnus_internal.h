@@ -17,6 +17,7 @@ enum { MAGNUS_OVERFLOW_PREEMPT, MAGNUS_OVERFLOW_TRUNCATE, MAGNUS_OVERFLOW_RESERV
 
 typedef struct MagnusOpts {
     bool grouping;        /* group by predicted length; off: arrival order */
+    bool group_gen;       /* classes use the generation bucket; off: prompt bucket alone */
     double gen_bucket;    /* relative width of a generation bucket; 0 = exact */
     bool adaptive;        /* batch size from memory; off: at most `batch` */
     int64_t batch;        /* fixed B (requests) when adaptive is off */

@@ -185,6 +185,40 @@ static void test_grouping_separates_lengths(void **state)
     free(rows);
 }
 
+/* group_gen=false keeps the sort by prompt length and drops the grouping by
+ * predicted generation: requests of one prompt length but outputs of 10 and
+ * 1000 tokens share batches, and prompts of 10 and 1000 tokens (equal
+ * outputs) are still kept apart, which grouping=false does not do. */
+static void test_prompt_sort_only(void **state)
+{
+    (void)state;
+    size_t n;
+    TraceRow *rows = cluster_rows(&n);
+    EngineConfig c = magnus_config("magnus:group_gen=false", "oracle");
+    MagnusRun gen_off = run_magnus(&c, rows, n);
+    assert_conserved(&gen_off, n);
+    assert_true(shared_starts(&gen_off.res));
+    magnus_run_free(&gen_off);
+
+    /* Prompts alternate 10 / 1000 tokens, every output 50. */
+    rows[0] = test_row(0, 100, 50);
+    for (int i = 1; i <= 40; i++) rows[i] = test_row(0.001 * i, (i % 2) ? 10 : 1000, 50);
+    const char *specs[] = { "magnus:group_gen=false", "magnus:grouping=false" };
+    for (int k = 0; k < 2; k++) {
+        snprintf(c.sched_spec, sizeof(c.sched_spec), "%s", specs[k]);
+        MagnusRun r = run_magnus(&c, rows, n);
+        assert_conserved(&r, n);
+        bool mixed = false;
+        for (size_t i = 1; i < n; i++)
+            for (size_t j = 1; j < n; j++)
+                if (r.res.rec[i].input == 10 && r.res.rec[j].input == 1000 &&
+                    r.res.rec[i].first_scheduled == r.res.rec[j].first_scheduled) mixed = true;
+        assert_true(mixed == (k == 1));
+        magnus_run_free(&r);
+    }
+    free(rows);
+}
+
 static void test_fixed_batch_and_fcfs(void **state)
 {
     (void)state;
@@ -238,7 +272,7 @@ static void test_ablations_run(void **state)
     const char *specs[] = {
         "magnus", "magnus:estimator=roofline", "magnus:estimator=oracle",
         "magnus:knn_target=seconds", "magnus:grouping=false", "magnus:adaptive=false,batch=8",
-        "magnus:order=fcfs", "magnus:max_batch=16,margin=0",
+        "magnus:order=fcfs", "magnus:max_batch=16,margin=0", "magnus:group_gen=false",
     };
     for (size_t i = 0; i < SS_ARRAY_LEN(specs); i++) {
         EngineConfig c = magnus_config(specs[i], "oracle");
@@ -327,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_knn_prior_then_neighbours),
         cmocka_unit_test(test_knn_error),
         cmocka_unit_test(test_grouping_separates_lengths),
+        cmocka_unit_test(test_prompt_sort_only),
         cmocka_unit_test(test_fixed_batch_and_fcfs),
         cmocka_unit_test(test_ablations_run),
         cmocka_unit_test(test_misprediction_counters),
