@@ -1,7 +1,7 @@
 /* Continuous batching (vllm, chunked-prefill, sjf, srpt): golden cases by
  * hand, analytic finish times with ample memory, event skipping against one
- * iteration per step for every policy, conservation, aging against
- * starvation. */
+ * iteration per step for every policy, sjf/srpt riding, conservation, aging
+ * against starvation. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -190,6 +190,59 @@ static void test_skipping_equals_stepwise(void **state)
     free(rows);
 }
 
+/* The run's sched_stats counter `key` (one instance). */
+static json_int_t sched_stat(const EngineConfig *cfg, const TraceRow *rows, size_t n, const char *key)
+{
+    Engine *e = NULL;
+    EngineOutputs out = { 0 };
+    ArraySource a = { rows, n, 0 };
+    RowSource src = { &a, array_source_next, "test" };
+    assert_int_equal(engine_create(&e, cfg, &out), 0);
+    assert_int_equal(engine_run(e, &src), 0);
+    json_t *stats = engine_sched_stats_json(e);
+    json_int_t v = json_integer_value(json_object_get(stats, key));
+    json_decref(stats);
+    engine_destroy(&e);
+    return v;
+}
+
+/* sjf and srpt ride (their rank kept lazily, continuous_rank.c): with memory
+ * tight enough to preempt, some plans take every rider back, which only
+ * riders can be; srpt also preempts riders for newcomers (swap moves the
+ * blocks a listed runner would have held).  Each run equals the stepwise
+ * one, which lists every runner at every iteration. */
+static void test_priority_policies_ride(void **state)
+{
+    (void)state;
+    const size_t n = 400;
+    TraceRow *rows = random_rows(n, 11, 0.03, 1200, 700);
+    const char *specs[] = {
+        "sjf", "srpt", "sjf:aging=0,preempt=swap,swap_gib=0.05",
+        "srpt:margin=0,preempt_limit=3,preempt=swap,swap_gib=0.05", "srpt:aging=0,max_num_seqs=16",
+    };
+    for (size_t p = 0; p < SS_ARRAY_LEN(specs); p++) {
+        EngineConfig c = config(specs[p], false);
+        gpu_with_kv_tokens(&c, 8000);
+        snprintf(c.predict_spec, sizeof(c.predict_spec), "noisy:sigma=0.5");
+        json_int_t take_backs = sched_stat(&c, rows, n, "rider_take_backs");
+        json_int_t prio = sched_stat(&c, rows, n, "priority_preemptions");
+        RunResult fast = run_engine(&c, rows, n);
+        c.stepwise = true;
+        RunResult slow = run_engine(&c, rows, n);
+        unlink(c.gpu);
+        print_message("%-60s take-backs %lld, priority preemptions %lld\n", specs[p], (long long)take_backs,
+                      (long long)prio);
+        assert_true(take_backs > 0);
+        if (specs[p][1] == 'r') assert_true(prio > 0);
+        assert_int_equal(fast.status, 0);
+        assert_int_equal(slow.status, 0);
+        expect_same(&fast, &slow, n);
+        run_result_free(&fast);
+        run_result_free(&slow);
+    }
+    free(rows);
+}
+
 /* Every arrival ends exactly once; done requests got all their tokens; the
  * same seed gives the same bytes. */
 static void test_conservation(void **state)
@@ -263,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_golden_preemption),
         cmocka_unit_test(test_golden_chunked),
         cmocka_unit_test(test_skipping_equals_stepwise),
+        cmocka_unit_test(test_priority_policies_ride),
         cmocka_unit_test(test_conservation),
         cmocka_unit_test(test_aging_bounds_wait),
     };
