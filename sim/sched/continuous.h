@@ -209,7 +209,6 @@ void cont_ride_step_done(Cont *c, const Step *step);
 
 /* continuous_rank.c: the rank order of sjf/srpt runners that ride. */
 void cont_rank_free(Cont *c);
-double cont_rank_key_at(const Cont *c, const Request *r, int64_t clock);
 void cont_rank_plan_start(Cont *c);
 void cont_rank_sort(Cont *c);
 void cont_rank_add(Cont *c, Request *r);

@@ -1,6 +1,7 @@
 /* continuous_queue.c: per-request scheduler state (pooled), the waiting queue
  * (a FIFO, or a binary heap on (key, id) for priority policies) and the
- * running set sorted by rank.
+ * running set sorted by rank (sjf/srpt: only in plans that list runners,
+ * continuous_rank.c).
  *
  * Priority with aging: key = predicted remaining tokens + aging x arrival.
  * A request's priority at time t is key - aging x t; the second term is the

@@ -132,7 +132,7 @@ void cont_rank_free(Cont *c)
 }
 
 /* The key cont_key would give at `clock` (the same expression, so the same double). */
-double cont_rank_key_at(const Cont *c, const Request *r, int64_t clock)
+static double cont_rank_key_at(const Cont *c, const Request *r, int64_t clock)
 {
     int64_t rem = cont_seq(r)->rank_u - clock;
     return (double)SS_MAX(rem, (int64_t)0) + c->o.aging * r->arrival_s;
