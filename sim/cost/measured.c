@@ -68,11 +68,11 @@ typedef struct MeasuredCost {
         double base_s;        /* every group but attention, summed as the pieces sum it */
         unsigned fixed_flags; /* their op groups that left a table */
         int32_t row;
-        int32_t hint;         /* the kv_len segment last looked up (optable_locate_hinted) */
         bool have, outside, have_base;
     } *dmemo;
     /* Per integer prefill batch: where it falls on the prefill table's batch axis. */
-    struct PrefillMemo { double wx; int32_t ix, jx, hint; bool out_x, have; } *pmemo;
+    struct PrefillMemo { double wx; int32_t ix, jx; bool out_x, have; } *pmemo;
+    OpAxisIndex *decode_kv_index, *prefill_isl_index;  /* the tables' kv_len and isl axes (NULL: one point) */
     unsigned *memo_flags_before;     /* flags when op_fixed began (points into memo_store) */
     unsigned memo_store;
     StepShape last_shape;            /* step_time's last shape and flags, for note_span */
@@ -144,12 +144,13 @@ static inline struct DecodeMemo *decode_memo(const MeasuredCost *c, int32_t batc
     return m->have ? m : decode_memo_fill(c, batch);
 }
 /* m_decode's value from a batch's memo (the same operations, so the same bits). */
-static inline double decode_memo_at(struct DecodeMemo *m, const OpGrid *g, double kv_len)
+static inline double decode_memo_at(const MeasuredCost *c, const struct DecodeMemo *m, const OpGrid *g,
+                                    double kv_len)
 {
     if (g->ny == 1 || kv_len <= g->y[0]) return m->f[0];
+    int32_t i;
     double w;
-    optable_locate_hinted(g->y, g->ny, kv_len, &m->hint, &w);
-    int32_t i = m->hint;
+    opaxis_locate(c->decode_kv_index, g->y, g->ny, kv_len, &i, &w);
     return m->f[i] + w * (m->f[i + 1] - m->f[i]);
 }
 static bool decode_attn_leaves(const MeasuredCost *c, double batch, double kv);
@@ -166,7 +167,7 @@ static double m_decode(const void *ctx, double batch, double kv_len)
     if (batch >= 1 && batch < FIXED_MEMO_ROWS && (double)(int32_t)batch == batch) { /* every step's case */
         struct DecodeMemo *m = decode_memo(c, (int32_t)batch);
         if (m->outside || kv_len < g->y[0] || !(kv_len < m->kv_limit)) FLAG(c, OPG_ATTENTION);
-        return decode_memo_at(m, g, kv_len);
+        return decode_memo_at(c, m, g, kv_len);
     }
     if (decode_attn_leaves(c, batch, kv_len)) FLAG(c, OPG_ATTENTION);
     DecodeRow r = decode_row(c, batch);
@@ -378,6 +379,14 @@ static int measured_cost_init(MeasuredCost *c, const ModelSpec *m, const GpuSpec
                  c->decode->kv_heads, c->decode_fold);
         note_gap(c, "decode attention %s", fold);
     }
+    if (c->decode && c->decode->grid.ny > 1) {
+        c->decode_kv_index = ss_malloc(sizeof(*c->decode_kv_index));
+        opaxis_index_init(c->decode_kv_index, c->decode->grid.y, c->decode->grid.ny);
+    }
+    if (c->prefill && c->prefill->grid.ny > 1) {
+        c->prefill_isl_index = ss_malloc(sizeof(*c->prefill_isl_index));
+        opaxis_index_init(c->prefill_isl_index, c->prefill->grid.y, c->prefill->grid.ny);
+    }
     for (int32_t i = 0; i < c->t->n_ops; i++)
         if (!strcmp(c->t->ops[i].model, m->name) && c->t->ops[i].tp == tp) c->ops = &c->t->ops[i];
     /* Curves on one grid add up point by point: one look-up instead of four
@@ -417,6 +426,8 @@ static void measured_cost_free(MeasuredCost *c)
     for (int32_t b = 0; c->dmemo && b < FIXED_MEMO_ROWS; b++) free(c->dmemo[b].f);
     free(c->dmemo);
     free(c->pmemo);
+    free(c->decode_kv_index);
+    free(c->prefill_isl_index);
 }
 
 static double measured_cost_step(MeasuredCost *c, const StepShape *s, StepBreakdown *b, unsigned *flags)
@@ -455,7 +466,6 @@ static double prefill_memo_eval(MeasuredCost *c, int32_t batch, double isl, bool
     if (!p->have) {
         p->out_x = optable_locate(g->x, g->nx, (double)batch * c->prefill_fold, &p->ix, &p->wx);
         p->jx = g->nx > 1 ? p->ix + 1 : p->ix;
-        p->hint = -1;
         p->have = true;
     }
     int32_t ny = g->ny, ix = p->ix, jx = p->jx, iy = 0, jy;
@@ -464,8 +474,7 @@ static double prefill_memo_eval(MeasuredCost *c, int32_t batch, double isl, bool
     if (ny > 1) {
         out |= isl < g->y[0] || isl > g->y[ny - 1]; /* optable_locate's answer */
         if (isl > g->y[0]) {
-            optable_locate_hinted(g->y, ny, isl, &p->hint, &wy);
-            iy = p->hint;
+            opaxis_locate(c->prefill_isl_index, g->y, ny, isl, &iy, &wy);
         }
     }
     jy = ny > 1 ? iy + 1 : iy;
@@ -510,7 +519,7 @@ static bool measured_step_memo(MeasuredCost *c, const StepShape *s, double *t_ou
         struct DecodeMemo *m = decode_memo(c, s->decode_seqs);
         double kv = (double)s->decode_context / s->decode_seqs;
         if (m->outside || kv < g->y[0] || !(kv < m->kv_limit)) flags |= 1u << OPG_ATTENTION;
-        attn += decode_memo_at(m, g, kv);
+        attn += decode_memo_at(c, m, g, kv);
     }
     double t = 0; /* op_sum's order: gemm, attention, other ops, all-reduce, LM head, overhead */
     t += fixed->b.s[OPG_GEMM];
@@ -656,9 +665,9 @@ static int decode_pieces(const MeasuredCost *c, struct DecodeMemo *m, const Step
             slope = 0;
             next = ny == 1 ? iters : (int64_t)ceil(y[0] - kv0);
         } else {
+            int32_t i;
             double w;
-            optable_locate_hinted(y, ny, kv, &m->hint, &w);
-            int32_t i = m->hint;
+            opaxis_locate(c->decode_kv_index, y, ny, kv, &i, &w);
             slope = m->slope[i];
             f = m->f[i] + (kv - y[i]) * slope;
             next = i + 2 == ny ? iters : (int64_t)ceil(y[i + 1] - kv0);
@@ -683,7 +692,7 @@ static int measured_backend_decode_iter_pieces(void *priv, const StepShape *firs
     if (batch < FIXED_MEMO_ROWS) return decode_pieces(c, decode_base(c, batch), first, iters, out, max);
     double seqs = batch;
     DecodeRow r = decode_row(c, seqs);
-    struct DecodeMemo big = { .hint = -1 };
+    struct DecodeMemo big = { 0 };
     big.f = ss_malloc((size_t)(2 * r.ny) * sizeof(double));
     big.slope = big.f + r.ny;
     for (int32_t i = 0; i < r.ny; i++) big.f[i] = row_at(&r, i);

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* A rectangular grid v[ix * ny + iy] over ascending x[] and y[]; NaN marks
  * a point the source did not measure.  A 1-D table has ny = 1. */
@@ -31,18 +32,26 @@ typedef struct OpGrid {
  * (x = (1 - w) a[i] + w a[i+1]); w > 1 above the last point (extension),
  * w = 0 at or below the first.  Returns true when x lies outside [a0, an-1]. */
 bool optable_locate(const double *a, int32_t n, double x, int32_t *i, double *w);
-/* optable_locate's segment and weight (the same i and bits of w), trying
- * segment *hint first and leaving the answer there: consecutive look-ups
- * of a growing kv_len mostly stay in one segment, where this is two
- * compares instead of a search.  n >= 2. */
-static inline void optable_locate_hinted(const double *a, int32_t n, double x, int32_t *hint, double *w)
+/* optable_locate for one axis through a direct index by x's binary
+ * exponent: where the search's answer can start, then a step or two forward
+ * (the measured axes are powers of two or close to them).  The same i and
+ * the same bits of w; for look-ups at every step of every span. */
+typedef struct OpAxisIndex { int16_t start[4096]; } OpAxisIndex;
+/* a ascending, 2 <= n <= 32767. */
+void opaxis_index_init(OpAxisIndex *ix, const double *a, int32_t n);
+static inline void opaxis_locate(const OpAxisIndex *ix, const double *a, int32_t n, double x, int32_t *i,
+                                 double *w)
 {
-    int32_t i = *hint;
-    if (i >= 0 && i + 1 < n && a[i] <= x && (x < a[i + 1] || i + 2 == n)) {
-        *w = (x - a[i]) / (a[i + 1] - a[i]);
+    if (!(x > a[0] && x < a[n - 1])) { /* the edges (and NaN) as optable_locate has them */
+        optable_locate(a, n, x, i, w);
         return;
     }
-    optable_locate(a, n, x, hint, w);
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof(bits));
+    int32_t lo = ix->start[bits >> 52];
+    while (a[lo + 1] <= x) lo++;  /* stops before n - 1: x < a[n - 1] */
+    *i = lo;
+    *w = (x - a[lo]) / (a[lo + 1] - a[lo]);
 }
 /* Bilinear value at (x, y); *outside set when either leaves the grid or a
  * corner used was extrapolated at load (else untouched). */

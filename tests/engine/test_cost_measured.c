@@ -202,6 +202,39 @@ static void test_spans(void **state)
     gsl_rng_free(rng);
 }
 
+/* The exponent index finds optable_locate's segment and weight, bit for
+ * bit, on power-of-two and irregular axes, at and between points and past
+ * both ends. */
+static void test_axis_index(void **state)
+{
+    (void)state;
+    static const double pow2[] = { 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072 };
+    static const double odd[] = { 1, 16, 32, 64, 128, 256, 512, 1024, 1536, 2048, 3072, 4096, 6144, 8192, 10240, 12288, 16384 };
+    static const double tiny[] = { -3, 0.001, 0.0015, 0.5, 0.75, 1e6 };
+    const double *axes[] = { pow2, odd, tiny };
+    int32_t ns[] = { 17, 17, 6 };
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 3);
+    OpAxisIndex *ix = malloc(sizeof(*ix));
+    for (int a = 0; a < 3; a++) {
+        opaxis_index_init(ix, axes[a], ns[a]);
+        for (int trial = 0; trial < 20000; trial++) {
+            double x;
+            if (trial < 3 * ns[a]) x = axes[a][trial / 3] + (trial % 3 - 1) * 1e-9 * fabs(axes[a][trial / 3]);
+            else x = axes[a][0] - 5 + gsl_rng_uniform(rng) * (axes[a][ns[a] - 1] * 1.2 - axes[a][0] + 10);
+            if (trial % 7 == 0) x = floor(x);
+            int32_t i1, i2;
+            double w1, w2;
+            optable_locate(axes[a], ns[a], x, &i1, &w1);
+            opaxis_locate(ix, axes[a], ns[a], x, &i2, &w2);
+            if (i1 != i2 || memcmp(&w1, &w2, sizeof(w1)))
+                fail_msg("axis %d x %.17g: search %d %.17g, index %d %.17g", a, x, i1, w1, i2, w2);
+        }
+    }
+    free(ix);
+    gsl_rng_free(rng);
+}
+
 /* The per-count memos (step_time from the second call of a token count on,
  * decode pieces, fallback counts) give the same bits as composing every op
  * (step_breakdown always does): event skipping stands on equal sums. */
@@ -382,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_tables_load_and_hand_step),
         cmocka_unit_test(test_spans),
         cmocka_unit_test(test_memo_bits),
+        cmocka_unit_test(test_axis_index),
         cmocka_unit_test(test_auto_and_legacy),
         cmocka_unit_test(test_defaults_are_the_fit),
         cmocka_unit_test(test_op_groups_median),
