@@ -106,7 +106,7 @@ static void span_shape(Engine *e, Instance *in)
             SS_ASSERT(r->generated_tokens > 0 && r->prefilled_tokens == target - 1);
             SS_ASSERT(remaining > 0);
             first.decode_seqs++;
-            first.decode_context += target;
+            first.decode_context += target - 1; /* cost.h: the context before the fed token */
             emits = true;
         }
         in->emits_first[i] = emits;
@@ -115,7 +115,7 @@ static void span_shape(Engine *e, Instance *in)
             min_rem = SS_MIN(min_rem, remaining);
             max_rem = SS_MAX(max_rem, remaining);
             next.decode_seqs++;
-            next.decode_context += target + 1; /* iteration 2 feeds the first new token */
+            next.decode_context += target; /* iteration 2 feeds the token emitted in 1 */
         }
     }
     /* Riders decode in every iteration; their contexts are one sum. */
@@ -124,9 +124,9 @@ static void span_shape(Engine *e, Instance *in)
         SS_ASSERT(!s->static_batch);
         int64_t context = ride_context(l);
         first.decode_seqs += l->n;
-        first.decode_context += context;
+        first.decode_context += context - l->n; /* ride_context counts the fed token */
         next.decode_seqs += l->n;
-        next.decode_context += context + l->n;
+        next.decode_context += context;
         emitters += l->n;
         min_rem = SS_MIN(min_rem, ride_min_remaining(l));
     }
@@ -138,7 +138,7 @@ static void span_shape(Engine *e, Instance *in)
         first.prefill_tokens = n * L;
         first.prefill_attn_pairs = (double)n * (double)L * (L + 1) / 2.0;
         next.decode_seqs = (int32_t)n;           /* every slot decodes, padding too */
-        next.decode_context = n * (L + 1);
+        next.decode_context = n * (L + 1); /* one over cost.h's definition, as magnus_batch.c's estimate */
         iters = emitters ? max_rem : 1;
     } else {
         iters = (emitters && !unfinished_prompt && !fails_now) ? min_rem : 1;
