@@ -647,8 +647,8 @@ static bool decode_attn_leaves(const MeasuredCost *c, double batch, double kv)
  * decode table's row crossed (the grid is powers of two: most spans are one
  * piece, which the engine then treats as linear). */
 /* The pieces from a batch's blended row and fixed part. */
-static int decode_pieces(const MeasuredCost *c, struct DecodeMemo *m, const StepShape *first, int64_t iters,
-                         DecodePiece *out, int max)
+static inline int decode_pieces(const MeasuredCost *c, const struct DecodeMemo *m, const StepShape *first,
+                                int64_t iters, DecodePiece *out, int max)
 {
     const double *y = c->decode->grid.y;
     int32_t ny = c->decode->grid.ny;
@@ -703,7 +703,7 @@ static int measured_backend_decode_iter_pieces(void *priv, const StepShape *firs
     return n;
 }
 
-static void count_fallbacks(CostFallbacks *fb, unsigned flags, int64_t iters)
+static inline void count_fallbacks(CostFallbacks *fb, unsigned flags, int64_t iters)
 {
     fb->steps += iters;
     if (!flags) return;
@@ -730,7 +730,11 @@ static void measured_backend_note_span(void *priv, const StepShape *first, const
     MeasuredCost *c = priv;
     unsigned f1 = 0, f = 0;
     /* The engine timed `first` just before: its flags are the last call's. */
-    if (!memcmp(first, &c->last_shape, sizeof(*first))) f1 = c->last_flags;
+    const StepShape *l = &c->last_shape;
+    if (first->decode_context == l->decode_context && first->prefill_tokens == l->prefill_tokens &&
+        first->decode_seqs == l->decode_seqs && first->prefill_seqs == l->prefill_seqs &&
+        first->prefill_past_tokens == l->prefill_past_tokens && first->prefill_attn_pairs == l->prefill_attn_pairs)
+        f1 = c->last_flags;
     else measured_cost_step(c, first, NULL, &f1);
     count_fallbacks(&c->fb, f1, 1);
     if (decode_iters <= 0) return;

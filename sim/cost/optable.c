@@ -50,12 +50,16 @@ void opaxis_index_init(OpAxisIndex *ix, const double *a, int32_t n)
 {
     SS_ASSERT(n >= 2 && n <= 32767);
     /* Bucket e holds the x whose top 12 bits (sign, exponent) are e; its
-     * smallest value bounds the answer from below: start = the last i <= n - 2
-     * with a[i] <= that value (0 when none, and for negative x). */
+     * smallest value (2^(e - 1023); 0 for e = 0) bounds the answer from
+     * below: start = the last i <= n - 2 with a[i] <= that value (0 when
+     * none, and for negative x).  The smallest values rise with e. */
+    int32_t start = 0;
     for (int32_t e = 0; e < 4096; e++) {
-        int32_t start = 0;
-        if (e < 2047) {
-            double smallest = e == 0 ? 0.0 : ldexp(1.0, e - 1023);
+        if (e >= 2047) start = 0;
+        else {
+            uint64_t bits = (uint64_t)e << 52;
+            double smallest;
+            memcpy(&smallest, &bits, sizeof(smallest));
             while (start + 1 <= n - 2 && a[start + 1] <= smallest) start++;
         }
         ix->start[e] = (int16_t)start;

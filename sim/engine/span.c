@@ -282,6 +282,14 @@ static double piece_longest(const Instance *in, int64_t d, int32_t *piece)
  * piece; *piece is a hint that only moves forward (ranges come in order). */
 static void add_itl_range(Engine *e, const Instance *in, int64_t from, int64_t upto, double weight, int32_t *piece)
 {
+    if (in->n_pieces == 1) { /* the loop's one pass, for the common one-piece span */
+        const DecodePiece *p = &in->pieces[0];
+        int64_t d0 = from - 2, last = upto - 2;
+        double first_s = p->a + p->b * (double)(d0 - p->start), last_s = p->a + p->b * (double)(last - p->start);
+        if (p->b >= 0) metrics_add_itl_linear(&e->metrics, first_s, p->b, last - d0 + 1, weight);
+        else metrics_add_itl_linear(&e->metrics, last_s, -p->b, last - d0 + 1, weight);
+        return;
+    }
     while (*piece + 1 < in->n_pieces && in->pieces[*piece + 1].start <= from - 2) (*piece)++;
     for (int32_t i = *piece; i < in->n_pieces && from <= upto; i++) {
         int64_t d0 = from - 2, end = i + 1 < in->n_pieces ? in->pieces[i + 1].start : INT64_MAX;
