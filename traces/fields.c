@@ -155,6 +155,7 @@ static int map_set(TraceMap *m, const char *key, const char *val)
         { "arrival", m->arrival }, { "input", m->input }, { "output", m->output },
         { "model", m->model }, { "app", m->app }, { "text", m->text },
         { "instruction", m->instruction }, { "log_type", m->log_type },
+        { "session", m->session }, { "hash_ids", m->hash_ids },
     };
     for (size_t i = 0; i < SS_ARRAY_LEN(slots); i++) {
         if (strcmp(key, slots[i].key)) continue;
@@ -164,7 +165,7 @@ static int map_set(TraceMap *m, const char *key, const char *val)
         return 0;
     }
     return ss_error_set(EINVAL, "--map: unknown key '%s' (keys: arrival, input, output, model, app, "
-                        "text, instruction, log_type)", key);
+                        "text, instruction, log_type, session, hash_ids)", key);
 }
 
 int trace_map_parse(const char *spec, TraceMap *m)

@@ -36,6 +36,9 @@ static int csv_open(void *priv, LineSrc *src, const char *map, char *time_field)
     CsvRecord h;
     g->file = linesrc_name(src);
     int r = trace_map_parse(map, &g->m);
+    if (!r && (g->m.hash_ids[0] || g->m.session[0])) /* a list in a CSV field has no agreed form */
+        return ss_error_set(EINVAL, "--map: %s= is read from JSONL traces only (--format jsonl)",
+                            g->m.hash_ids[0] ? "hash_ids" : "session");
     if (r || (r = csvrec_create(&g->csv, src)) || (r = csvrec_header(g->csv, &h))) return r;
     if ((r = column(g, &h, g->m.arrival, &g->c_arr)) || (r = column(g, &h, g->m.input, &g->c_in)) ||
         (r = column(g, &h, g->m.output, &g->c_out)) || (r = column(g, &h, g->m.model, &g->c_model)) ||

@@ -82,6 +82,10 @@ typedef struct TraceMap {
     TraceTimeUnit unit;
     char input[64], output[64];
     char model[64], app[64], text[64], instruction[64], log_type[64]; /* "" = absent */
+    char session[64];     /* jsonl: a session key (string or integer); "" = absent */
+    char hash_ids[64];    /* jsonl: an array of prefix block hashes (integers >= 0); "" = absent */
+    bool hash_ids_optional; /* a row without the key has no hashes (the default map);
+                             * otherwise a mapped key missing is a bad row */
 } TraceMap;
 
 /* ISO arrivals are made relative to the first row, in integer ns. */

@@ -34,6 +34,10 @@ typedef struct PrefetchBlock {
     size_t instruction_at[PREFETCH_BLOCK_ROWS];
     char *texts;                 /* NUL-terminated strings, one after another */
     size_t texts_len, texts_cap; /* bytes */
+    /* The rows' hash_ids, likewise: row i's are hashes[hash_at[i], + n_hash_ids). */
+    size_t hash_at[PREFETCH_BLOCK_ROWS];
+    uint64_t *hashes;
+    size_t hashes_len, hashes_cap; /* hashes */
     int n_rows;
     bool last;                   /* the source ended after these rows (see end_status) */
 } PrefetchBlock;
@@ -78,10 +82,21 @@ static size_t keep_text(PrefetchBlock *b, const char *s)
  * inner source always writes into the same `scratch` row, as it would into
  * the engine's one pending row, so a source that leaves a field untouched
  * yields the same rows through the ring as without it. */
+static size_t keep_hashes(PrefetchBlock *b, const TraceRow *row)
+{
+    size_t n = (size_t)row->n_hash_ids, at = b->hashes_len;
+    if (!n) return 0;
+    SS_GROW(b->hashes, b->hashes_cap, at + n);
+    memcpy(b->hashes + at, row->hash_ids, n * sizeof(uint64_t));
+    b->hashes_len += n;
+    return at;
+}
+
 static bool fill_block(RowPrefetch *p, PrefetchBlock *b, TraceRow *scratch)
 {
     b->n_rows = 0;
     b->texts_len = 0;
+    b->hashes_len = 0;
     b->last = false;
     while (b->n_rows < PREFETCH_BLOCK_ROWS) {
         int r = p->inner.next(p->inner.ctx, scratch);
@@ -95,6 +110,7 @@ static bool fill_block(RowPrefetch *p, PrefetchBlock *b, TraceRow *scratch)
         b->rows[i] = *scratch;
         b->text_at[i] = keep_text(b, scratch->text);
         b->instruction_at[i] = keep_text(b, scratch->instruction);
+        b->hash_at[i] = keep_hashes(b, scratch);
     }
     return false;
 }
@@ -165,6 +181,7 @@ static int prefetch_next(void *ctx, TraceRow *row)
             *row = b->rows[i];
             row->text = b->text_at[i] == NO_TEXT ? NULL : b->texts + b->text_at[i];
             row->instruction = b->instruction_at[i] == NO_TEXT ? NULL : b->texts + b->instruction_at[i];
+            row->hash_ids = row->n_hash_ids ? b->hashes + b->hash_at[i] : NULL;
             return 1;
         }
         if (b->last) {
@@ -227,7 +244,10 @@ void row_prefetch_destroy(RowPrefetch **pp)
     RowPrefetch *p = *pp;
     if (!p) return;
     row_prefetch_stop(p);
-    for (int i = 0; i < PREFETCH_BLOCKS; i++) free(p->ring[i].texts);
+    for (int i = 0; i < PREFETCH_BLOCKS; i++) {
+        free(p->ring[i].texts);
+        free(p->ring[i].hashes);
+    }
     free(p->ring);
     pthread_cond_destroy(&p->slot_free);
     pthread_cond_destroy(&p->block_ready);

@@ -8,8 +8,8 @@
  *
  * Same rows, same order, same end: the prefetch thread is the only caller of
  * the inner source, so a source with its own RNG draws exactly what it would
- * have drawn on the main thread.  Text (TraceRow.text, .instruction) is
- * copied into the row's block, so it stays valid until the next row, as the
+ * have drawn on the main thread.  Text (TraceRow.text, .instruction) and
+ * hash_ids are copied into the row's block, so it stays valid until the next row, as the
  * RowSource contract says.  An error reaches the consumer after every row
  * read before it, with the same return code and ss_error_get() message.
  *

@@ -13,6 +13,7 @@
 
 #include "common.h"
 #include "format.h"
+#include "sessions.h"
 #include "trace.h"
 
 const TraceFormat *const trace_format_registry[] = {
@@ -37,6 +38,7 @@ struct TraceReader {
     TraceOpenOpts o;
     char *model_filter, *log_type_filter, *map;
     TraceReaderStats st;
+    SessionHasher *sessions;   /* --sessions cumulative, else NULL */
     char time_field[64];
     double prev_t, t0;     /* trace seconds */
     bool have_prev, have_t0, done;
@@ -49,6 +51,8 @@ void trace_open_opts_default(TraceOpenOpts *o)
     o->speedup = 1.0;
     o->bad_rows = TRACE_BAD_ABORT;
     o->failed_rows = TRACE_FAILED_DROP;
+    o->hash_block_tokens = TRACE_HASH_BLOCK_DEFAULT;
+    o->sessions = TRACE_SESSIONS_NONE;
 }
 
 static int detect(LineSrc *src, const char *map, const TraceFormat **out)
@@ -83,6 +87,10 @@ static int check_opts(const TraceOpenOpts *o)
         return ss_error_set(EINVAL, "time window [%g, %g) is empty or negative", o->window_start_s,
                             o->window_end_s);
     if (o->max_requests < 0) return ss_error_set(EINVAL, "max_requests must be >= 0");
+    if (o->hash_block_tokens < 1)
+        return ss_error_set(EINVAL, "hash block must be >= 1 token (got %d)", (int)o->hash_block_tokens);
+    if ((unsigned)o->sessions > TRACE_SESSIONS_CUMULATIVE)
+        return ss_error_set(EINVAL, "unknown sessions mode %d", (int)o->sessions);
     return 0;
 }
 
@@ -117,6 +125,7 @@ static int open_src(TraceReader **out, LineSrc *src, const TraceOpenOpts *opts)
     t->priv = ss_calloc(1, t->fmt->priv_size);
     strcpy(t->time_field, "arrival");
     if ((r = t->fmt->open(t->priv, src, t->map, t->time_field))) goto fail;
+    if (opts->sessions == TRACE_SESSIONS_CUMULATIVE) session_hasher_create(&t->sessions, opts->hash_block_tokens);
     *out = t;
     return 0;
 fail:
@@ -153,6 +162,7 @@ void trace_reader_destroy(TraceReader **pt)
     free(t->model_filter);
     free(t->log_type_filter);
     free(t->map);
+    session_hasher_destroy(&t->sessions);
     free(t);
     *pt = NULL;
 }
@@ -176,12 +186,46 @@ static bool filtered_out(const TraceReader *t, const TraceRow *row, double ts)
     return ts < t->o.window_start_s;
 }
 
+/* A file's hashes must cover the prompt at --hash-block tokens each: one per
+ * block, the partial last one included (Mooncake) or not.  Any other count
+ * means a wrong --hash-block or a broken row, not something to guess at. */
+static int check_hashes(const TraceReader *t, const TraceRow *row)
+{
+    int64_t b = t->o.hash_block_tokens, full = row->input_tokens / b, all = (row->input_tokens + b - 1) / b;
+    if (row->n_hash_ids == full || row->n_hash_ids == all) return 0;
+    return ss_error_set(TRACE_BAD_ROW, "%s:%zu: hash_ids: %d hashes for a prompt of %lld tokens at "
+                        "%lld tokens per hash (expected %lld%s%lld; is --hash-block right?)",
+                        linesrc_name(t->src), row->line, (int)row->n_hash_ids,
+                        (long long)row->input_tokens, (long long)b, (long long)all,
+                        full == all ? "" : " or, full blocks only, ", full == all ? 0LL : (long long)full);
+}
+
+/* --sessions cumulative: the row's hashes from its session's history (after
+ * the order check, before the filters: a filtered-out turn is still part of
+ * its conversation). */
+static int derive_hashes(TraceReader *t, TraceRow *row)
+{
+    if (row->n_hash_ids)
+        return ss_error_set(EINVAL, "%s:%zu: hash_ids: the trace carries its own hashes; "
+                            "--sessions cumulative is for session traces without them",
+                            linesrc_name(t->src), row->line);
+    bool short_turn;
+    session_hasher_turn(t->sessions, row->session, row->input_tokens, row->output_tokens,
+                        &row->hash_ids, &row->n_hash_ids, &short_turn);
+    t->st.rows_session_short += short_turn;
+    return 0;
+}
+
 int trace_reader_next(TraceReader *t, TraceRow *row)
 {
     while (!t->done) {
         if (t->o.max_requests && t->st.rows_returned >= t->o.max_requests) break;
         double ts;
+        row->hash_ids = NULL;
+        row->n_hash_ids = 0;
         int r = t->fmt->next(t->priv, row, &ts);
+        if (r == 1 && row->hash_ids && check_hashes(t, row)) r = TRACE_BAD_ROW; /* [] included */
+        if (!row->n_hash_ids) row->hash_ids = NULL;
         if (r == 0) break;
         if (r == TRACE_BAD_ROW) {
             if ((r = bad_row(t, r))) return r;
@@ -196,6 +240,8 @@ int trace_reader_next(TraceReader *t, TraceRow *row)
         }
         t->prev_t = ts;
         t->have_prev = true;
+        if (t->sessions && (r = derive_hashes(t, row)) < 0) return r;
+        row->hash_block_tokens = row->n_hash_ids ? t->o.hash_block_tokens : 0;
         if (t->o.window_end_s > 0 && ts >= t->o.window_end_s) break;
         if (filtered_out(t, row, ts)) {
             t->st.rows_filtered++;

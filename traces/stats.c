@@ -7,6 +7,7 @@
 
 #include "common.h"
 #include "format.h"
+#include "reuse.h"
 
 #define DENSE_TOKENS 65536          /* exact counters for token values below this */
 #define MAX_WINDOWS (1 << 24)       /* per-window counters kept (128 MiB would be silly) */
@@ -44,6 +45,7 @@ struct TraceStats {
     GroupSet models, logs, apps;
     int64_t dropped_failed;         /* failed rows the caller dropped (trace_stats_add_dropped) */
     TraceGroupSummary *sum_models, *sum_logs, *sum_apps;
+    PrefixReuse reuse;
 };
 
 int trace_stats_create(TraceStats **out, double window_s)
@@ -73,6 +75,7 @@ void trace_stats_destroy(TraceStats **ps)
     free(s->sum_apps);
     free(s->sum_models);
     free(s->sum_logs);
+    prefix_reuse_free(&s->reuse);
     free(s);
     *ps = NULL;
 }
@@ -185,6 +188,7 @@ void trace_stats_add(TraceStats *s, const TraceRow *row)
     group_add(&s->models, row->model[0] ? row->model : "(none)", row);
     group_add(&s->logs, row->log_type[0] ? row->log_type : "(none)", row);
     group_add(&s->apps, row->app[0] ? row->app : "(none)", row);
+    prefix_reuse_add(&s->reuse, row);
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -268,4 +272,9 @@ void trace_stats_summarize(TraceStats *s, const TraceReaderStats *rs, TraceStats
     o->n_log_types = s->logs.n;
     s->sum_apps = o->by_app = groups_summary(&s->apps, s->sum_apps);
     o->n_apps = s->apps.n;
+    o->hashed_rows = s->reuse.hashed_rows;
+    o->hash_block_tokens = s->reuse.hashed_rows ? s->reuse.block_tokens : 0;
+    o->prompt_tokens = s->reuse.prompt_tokens;
+    o->reused_tokens = s->reuse.reused_tokens;
+    o->ideal_reuse = prefix_reuse_share(&s->reuse);
 }

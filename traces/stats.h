@@ -42,6 +42,11 @@ typedef struct TraceStatsSummary {
     double failure_share;      /* failed / (rows + dropped) */
     TraceGroupSummary *by_model, *by_log_type, *by_app; /* sorted by rows, then name */
     size_t n_models, n_log_types, n_apps;
+    /* Ideal (infinite-cache) prefix reuse (traces/reuse.h). */
+    int64_t hashed_rows;       /* rows with block hashes */
+    int32_t hash_block_tokens; /* their block size; 0 = no hashes, -1 = mixed */
+    int64_t prompt_tokens, reused_tokens;
+    double ideal_reuse;        /* reused / prompt tokens; NAN without hashes */
 } TraceStatsSummary;
 
 /* window_s > 0: the width of the per-window rate (seconds). */

@@ -41,6 +41,7 @@ static json_t *reader_json(const TraceReaderStats *rs)
     json_object_set_new(o, "bad_rows_skipped", json_integer(rs->rows_bad_skipped));
     json_object_set_new(o, "failed_rows_dropped", json_integer(rs->rows_failed_dropped));
     json_object_set_new(o, "rows_filtered", json_integer(rs->rows_filtered));
+    json_object_set_new(o, "session_turns_short", json_integer(rs->rows_session_short));
     for (int i = 0; i < 5 && rs->first_bad[i][0]; i++) json_array_append_new(bad, json_string(rs->first_bad[i]));
     json_object_set_new(o, "first_bad_rows", bad);
     return o;
@@ -71,6 +72,13 @@ json_t *trace_stats_json(const TraceStatsSummary *s, const TraceReaderStats *rs,
     json_object_set_new(o, "by_model", groups_json(s->by_model, s->n_models, s->rows));
     json_object_set_new(o, "by_log_type", groups_json(s->by_log_type, s->n_log_types, s->rows));
     json_object_set_new(o, "by_app", groups_json(s->by_app, s->n_apps, s->rows));
+    json_t *reuse = json_object();
+    json_object_set_new(reuse, "hashed_rows", json_integer(s->hashed_rows));
+    json_object_set_new(reuse, "block_tokens", s->hash_block_tokens ? json_integer(s->hash_block_tokens) : json_null());
+    json_object_set_new(reuse, "prompt_tokens", json_integer(s->prompt_tokens));
+    json_object_set_new(reuse, "reused_tokens", json_integer(s->reused_tokens));
+    json_object_set_new(reuse, "ideal_share", real_or_null(s->ideal_reuse));
+    json_object_set_new(o, "prefix_reuse", reuse);
     if (rs) json_object_set_new(o, "reader", reader_json(rs));
     return o;
 }
@@ -121,12 +129,22 @@ void trace_stats_print(FILE *f, const TraceStatsSummary *s, const TraceReaderSta
                                                s->rows < 3 ? "needs >= 3 rows" : "constant token counts"));
     fprintf(f, "failed         %lld (%s)\n", (long long)s->failed,
             figure(a, sizeof(a), "%.2f%%", 100.0 * s->failure_share, "no rows"));
+    if (s->hashed_rows)
+        fprintf(f, "ideal reuse    %s of prompt tokens in blocks seen before (infinite cache; %lld of "
+                "%lld rows hashed, %s-token blocks)\n", figure(a, sizeof(a), "%.2f%%", 100.0 * s->ideal_reuse,
+                "no prompt tokens"), (long long)s->hashed_rows, (long long)s->rows,
+                s->hash_block_tokens > 0 ? (snprintf(b, sizeof(b), "%d", (int)s->hash_block_tokens), b) : "mixed");
+    else
+        fprintf(f, "ideal reuse    n/a (no block hashes: jsonl --map ...,hash_ids=FIELD or --sessions cumulative)\n");
     if (s->rows) {
         print_groups(f, "by model", s->by_model, s->n_models, s->rows);
         print_groups(f, "by log type", s->by_log_type, s->n_log_types, s->rows);
         if (s->n_apps > 1 || strcmp(s->by_app[0].name, "(none)"))
             print_groups(f, "by app", s->by_app, s->n_apps, s->rows);
     }
+    if (rs && rs->rows_session_short)
+        fprintf(f, "sessions       %lld turns shorter than the previous turn's prompt + response (the "
+                "cumulative assumption fails there)\n", (long long)rs->rows_session_short);
     if (rs && (rs->rows_bad_skipped || rs->rows_failed_dropped || rs->rows_filtered)) {
         fprintf(f, "reader         %lld bad rows skipped, %lld failed rows dropped, %lld filtered\n",
                 (long long)rs->rows_bad_skipped, (long long)rs->rows_failed_dropped,

@@ -24,7 +24,9 @@ typedef struct TraceRow {
     int64_t input_tokens;   /* prompt tokens */
     int64_t output_tokens;  /* true generated tokens; 0 on a failed row */
     bool failed;            /* replay as a failed request (BurstGPT Response tokens = 0) */
-    char model[32];         /* "" when the format has none */
+    char model[64];         /* "" when the format has none; 64: the lmaas dataset's
+                             * answering models (36 bytes) must not be cut, since
+                             * length predictors look them up by name */
     char log_type[32];      /* BurstGPT "Conversation log" / "API log"; "" when absent */
     char app[48];           /* application (JSONL workloads); "" when absent */
     char session[TRACE_SESSION_MAX]; /* BurstGPT_3 "Session ID": an opaque key (any text up to
@@ -33,6 +35,20 @@ typedef struct TraceRow {
     const char *instruction;/* application instruction text, NULL when absent */
     const char *text;       /* user text, NULL when absent; valid until the next row */
     size_t line;            /* 1-based line of the row in its file (0 when synthetic) */
+    /* Prefix block hashes (traces/README.md, "Block hashes"): JSONL's
+     * --map hash_ids=FIELD (Mooncake), derived by --sessions cumulative, or
+     * drawn by a multi-turn / system-prompt workload.  A hash is a prefix
+     * hash, as Mooncake's: equal hash_ids[i] means the whole prompt prefix
+     * [0, (i+1) * hash_block_tokens) is equal.  The last block may be
+     * partial (prompt length not a multiple of hash_block_tokens): its hash
+     * is included, as in Mooncake, so n_hash_ids = ceil(input / block); a
+     * file may instead hash full blocks only (n = floor(input / block)), and
+     * the reader accepts either, nothing else. */
+    const uint64_t *hash_ids;   /* prefix block hashes, hash_ids[i] covers prompt tokens
+                                 * [i*hash_block, (i+1)*hash_block); NULL when none; owned by
+                                 * the reader, valid until the next row */
+    int32_t n_hash_ids;
+    int32_t hash_block_tokens;  /* tokens per hash (--hash-block, default 512); 0 when no hashes */
 } TraceRow;
 
 /* Producer of rows in arrival order.  next() returns 1 with a row, 0 at the
@@ -45,6 +61,13 @@ typedef struct RowSource {
 
 typedef enum TraceBadRows { TRACE_BAD_ABORT = 0, TRACE_BAD_SKIP } TraceBadRows;
 typedef enum TraceFailedRows { TRACE_FAILED_DROP = 0, TRACE_FAILED_REPLAY } TraceFailedRows;
+/* --sessions: how a session trace without hashes gets them.  cumulative:
+ * turn k's prompt (its Request tokens, taken as the whole prompt) holds turns
+ * 1..k-1's prompts and responses, then its own new tokens, so its leading
+ * full blocks are the previous turn's (traces/README.md says why and what
+ * the alternative would be).  A row with no session is a session of one. */
+typedef enum TraceSessions { TRACE_SESSIONS_NONE = 0, TRACE_SESSIONS_CUMULATIVE } TraceSessions;
+#define TRACE_HASH_BLOCK_DEFAULT 512 /* tokens per hash: Mooncake's traces */
 
 typedef struct TraceOpenOpts {
     const char *format;          /* "auto" (by header) or a registered format name */
@@ -57,6 +80,9 @@ typedef struct TraceOpenOpts {
     int64_t max_requests;        /* stop after this many rows; 0 = all */
     TraceBadRows bad_rows;
     TraceFailedRows failed_rows;
+    int32_t hash_block_tokens;   /* tokens per hash of the trace's hash_ids (default 512,
+                                  * Mooncake's); also the block of --sessions cumulative */
+    TraceSessions sessions;      /* derive hashes from Session ID (see TraceSessions) */
 } TraceOpenOpts;
 
 void trace_open_opts_default(TraceOpenOpts *o);
@@ -66,6 +92,9 @@ typedef struct TraceReaderStats {
     int64_t rows_bad_skipped;     /* malformed rows skipped under --bad-rows skip */
     int64_t rows_failed_dropped;  /* failed rows dropped under --failed drop */
     int64_t rows_filtered;        /* outside the window or filters */
+    int64_t rows_session_short;   /* --sessions cumulative: turns shorter than the previous
+                                   * turn's prompt + response (the assumption fails; only
+                                   * the blocks inside both prompts are shared) */
     char first_bad[5][256];       /* the first few bad-row messages, for the user */
 } TraceReaderStats;
 

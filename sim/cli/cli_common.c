@@ -104,7 +104,10 @@ const char *cli_trace_options_help(void)
            "  --log-type T          keep only rows of this log type\n"
            "  --max-requests N      stop after N rows\n"
            "  --bad-rows abort|skip malformed rows abort the run (default) or are counted\n"
-           "  --failed drop|replay  BurstGPT zero-token rows: drop (default) or replay as failures\n";
+           "  --failed drop|replay  BurstGPT zero-token rows: drop (default) or replay as failures\n"
+           "  --hash-block N        tokens per prefix block hash (jsonl hash_ids=, --sessions); 512\n"
+           "  --sessions none|cumulative  derive block hashes from Session ID: a turn's prompt holds\n"
+           "                        the session's earlier prompts and responses (traces/README.md)\n";
 }
 
 int cli_trace_parse_option(CliTraceArgs *a, int opt, const char *v)
@@ -150,6 +153,16 @@ int cli_trace_parse_option(CliTraceArgs *a, int opt, const char *v)
         if (!strcmp(v, "drop")) o->failed_rows = TRACE_FAILED_DROP;
         else if (!strcmp(v, "replay")) o->failed_rows = TRACE_FAILED_REPLAY;
         else return cli_fail("--failed: '%s' is not drop or replay", v);
+        return 0;
+    case CLI_OPT_HASH_BLOCK:
+        if (ss_parse_i64(v, &n) || n < 1 || n > (1 << 20))
+            return cli_fail("--hash-block: '%s' is not a number of tokens in 1..1048576", v);
+        o->hash_block_tokens = (int32_t)n;
+        return 0;
+    case CLI_OPT_SESSIONS:
+        if (!strcmp(v, "none")) o->sessions = TRACE_SESSIONS_NONE;
+        else if (!strcmp(v, "cumulative")) o->sessions = TRACE_SESSIONS_CUMULATIVE;
+        else return cli_fail("--sessions: '%s' is not none or cumulative", v);
         return 0;
     }
     return cli_fail("internal: unhandled option %d", opt);

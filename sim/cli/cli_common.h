@@ -24,6 +24,7 @@ typedef struct CliTraceArgs {
 enum {
     CLI_OPT_FORMAT = 2000, CLI_OPT_MAP, CLI_OPT_SPEEDUP, CLI_OPT_WINDOW, CLI_OPT_TRACE_MODEL,
     CLI_OPT_LOG_TYPE, CLI_OPT_MAX_REQUESTS, CLI_OPT_BAD_ROWS, CLI_OPT_FAILED, CLI_OPT_MODEL_NOT_FILTER,
+    CLI_OPT_HASH_BLOCK, CLI_OPT_SESSIONS,
 };
 
 #define CLI_TRACE_LONG_OPTIONS                                         \
@@ -35,7 +36,9 @@ enum {
     { "log-type", required_argument, 0, CLI_OPT_LOG_TYPE },            \
     { "max-requests", required_argument, 0, CLI_OPT_MAX_REQUESTS },    \
     { "bad-rows", required_argument, 0, CLI_OPT_BAD_ROWS },            \
-    { "failed", required_argument, 0, CLI_OPT_FAILED }
+    { "failed", required_argument, 0, CLI_OPT_FAILED },                \
+    { "hash-block", required_argument, 0, CLI_OPT_HASH_BLOCK },        \
+    { "sessions", required_argument, 0, CLI_OPT_SESSIONS }
 
 void cli_trace_args_default(CliTraceArgs *a);
 /* Handle one of the CLI_OPT_* options; 0 or an exit status (message printed). */
