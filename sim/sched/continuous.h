@@ -30,10 +30,12 @@ typedef struct ContOpts {
     int64_t lookahead;              /* iterations one step may plan; 0 = as memory allows */
     int preempt;                    /* CONT_PREEMPT_* */
     double swap_gib;                /* CPU swap space, GiB */
-    bool length_aware;              /* admit only if the batch's predicted peak fits */
+    bool length_aware;              /* admit only if the predicted KV peak over time fits */
     double aging;                   /* priority policies: tokens of priority per second waited */
     int64_t preempt_limit;          /* srpt: priority preemptions per request, at most */
     int64_t margin;                 /* srpt: tokens by which a newcomer must beat a runner */
+    double window_s;                /* sjf-window: the latest a key can be, s after arrival */
+    int64_t long_tokens;            /* sjf-window: predicted remaining tokens that get the whole window */
 } ContOpts;
 
 /* Option table rows every continuous policy has. */
@@ -50,7 +52,8 @@ typedef struct ContOpts {
     { "swap_gib", OPT_DOUBLE, offsetof(ContOpts, swap_gib), "4",                              \
       "CPU swap space for preempt=swap, GiB (transfer time not modelled)", NULL, 0, 1e6 },     \
     { "length_aware", OPT_BOOL, offsetof(ContOpts, length_aware), "false",                    \
-      "admit only if the batch's predicted peak KV (p90 when known) fits", NULL, OPT_NO_BOUNDS }
+      "admit only if the running set's predicted KV peak over time (point predictions) fits",  \
+      NULL, OPT_NO_BOUNDS }
 
 #define CONT_OPT_PRIORITY                                                                      \
     { "aging", OPT_DOUBLE, offsetof(ContOpts, aging), "20",                                   \
@@ -59,15 +62,15 @@ typedef struct ContOpts {
 /* A continuous policy's waiting order: lower keys are admitted first, ties
  * by arrival id.  The key is computed when a request is queued (on arrival,
  * and again when a preemption requeues it) and must not read the true
- * output length.  See docs/SCHEDULERS.md ("Adding a policy"). */
-typedef double (*ContQueueKey)(const Request *r);
+ * output length; `o` holds the policy's options.  See docs/SCHEDULERS.md
+ * ("Adding a policy"). */
+typedef double (*ContQueueKey)(const Request *r, const ContOpts *o);
 
 typedef struct ContSeq {
     KvSeq kv;                /* block table */
     double key;              /* priority policies: lower first */
     int32_t heap_index;
     int32_t prio_preempts;   /* srpt preemptions suffered */
-    int32_t peak_blocks;     /* length-aware: predicted peak, blocks */
     bool swapped;
     uint64_t preempted_plan; /* planning round of its last preemption */
     int64_t ride_offset;     /* riding: prefilled tokens - ride clock (constant while it rides) */
@@ -135,7 +138,8 @@ typedef struct Cont {
      * the last plan plus one: kept up to date so that a span asks the O(1)
      * sum twice, not four times. */
     int64_t ride_blocks_now, ride_blocks_next;
-    int64_t peak_sum;        /* length-aware: predicted peak blocks of the running set */
+    struct ContFuture *future;  /* length-aware: scratch, a row per runner */
+    int32_t cap_future;
     /* Lazy rank (priority policies that ride, continuous_rank.c): `running`
      * is unordered except in a plan that lists runners (run_sorted); srpt's
      * victims come from heaps of the runners it may still preempt. */

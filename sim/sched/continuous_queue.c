@@ -153,7 +153,7 @@ void cont_wait_push(Cont *c, Request *r, bool front)
         return;
     }
     ContSeq *s = cont_seq(r);
-    s->key = c->queue_key ? c->queue_key(r) : cont_key(c, r);
+    s->key = c->queue_key ? c->queue_key(r, &c->o) : cont_key(c, r);
     SS_GROW(c->heap, c->heap_cap, c->heap_n + 1);
     heap_sift_up(c, c->heap_n++, (WaitSlot){ .key = s->key, .id = r->id, .r = r, .s = s });
 }

@@ -17,7 +17,7 @@ static const OptSpec lifo_opts[] = {
 };
 
 /* Lower first: the latest arrival (ties: the lower id, by the heap). */
-static double lifo_queue_key(const Request *r) { return -r->arrival_s; }
+static double lifo_queue_key(const Request *r, const ContOpts *o) { (void)o; return -r->arrival_s; }
 
 static int lifo_init(void *priv, const void *opts, const SchedEnv *env)
 {

@@ -10,6 +10,7 @@ extern const SchedOps sched_chunked_prefill;
 extern const SchedOps sched_sjf;
 extern const SchedOps sched_srpt;
 extern const SchedOps sched_lifo;
+extern const SchedOps sched_sjf_window;
 
 const SchedOps *const sched_registry[] = {
     &sched_fcfs_static,
@@ -19,6 +20,7 @@ const SchedOps *const sched_registry[] = {
     &sched_sjf,
     &sched_srpt,
     &sched_lifo,
+    &sched_sjf_window,
     NULL,
 };
 
