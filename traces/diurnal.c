@@ -72,5 +72,6 @@ void synth_params_default(SynthParams *p)
     set_mix(&p->mix[2], "GPT-4", "Conversation log", 0.12);
     set_mix(&p->mix[3], "GPT-4", "API log", 0.08);
     p->n_mix = 4;
+    synth_turns_default(&p->turns);
     snprintf(p->name, sizeof(p->name), "default");
 }

@@ -25,9 +25,10 @@ static inline uint64_t prefix_hash_mix(uint64_t x) /* splitmix64's finaliser */
     return x ^ (x >> 31);
 }
 
+/* 63 bits: JSONL carries hashes as JSON integers, which are signed 64-bit. */
 static inline uint64_t prefix_hash_next(uint64_t prev, uint64_t content_id)
 {
-    return prefix_hash_mix(prev ^ prefix_hash_mix(content_id + UINT64_C(0x632be59bd9b4e019)));
+    return prefix_hash_mix(prev ^ prefix_hash_mix(content_id + UINT64_C(0x632be59bd9b4e019))) >> 1;
 }
 
 /* Blocks (hashes) of a prompt of `tokens` tokens: the partial last block counts. */

@@ -79,6 +79,38 @@ static int arrivals_validate(const SynthParams *p)
     return 0;
 }
 
+void synth_turns_default(SynthTurns *t)
+{
+    *t = (SynthTurns){ .sessions = false, .turns_mean = 4, .think_s = 60, .max_context = 32768,
+                       .system_prompt_tokens = 0, .hash_block_tokens = 512 };
+}
+
+bool synth_turns_hashed(const SynthTurns *t)
+{
+    return t->sessions || t->system_prompt_tokens > 0;
+}
+
+static int turns_validate(const SynthTurns *t, const SynthLength *input)
+{
+    if (t->system_prompt_tokens < 0 || t->system_prompt_tokens > INT32_MAX / 2)
+        return ss_error_set(EINVAL, "synth: system_prompt %" PRId64 " tokens", t->system_prompt_tokens);
+    if (!synth_turns_hashed(t)) return 0;
+    if (t->hash_block_tokens < 1 || t->hash_block_tokens > (1 << 20))
+        return ss_error_set(EINVAL, "synth: hash_block %" PRId64 " must be in 1..1048576 tokens",
+                            t->hash_block_tokens);
+    if (!t->sessions) return 0;
+    if (!(t->turns_mean >= 1) || !isfinite(t->turns_mean))
+        return ss_error_set(EINVAL, "synth: turns_mean %g must be >= 1", t->turns_mean);
+    if (!(t->think_s >= 0) || !isfinite(t->think_s))
+        return ss_error_set(EINVAL, "synth: think_s %g must be >= 0 s", t->think_s);
+    /* A first turn must fit, or no session would ever have a row. */
+    if (t->max_context < t->system_prompt_tokens + input->min_tokens || t->max_context > INT32_MAX)
+        return ss_error_set(EINVAL, "synth: max_context %" PRId64 " tokens cannot hold a first turn "
+                            "(system prompt %" PRId64 " + at least %" PRId64 " tokens)", t->max_context,
+                            t->system_prompt_tokens, input->min_tokens);
+    return 0;
+}
+
 int synth_params_validate(const SynthParams *p)
 {
     int err = arrivals_validate(p);
@@ -96,6 +128,7 @@ int synth_params_validate(const SynthParams *p)
     }
     if (!(p->failure_share >= 0 && p->failure_share <= 1))
         return ss_error_set(EINVAL, "synth: failure_share %g must be in [0, 1]", p->failure_share);
+    if ((err = turns_validate(&p->turns, &p->input)) < 0) return err;
     if (p->requests < 0 || !(p->duration_s >= 0))
         return ss_error_set(EINVAL, "synth: requests %" PRId64 " / duration %g must be >= 0",
                             p->requests, p->duration_s);

@@ -25,8 +25,11 @@
  * Randomness: independent GSL mt19937 streams per purpose, seeded by
  * ss_stream_seed(seed, name, 0) (sim/engine/rng.h: FNV-1a of the name mixed
  * with the seed through splitmix64): "synth.arrivals", "synth.input",
- * "synth.output", "synth.mix", "synth.failed".  Changing one distribution
- * never shifts the draws of another; the same seed gives the same rows. */
+ * "synth.output", "synth.mix", "synth.failed", and with sessions
+ * "synth.turns" (turns per session) and "synth.think".  Changing one
+ * distribution never shifts the draws of another (with sessions, lengths
+ * are drawn in row order, which think times decide); the same seed gives
+ * the same rows. */
 #ifndef SERVESIM_SYNTH_H
 #define SERVESIM_SYNTH_H
 
@@ -65,7 +68,7 @@ typedef struct SynthLength {
 } SynthLength;
 
 typedef struct SynthMix {
-    char model[32];
+    char model[64];         /* as TraceRow.model (copied whole) */
     char log_type[32];
     double weight;             /* relative; weights need not sum to 1 */
     /* This category's own responses: lognormal (of ln tokens), clamped to
@@ -74,8 +77,53 @@ typedef struct SynthMix {
     double out_mu, out_sigma;
 } SynthMix;
 
+/* Multi-turn sessions and a shared system prompt (traces/README-synth.md,
+ * "Multi-turn sessions").  Sessions start by the arrival process at rate /
+ * turns_mean, so the request rate stays near `rate`; a session has a
+ * geometric number of turns (mean turns_mean), turn k + 1 arrives an
+ * exponential think time (mean think_s) after turn k's arrival (the trace is
+ * open-loop: response times are not known when it is drawn), and its prompt
+ * is turn k's prompt + response + new tokens drawn from params.input, so
+ * prompts grow; a session ends before a turn would pass max_context tokens.
+ * system_prompt_tokens are prepended to every first turn (every row without
+ * sessions).  Either one makes rows carry prefix hashes of
+ * hash_block_tokens, in which turn k + 1 keeps turn k's full blocks and every
+ * first turn keeps the system prompt's full blocks. */
+typedef struct SynthTurns {
+    bool sessions;             /* multi-turn sessions */
+    double turns_mean;         /* turns per session, geometric, >= 1 */
+    double think_s;            /* mean think time between a session's arrivals, seconds */
+    int64_t max_context;       /* tokens: no turn's prompt is longer */
+    int64_t system_prompt_tokens; /* shared prefix; 0 = none */
+    int64_t hash_block_tokens; /* tokens per hash; used when sessions or a system prompt */
+} SynthTurns;
+
+/* The knobs of SynthTurns as OptSpec lines for a preset whose options
+ * struct holds a SynthTurns named `member`. */
+#define SYNTH_TURNS_OPTSPECS(Struct, member)                                                          \
+    { "sessions", OPT_BOOL, offsetof(Struct, member.sessions), "false",                                \
+      "multi-turn sessions: a turn's prompt holds the session's history (traces/README-synth.md)",     \
+      NULL, OPT_NO_BOUNDS },                                                                           \
+    { "turns_mean", OPT_DOUBLE, offsetof(Struct, member.turns_mean), "4",                             \
+      "with sessions: mean turns per session (geometric)", NULL, 1, 1e6 },                             \
+    { "think_s", OPT_DOUBLE, offsetof(Struct, member.think_s), "60",                                   \
+      "with sessions: mean think time between turns, s (exponential, from the previous arrival)",      \
+      NULL, 0, 1e9 },                                                                                  \
+    { "max_context", OPT_INT, offsetof(Struct, member.max_context), "32768",                           \
+      "with sessions: a session ends before a turn's prompt would pass this many tokens", NULL, 1,     \
+      1e9 },                                                                                           \
+    { "system_prompt", OPT_INT, offsetof(Struct, member.system_prompt_tokens), "0",                    \
+      "tokens of a system prompt shared by every first turn; 0 = none", NULL, 0, 1e8 },                \
+    { "hash_block", OPT_INT, offsetof(Struct, member.hash_block_tokens), "512",                        \
+      "tokens per prefix hash of the rows (with sessions or a system prompt)", NULL, 1, 1048576 }
+
+/* Defaults of SynthTurns (what the knobs default to): no sessions. */
+void synth_turns_default(SynthTurns *t);
+/* Whether rows carry hashes: sessions or a system prompt. */
+bool synth_turns_hashed(const SynthTurns *t);
+
 struct SynthPreset;
-#define SYNTH_PRESET_OPTS_BYTES 128 /* a preset's parsed knobs, kept in the params */
+#define SYNTH_PRESET_OPTS_BYTES 192 /* a preset's parsed knobs, kept in the params */
 
 typedef struct SynthParams {
     /* Arrivals. */
@@ -98,6 +146,7 @@ typedef struct SynthParams {
     size_t n_mix;
     SynthMix mix[SYNTH_MAX_MIX];
     double failure_share;      /* fraction of rows marked failed (output 0 tokens) */
+    SynthTurns turns;          /* multi-turn sessions, system prompt, hashes */
     /* When to stop: after `requests` rows and/or at arrival time duration_s;
      * 0 = no limit (at least one must be set for a finite trace). */
     int64_t requests;
@@ -173,8 +222,9 @@ int synth_source_create(SynthSource **out, const SynthParams *p, uint64_t seed);
  * rows and/or at duration_s (0 = no limit). */
 int synth_source_create_from_fit(SynthSource **out, const char *fit_path, uint64_t seed,
                                  int64_t requests, double duration_s);
-/* 1 with a row (line = 0, session "", elapsed_s = -1, text NULL), 0 when
- * the limit is reached.  Never fails once created. */
+/* 1 with a row (line = 0, session "" or the session's number, elapsed_s =
+ * -1, text NULL; hash_ids owned by the source, valid until the next row), 0
+ * when the limit is reached.  Never fails once created. */
 int synth_source_next(SynthSource *s, TraceRow *row);
 /* description: "workload:default seed=1" (owned by the source). */
 RowSource synth_source_rowsource(SynthSource *s);

@@ -81,6 +81,21 @@ json_t *synth_params_to_json(const SynthParams *p)
     }
     json_object_set_new(o, "mix", mix);
     json_object_set_new(o, "failure_share", json_real(p->failure_share));
+    if (synth_turns_hashed(&p->turns)) { /* absent otherwise: single-turn manifests stay as they were */
+        const SynthTurns *t = &p->turns;
+        json_t *tj = json_object();
+        json_object_set_new(tj, "sessions", json_boolean(t->sessions));
+        if (t->sessions) {
+            json_object_set_new(tj, "turns_mean", json_real(t->turns_mean));
+            json_object_set_new(tj, "turns_law", json_string("geometric"));
+            json_object_set_new(tj, "think_s", json_real(t->think_s));
+            json_object_set_new(tj, "think_law", json_string("exponential, from the previous turn's arrival"));
+            json_object_set_new(tj, "max_context_tokens", json_integer(t->max_context));
+        }
+        json_object_set_new(tj, "system_prompt_tokens", json_integer(t->system_prompt_tokens));
+        json_object_set_new(tj, "hash_block_tokens", json_integer(t->hash_block_tokens));
+        json_object_set_new(o, "turns", tj);
+    }
     json_object_set_new(o, "requests", json_integer(p->requests));
     json_object_set_new(o, "duration_s", json_real(p->duration_s));
     return o;

@@ -18,15 +18,28 @@
 
 /* ---- default: the embedded BurstGPT-like workload (diurnal.c) ---------- */
 
+typedef struct DefaultOpts {
+    SynthTurns turns;
+} DefaultOpts;
+
+static const OptSpec default_opts[] = {
+    SYNTH_TURNS_OPTSPECS(DefaultOpts, turns),
+    { NULL, 0, 0, NULL, NULL, NULL, OPT_NO_BOUNDS },
+};
+
 static void default_build(SynthParams *p, const void *opts)
 {
-    (void)opts;
+    const DefaultOpts *o = opts;
     synth_params_default(p);
+    p->turns = o->turns;
 }
 
 static const SynthPreset preset_default = {
     .name = "default",
-    .help = "BurstGPT-like: Gamma(0.5) gaps at 2 req/s, Zipf(1.1) prompts, bimodal responses (no knobs)",
+    .help = "BurstGPT-like: Gamma(0.5) gaps at 2 req/s, Zipf(1.1) prompts, bimodal responses "
+            "(knobs: multi-turn sessions, system prompt)",
+    .opts = default_opts,
+    .opts_size = sizeof(DefaultOpts),
     .build = default_build,
 };
 
@@ -40,6 +53,7 @@ typedef struct BurstPerfOpts {
     int responses;                   /* 0 zipf, 1 by-type */
     int log_type;                    /* 0 conv, 1 api, 2 both */
     double gpt4_share, api_share;    /* of requests; api_share with log_type=both */
+    SynthTurns turns;                /* multi-turn sessions, system prompt (ours, not the benchmark's) */
 } BurstPerfOpts;
 
 _Static_assert(sizeof(BurstPerfOpts) <= SYNTH_PRESET_OPTS_BYTES, "knobs fit SynthParams.preset_opts");
@@ -69,6 +83,7 @@ static const OptSpec burst_perf_opts[] = {
       "share of GPT-4 requests (the rest ChatGPT)", NULL, 0, 1 },
     { "api_share", OPT_DOUBLE, offsetof(BurstPerfOpts, api_share), "0.38",
       "share of API requests with log_type=both", NULL, 0, 1 },
+    SYNTH_TURNS_OPTSPECS(BurstPerfOpts, turns),
     { NULL, 0, 0, NULL, NULL, NULL, OPT_NO_BOUNDS },
 };
 
@@ -129,6 +144,7 @@ static void burst_perf_build(SynthParams *p, const void *opts)
     if (o->responses == 1)
         for (size_t i = 0; i < p->n_mix; i++) mix_responses(&p->mix[i], !strcmp(p->mix[i].log_type, logs[1]));
     p->failure_share = 0;
+    p->turns = o->turns;
     snprintf(p->name, sizeof(p->name), "burstgpt-perf");
 }
 
@@ -192,7 +208,9 @@ int synth_params_from_preset(SynthParams *p, const char *spec)
     snprintf(owner, sizeof(owner), "--workload %s", name);
     if (ps->opts && (r = opts_init(ps->opts, kvs, opts, owner))) return r;
     ps->build(p, opts);
-    if (ps->opts) {
+    /* The default workload records its knobs only when some were given, so
+     * its manifests stay as they were before it had any. */
+    if (ps->opts && (ps != &preset_default || (kvs && *kvs))) {
         p->preset = ps;
         memcpy(p->preset_opts, opts, sizeof(opts));
     }

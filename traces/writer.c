@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <zlib.h>
 
 #include "common.h"
@@ -118,6 +119,28 @@ int trace_writer_row(TraceWriter *w, const TraceRow *row)
     SS_ASSERT(n > 0 && (size_t)n < sizeof(line));
     w->rows++;
     return writer_put(w, line, (size_t)n);
+}
+
+int trace_writer_row_jsonl(TraceWriter *w, const TraceRow *row)
+{
+    json_t *o = json_object(), *h = json_array();
+    json_object_set_new(o, "arrival_s", json_real(row->arrival_s));
+    json_object_set_new(o, "model", json_string(row->model));
+    json_object_set_new(o, "log_type", json_string(row->log_type));
+    json_object_set_new(o, "prompt_tokens", json_integer(row->input_tokens));
+    json_object_set_new(o, "output_tokens", json_integer(row->failed ? 0 : row->output_tokens));
+    if (row->session[0]) json_object_set_new(o, "session", json_string(row->session));
+    for (int32_t i = 0; i < row->n_hash_ids; i++) {
+        SS_ASSERT(row->hash_ids[i] <= (uint64_t)INT64_MAX); /* derived hashes are 63-bit */
+        json_array_append_new(h, json_integer((json_int_t)row->hash_ids[i]));
+    }
+    json_object_set_new(o, "hash_ids", h);
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+    json_decref(o);
+    SS_ASSERT(text);
+    int err = trace_writer_line(w, text, strlen(text));
+    free(text);
+    return err;
 }
 
 int trace_writer_line(TraceWriter *w, const char *text, size_t len)

@@ -26,6 +26,13 @@ int trace_writer_open(TraceWriter **out, const char *path, bool gzip);
 /* Lines as given (no header), for JSONL. */
 int trace_writer_open_lines(TraceWriter **out, const char *path, bool gzip);
 int trace_writer_row(TraceWriter *w, const TraceRow *row);
+/* One JSONL row with prefix hashes, the keys jsonl's default --map reads:
+ *   {"arrival_s":0.5,"model":"ChatGPT","log_type":"Conversation log",
+ *    "prompt_tokens":700,"output_tokens":30,"session":"3","hash_ids":[..]}
+ * (session only when the row has one).  The arrival is written to 17
+ * significant digits, so it reads back exactly.  A failed row is written
+ * with output_tokens 0: JSONL has no failure flag. */
+int trace_writer_row_jsonl(TraceWriter *w, const TraceRow *row);
 /* One line; the '\n' is added. */
 int trace_writer_line(TraceWriter *w, const char *text, size_t len);
 size_t trace_writer_rows(const TraceWriter *w);

@@ -43,16 +43,19 @@ static const char usage[] =
     "  --out FILE            output path ('-' = stdout, no sidecar)\n"
     "  --gzip                gzip whatever the name\n"
     "  --no-meta             no FILE.meta.json\n"
+    "  --hashes              write JSONL with prefix block hashes (and session keys) instead of\n"
+    "                        CSV, for a workload with sessions=true or system_prompt=N; reads\n"
+    "                        back with no --map (jsonl's default keys)\n"
     "dataset mode (JSONL with text, e.g. ../shared/datasets/lmaas_apps.jsonl.gz):\n"
     "  --from-dataset F      draw requests (app, instruction, input, lengths) from F\n"
     "  --split S             train | valid | all (default all)\n";
 
 enum { O_WORKLOAD = 1000, O_FIT, O_ADIST, O_LDIST, O_WINDOWS, O_RATE, O_BURST, O_GAPS, O_DIURNAL,
-       O_DAY, O_FAIL, O_REQ, O_DUR, O_SEED, O_OUT, O_GZIP, O_NOMETA, O_DATASET, O_SPLIT };
+       O_DAY, O_FAIL, O_REQ, O_DUR, O_SEED, O_OUT, O_GZIP, O_NOMETA, O_DATASET, O_SPLIT, O_HASHES };
 
 typedef struct GenArgs {
     const char *workload, *fit, *arrival_dist, *length_dist, *gaps, *out, *dataset, *split;
-    bool windows, diurnal, gzip, no_meta;
+    bool windows, diurnal, gzip, no_meta, hashes;
     double rate, burstiness, day_s, failure_share, duration_s; /* < 0: not given */
     int64_t requests;
     uint64_t seed;
@@ -99,6 +102,7 @@ static int parse_one(GenArgs *a, int c, const char *v)
     case O_NOMETA: a->no_meta = true; return 0;
     case O_DATASET: a->dataset = v; return 0;
     case O_SPLIT: a->split = v; return 0;
+    case O_HASHES: a->hashes = true; return 0;
     }
     return cli_fail("internal: option %d", c);
 }
@@ -116,7 +120,8 @@ static int parse_args(int argc, char **argv, GenArgs *a)
         { "seed", required_argument, 0, O_SEED }, { "out", required_argument, 0, O_OUT },
         { "gzip", no_argument, 0, O_GZIP }, { "no-meta", no_argument, 0, O_NOMETA },
         { "from-dataset", required_argument, 0, O_DATASET },
-        { "split", required_argument, 0, O_SPLIT }, { 0, 0, 0, 0 },
+        { "split", required_argument, 0, O_SPLIT }, { "hashes", no_argument, 0, O_HASHES },
+        { 0, 0, 0, 0 },
     };
     int c, r;
     optind = 1;
@@ -166,6 +171,17 @@ static int build_params(const GenArgs *a, SynthParams *p)
     p->requests = a->requests;
     p->duration_s = a->duration_s > 0 ? a->duration_s : 0;
     if (synth_params_validate(p) < 0) return cli_fail_lib();
+    bool hashed = synth_turns_hashed(&p->turns);
+    if (a->dataset && hashed)
+        return cli_fail("--from-dataset draws whole requests: the workload's sessions= and system_prompt= "
+                        "do not apply");
+    if (a->hashes && a->dataset) return cli_fail("--hashes and --from-dataset exclude each other");
+    if (a->hashes && !hashed)
+        return cli_fail("--hashes: the workload shares no prefixes (give --workload NAME:sessions=true "
+                        "or :system_prompt=TOKENS)");
+    if (hashed && !a->hashes)
+        fprintf(stderr, "trace gen: note: a BurstGPT CSV has no room for the workload's sessions and "
+                "block hashes; --hashes writes JSONL with them\n");
     return 0;
 }
 
@@ -188,7 +204,7 @@ static int write_meta(const GenArgs *a, const SynthParams *p, int argc, char **a
     json_object_set_new(m, "command", cmd);
     json_object_set_new(m, "seed", json_integer((json_int_t)a->seed));
     json_object_set_new(m, "output", json_string(a->out));
-    json_object_set_new(m, "format", json_string(a->dataset ? "jsonl" : "burstgpt"));
+    json_object_set_new(m, "format", json_string(a->dataset || a->hashes ? "jsonl" : "burstgpt"));
     json_object_set_new(m, "gzip", json_boolean(a->gzip || trace_writer_gz_name(a->out)));
     json_object_set_new(m, "rows", json_integer(rows));
     json_object_set_new(m, "last_arrival_s", json_real(last_s));
@@ -196,7 +212,8 @@ static int write_meta(const GenArgs *a, const SynthParams *p, int argc, char **a
     json_object_set_new(m, "dataset", a->dataset ? file_json(a->dataset, "split",
                         json_string(a->split ? a->split : "all")) : json_null());
     static const char *const names[] = { "synth.arrivals", "synth.input", "synth.output",
-                                         "synth.mix", "synth.failed", "synth.dataset" };
+                                         "synth.mix", "synth.failed", "synth.dataset",
+                                         "synth.turns", "synth.think" };
     for (size_t i = 0; i < SS_ARRAY_LEN(names); i++) json_array_append_new(streams, json_string(names[i]));
     json_object_set_new(m, "rng", json_pack("{s:s, s:o}", "derivation",
         "GSL mt19937 per stream, seeded by ss_stream_seed(seed, name, 0): splitmix64 of seed, "
@@ -210,8 +227,8 @@ static int write_meta(const GenArgs *a, const SynthParams *p, int argc, char **a
     return 0;
 }
 
-static int generate_rows(const SynthParams *p, uint64_t seed, TraceWriter *w, int64_t *rows,
-                         double *last_s)
+static int generate_rows(const SynthParams *p, uint64_t seed, bool jsonl, TraceWriter *w,
+                         int64_t *rows, double *last_s)
 {
     SynthSource *s;
     TraceRow row;
@@ -219,7 +236,7 @@ static int generate_rows(const SynthParams *p, uint64_t seed, TraceWriter *w, in
     if (err < 0) return err;
     *rows = 0;
     while (synth_source_next(s, &row) == 1) {
-        if ((err = trace_writer_row(w, &row)) < 0) break;
+        if ((err = jsonl ? trace_writer_row_jsonl(w, &row) : trace_writer_row(w, &row)) < 0) break;
         ++*rows;
         *last_s = row.arrival_s;
     }
@@ -253,10 +270,10 @@ int cmd_trace_gen(int argc, char **argv)
      * and the .meta.json after it: no partial trace is left under --out. */
     if (strcmp(a.out, "-") && (err = out_file_reserve(&tmp, a.out)) < 0) goto fail;
     const char *path = tmp ? out_file_temp_path(tmp) : a.out;
-    err = ds ? trace_writer_open_lines(&w, path, gz) : trace_writer_open(&w, path, gz);
+    err = ds || a.hashes ? trace_writer_open_lines(&w, path, gz) : trace_writer_open(&w, path, gz);
     if (err < 0) goto fail;
     err = ds ? synth_dataset_generate(ds, &p, a.seed, w, &rows, &last_s)
-             : generate_rows(&p, a.seed, w, &rows, &last_s);
+             : generate_rows(&p, a.seed, a.hashes, w, &rows, &last_s);
     int cerr = trace_writer_close(&w);
     if (err < 0 || (err = cerr) < 0) goto fail;
     if (tmp && (err = out_file_commit(&tmp)) < 0) goto fail;
