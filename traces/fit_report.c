@@ -23,7 +23,7 @@ typedef struct LenHist {
     double sum;
 } LenHist;
 
-typedef struct MixCount { char model[32], log_type[32]; int64_t n; } MixCount;
+typedef struct MixCount { char model[64], log_type[32]; int64_t n; } MixCount;
 
 struct FitReport {
     double *t;           /* arrival times, seconds */

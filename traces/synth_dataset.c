@@ -108,8 +108,8 @@ size_t synth_dataset_size(const SynthDataset *d)
 static json_t *request_json(const SynthDataset *d, size_t i, double t)
 {
     json_t *src = json_loads(d->line[i], 0, NULL), *o = json_object();
-    static const char *const keys[] = { "app", "instruction", "input", "prompt_tokens",
-                                        "output_tokens", "split" };
+    static const char *const keys[] = { "app", "model", "instruction", "input",
+                                        "prompt_tokens", "output_tokens", "split" };
     json_object_set_new(o, "arrival_s", json_real(t));
     for (size_t k = 0; k < SS_ARRAY_LEN(keys); k++) {
         json_t *v = json_object_get(src, keys[k]);

@@ -542,7 +542,10 @@ static int on_arrival(Engine *e)
         q->output_tokens = max_context - q->input_tokens;
         e->length_capped++;
     }
-    PredictInput pin = { q->input_tokens, row->app, row->instruction, row->text, q->output_tokens };
+    PredictInput pin = { .input_tokens = q->input_tokens, .app = row->app,
+                         .instruction = row->instruction, .text = row->text,
+                         .true_output_tokens = q->output_tokens,
+                         .model = row->model[0] ? row->model : NULL };
     PredictOutput pout;
     int r = predictor_predict(e->predictor, &pin, &pout);
     if (r) { pool_put(e, q); return r; }

@@ -74,6 +74,7 @@ static int parse_row(Loader *l, const char *line, long lineno)
     const char *app = json_string_value(json_object_get(o, "app"));
     const char *instr = json_string_value(json_object_get(o, "instruction"));
     const char *input = json_string_value(json_object_get(o, "input"));
+    const char *model = json_string_value(json_object_get(o, "model"));
     json_t *pt = json_object_get(o, "prompt_tokens"), *ot = json_object_get(o, "output_tokens");
     if (!app) { r = bad_row(l, lineno, "missing string field 'app'"); goto done; }
     if (!json_is_integer(pt) || json_integer_value(pt) < 0 || json_integer_value(pt) > INT32_MAX)
@@ -87,6 +88,7 @@ static int parse_row(Loader *l, const char *line, long lineno)
             .instruction = instr ? intern_repeat(l, instr) : NULL,
             .text = input ? dataset_intern(l->d, input) : NULL,
             .true_output_tokens = (int32_t)json_integer_value(ot),
+            .model = model && *model ? intern_repeat(l, model) : NULL,
         },
         .output_tokens = (int32_t)json_integer_value(ot),
     };

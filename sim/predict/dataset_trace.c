@@ -36,6 +36,7 @@ int dataset_load_trace(Dataset *d, const char *path, const TraceOpenOpts *opts,
         s.in.app = dataset_intern(d, row.app);
         s.in.instruction = row.instruction ? dataset_intern(d, row.instruction) : NULL;
         s.in.text = row.text ? dataset_intern(d, row.text) : NULL;
+        s.in.model = row.model[0] ? dataset_intern(d, row.model) : NULL;
         s.output_tokens = (int32_t)SS_MIN(row.output_tokens, INT32_MAX);
         s.in.true_output_tokens = s.output_tokens;
         dataset_push(d, &s);

@@ -22,6 +22,8 @@
  *    language changes tokens per word on both sides), question marks, list
  *    items, and two tiny keyword lists for asks of long ("write", "explain",
  *    "essay", ...) or short ("brief", "short", "only", ...) answers;
+ *  - the answering model's median output for the app (features_model.c) and
+ *    answer-length cues in the text (features_cues.c);
  *  - hashed n-grams: word unigrams and bigrams, and byte trigrams of the
  *    lower-cased text, each hashed with the seed and projected onto hash_dim
  *    random +-1 directions (one 64-bit hash gives all the signs), divided by
@@ -49,7 +51,9 @@ static const char *const feature_names[FEAT_BASE] = {
     "text_chars", "text_words", "text_lines", "mean_word_len", "code_punct",
     "code_lines", "share_ascii_alpha", "share_digit", "share_latin_ext",
     "share_cyrillic", "share_cjk", "share_other", "questions", "long_ask",
-    "short_ask", "list_items",
+    "short_ask", "list_items", "model_median_out", "model_factor", "ask_count",
+    "ask_length_words", "ask_essay", "ask_explain", "ask_code", "ask_brief",
+    "starts_question", "ask_steps",
 };
 
 static const char *const long_words[] = {
@@ -81,6 +85,7 @@ void features_free(FeatureSpace *fs)
         free(fs->apps[i].instruction);
     }
     free(fs->apps);
+    features__models_free(fs);
     free(fs->pooled.name);
     free(fs->pooled.instruction);
     fs->apps = NULL;
@@ -157,11 +162,11 @@ int features_fit(FeatureSpace *fs, const Dataset *train)
     fs->pooled.instruction = NULL;
     fs->pooled.name = ss_strdup("*");
     free(names);
-    return 0;
+    return features__models_fit(fs, train);
 }
 
 /* The app of a request: by name, else by its instruction, else -1. */
-static int32_t app_lookup(const FeatureSpace *fs, const PredictInput *in)
+int32_t features__app_index(const FeatureSpace *fs, const PredictInput *in)
 {
     if (in->app && in->app[0]) {
         int32_t lo = 0, hi = fs->n_apps - 1;
@@ -293,6 +298,7 @@ static void hash_ngrams(const FeatureSpace *fs, const char *text, size_t len, fl
         if (prev) { project(word_acc, fs->hash_dim, ss_mix64(prev * 31 + h)); n_word++; }
         prev = h;
     }
+    features__cues(low, n, x);
     for (size_t k = 0; k + 3 <= n; k++) {
         project(char_acc, fs->hash_dim, hash_bytes(fs->seed + 1, low + k, 3));
         n_char++;
@@ -306,7 +312,7 @@ static void hash_ngrams(const FeatureSpace *fs, const char *text, size_t len, fl
 
 void features_compute(const FeatureSpace *fs, const PredictInput *in, float *x)
 {
-    int32_t app = app_lookup(fs, in);
+    int32_t app = features__app_index(fs, in);
     const FeatureApp *a = app >= 0 ? &fs->apps[app] : &fs->pooled;
     double input = SS_MAX(in->input_tokens, 0);
     const char *text = in->text ? in->text : "";
@@ -344,6 +350,10 @@ void features_compute(const FeatureSpace *fs, const PredictInput *in, float *x)
     x[FEAT_LONG_ASK] = (float)long_ask;
     x[FEAT_SHORT_ASK] = (float)short_ask;
     x[FEAT_LIST_ITEMS] = (float)t.list_items;
+    const FeatureModel *m = app >= 0 ? features__model_find(fs, a->name, in->model) : NULL;
+    double model_median = m ? m->median_out : a->median_out;
+    x[FEAT_MODEL_MEDIAN_OUT] = (float)model_median;
+    x[FEAT_MODEL_FACTOR] = (float)(a->median_out > 0 ? model_median / a->median_out : 1.0);
 }
 
 float *features_matrix(const FeatureSpace *fs, const Dataset *d)
@@ -365,7 +375,7 @@ const char *features_name(const FeatureSpace *fs, int32_t i, char *buf, size_t c
 /* Model files keep one record per line with space-separated fields, so
  * names and instructions are written with \s \t \n \\ escapes and "-" for
  * none. */
-static void write_escaped(FILE *f, const char *s)
+void features__write_escaped(FILE *f, const char *s)
 {
     if (!s) { fputc('-', f); return; }
     if (!*s) { fputs("\\0", f); return; }
@@ -382,7 +392,7 @@ static void write_escaped(FILE *f, const char *s)
 }
 
 /* In-place inverse of write_escaped; returns NULL for "-". */
-static char *unescape(char *s)
+char *features__unescape(char *s)
 {
     if (!strcmp(s, "-")) return NULL;
     char *w = s;
@@ -401,9 +411,9 @@ static void app_save(FILE *f, const char *tag, const FeatureApp *a)
 {
     fprintf(f, "%s %lld %.17g %.17g %.17g %.17g %.17g ", tag, (long long)a->n, a->median_out,
             a->mean_out, a->ratio, a->c0, a->c1);
-    write_escaped(f, a->name);
+    features__write_escaped(f, a->name);
     fputc(' ', f);
-    write_escaped(f, a->instruction);
+    features__write_escaped(f, a->instruction);
     fputc('\n', f);
 }
 
@@ -413,7 +423,7 @@ int features_save(const FeatureSpace *fs, FILE *f)
             (unsigned long long)fs->seed, (int)fs->hash_dim, (int)fs->n_apps);
     for (int32_t i = 0; i < fs->n_apps; i++) app_save(f, "app", &fs->apps[i]);
     app_save(f, "pooled", &fs->pooled);
-    return ferror(f) ? ss_error_set(EIO, "features: write error") : 0;
+    return ferror(f) ? ss_error_set(EIO, "features: write error") : features__models_save(fs, f);
 }
 
 static int app_load(FeatureApp *a, char *line, const char *tag, const char *path, int lineno)
@@ -428,7 +438,7 @@ static int app_load(FeatureApp *a, char *line, const char *tag, const char *path
     if (!ok) return ss_error_set(EINVAL, "%s:%d: bad '%s' record", path, lineno, tag);
     a->n = (int64_t)v[0];
     a->median_out = v[1]; a->mean_out = v[2]; a->ratio = v[3]; a->c0 = v[4]; a->c1 = v[5];
-    char *name = unescape(tok[7]), *instr = unescape(tok[8]);
+    char *name = features__unescape(tok[7]), *instr = features__unescape(tok[8]);
     a->name = ss_strdup(name ? name : "");
     a->instruction = instr ? ss_strdup(instr) : NULL;
     return 0;
@@ -461,6 +471,7 @@ int features_load(FeatureSpace *fs, FILE *f, const char *path, int *lineno)
         if ((r = app_load(a, line, pooled ? "pooled" : "app", path, *lineno))) goto done;
         if (!pooled) fs->n_apps++;
     }
+    r = features__models_load(fs, f, path, lineno);
 done:
     free(line);
     if (r) features_free(fs);

@@ -19,7 +19,7 @@
 
 #include "predict.h"
 
-#define FEATURES_FORMAT_VERSION 1
+#define FEATURES_FORMAT_VERSION 2  /* 2: the (app, model) table */
 #define FEATURES_MAX_HASH_DIM 64
 
 enum {
@@ -48,6 +48,19 @@ enum {
     FEAT_LONG_ASK,          /* words asking for long output: write, explain, essay... */
     FEAT_SHORT_ASK,         /* words asking for short output: brief, short, only... */
     FEAT_LIST_ITEMS,        /* lines that start a list item: "1." "-" "*" */
+    /* The answering model (features_model.c): chat answers of the same prompt
+     * differ by a factor 6 between models' medians. */
+    FEAT_MODEL_MEDIAN_OUT,  /* tokens: the (app, model) median output; the app's if unknown */
+    FEAT_MODEL_FACTOR,      /* that median / the app's median */
+    /* Answer-length cues in the user's text (features_cues.c). */
+    FEAT_ASK_COUNT,         /* N of "list 10 ideas", "3 examples" (count nouns), 0 if none */
+    FEAT_ASK_LENGTH_WORDS,  /* words asked for: "500 words", "2 paragraphs" (x 100), ... */
+    FEAT_ASK_ESSAY,         /* essay, article, story, blog, poem, letter, guide ... */
+    FEAT_ASK_EXPLAIN,       /* explain, describe, compare, detailed, comprehensive ... */
+    FEAT_ASK_CODE,          /* code, function, script, implement, python, sql ... */
+    FEAT_ASK_BRIEF,         /* brief, concise, only, just, single, yes/no, summarize ... */
+    FEAT_STARTS_QUESTION,   /* 1 when the text opens with what/who/is/can/how/why ... */
+    FEAT_ASK_STEPS,         /* "step" words: step-by-step answers run long */
     FEAT_BASE               /* count of named features */
 };
 
@@ -61,6 +74,15 @@ typedef struct FeatureApp {
     int64_t n;              /* training rows */
 } FeatureApp;
 
+/* One answering model of one app, kept when it has enough training rows. */
+typedef struct FeatureModel {
+    char *app, *model;
+    double median_out;      /* tokens */
+    int64_t n;              /* training rows */
+} FeatureModel;
+
+#define FEATURES_MODEL_MIN_ROWS 20  /* fewer: the model's median is noise; use the app's */
+
 typedef struct FeatureSpace {
     uint64_t seed;          /* n-gram hashing seed */
     int32_t hash_dim;       /* projection dims per n-gram family, 0..64 */
@@ -68,6 +90,8 @@ typedef struct FeatureSpace {
     FeatureApp *apps;       /* sorted by name */
     int32_t n_apps;
     FeatureApp pooled;      /* all training rows: for unknown apps */
+    FeatureModel *models;   /* sorted by (app, model) */
+    int32_t n_models;
 } FeatureSpace;
 
 /* An empty space (no apps) with the given hashing seed and dims. */
@@ -77,6 +101,10 @@ void features_free(FeatureSpace *fs);
 int features_fit(FeatureSpace *fs, const Dataset *train);
 /* Fill x[fs->dim] for one request.  Never reads in->true_output_tokens. */
 void features_compute(const FeatureSpace *fs, const PredictInput *in, float *x);
+/* The (app, model) median output (tokens) of a request: the app's median when
+ * its model is unknown or rare, the pooled median for an unknown app.  The
+ * base that target=logrel predictors fit their label against. */
+double features_base_tokens(const FeatureSpace *fs, const PredictInput *in);
 /* Every row's vector: d->n x fs->dim, row-major; free() it. */
 float *features_matrix(const FeatureSpace *fs, const Dataset *d);
 /* Name of feature i (for importances and docs); hashed ones are "word_h3". */
@@ -86,5 +114,18 @@ const char *features_name(const FeatureSpace *fs, int32_t i, char *buf, size_t c
  * then one line per app.  load reports errors as path:line. */
 int features_save(const FeatureSpace *fs, FILE *f);
 int features_load(FeatureSpace *fs, FILE *f, const char *path, int *lineno);
+
+/* Internal to features*.c. */
+int32_t features__app_index(const FeatureSpace *fs, const PredictInput *in);
+int features__models_fit(FeatureSpace *fs, const Dataset *train);
+void features__models_free(FeatureSpace *fs);
+const FeatureModel *features__model_find(const FeatureSpace *fs, const char *app,
+                                         const char *model);
+int features__models_save(const FeatureSpace *fs, FILE *f);
+int features__models_load(FeatureSpace *fs, FILE *f, const char *path, int *lineno);
+void features__write_escaped(FILE *f, const char *s);
+char *features__unescape(char *s);
+/* Fill x[FEAT_ASK_COUNT .. FEAT_ASK_STEPS] from the lower-cased text low[n]. */
+void features__cues(const char *low, size_t n, float *x);
 
 #endif

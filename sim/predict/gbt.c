@@ -10,7 +10,7 @@
  * boosts log(1 + tokens) (the median commutes with the log).
  *
  * Seeded and single-threaded; deterministic for a seed.  No quantiles.
- * Model file (text, "servesim-gbt 1"): options line, feature space, trees. */
+ * Model file (text, "servesim-gbt 2"): options line, feature space, trees. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +22,7 @@
 #include "predict/tree.h"
 
 #define GBT_FORMAT "servesim-gbt"
-#define GBT_VERSION 1
+#define GBT_VERSION 2  /* 2: features 2 (model table) */
 
 enum { LOSS_SQUARED, LOSS_ABSOLUTE };
 enum { TARGET_RAW, TARGET_LOG };

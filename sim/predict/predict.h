@@ -21,6 +21,8 @@ typedef struct PredictInput {
     const char *instruction;  /* NULL when unknown */
     const char *text;         /* NULL when unknown */
     int32_t true_output_tokens; /* only predictors flagged reads_truth may look */
+    const char *model;        /* the model that will answer (a server knows what it
+                               * serves); NULL when unknown */
 } PredictInput;
 
 typedef struct PredictOutput {
@@ -98,7 +100,7 @@ const char *dataset_intern(Dataset *d, const char *s);
 void dataset_push(Dataset *d, const PredictSample *s);
 /* Append the rows of an lmaas-style JSONL file (plain or .gz) whose "split"
  * equals `split` (NULL or "" or "all": every row).  Fields: app, model,
- * split, instruction, input, prompt_tokens, output_tokens.  Errors name
+ * split, instruction, input, prompt_tokens, output_tokens (model optional).  Errors name
  * file:line. */
 int dataset_load_jsonl(Dataset *d, const char *path, const char *split);
 /* Rows of any trace (readers' formats) as a dataset; split train|valid|all

@@ -245,9 +245,9 @@ static void test_bad_model_file(void **state)
     expect_load_error(spec, "version 99");
     write_file(path, "servesim-gbt 1\noptions 1 1 1 0 0.1 1\n");
     expect_load_error(spec, "not a servesim-forest model file");
-    write_file(path, "servesim-forest 1\noptions 1 1 7 2 4 5 0\nfeatures 1 1 0 0\n"
-                     "pooled 1 1 1 1 1 0 * -\ntree 3\ns 0 5 1 9 1\n");
-    expect_load_error(spec, ":6: bad tree node");
+    write_file(path, "servesim-forest 2\noptions 1 1 7 2 4 5 0\nfeatures 2 1 0 0\n"
+                     "pooled 1 1 1 1 1 0 * -\nmodels 0\ntree 3\ns 0 5 1 9 1\n");
+    expect_load_error(spec, ":7: bad tree node");
     snprintf(spec, sizeof(spec), "forest:file=%s.missing", path);
     expect_load_error(spec, "cannot open");
     remove(path);
