@@ -107,6 +107,22 @@ static int parse_one(GenArgs *a, int c, const char *v)
     return cli_fail("internal: option %d", c);
 }
 
+/* --hashes needs a workload with shared prefixes; --from-dataset takes none. */
+static int check_hash_args(const GenArgs *a)
+{
+    SynthParams p;
+    bool hashed = !a->fit && synth_params_from_preset(&p, a->workload ? a->workload : "default") == 0 &&
+                  synth_turns_hashed(&p.turns);
+    if (a->hashes && a->dataset) return cli_fail("--hashes and --from-dataset exclude each other");
+    if (a->dataset && hashed)
+        return cli_fail("--from-dataset draws whole requests: the workload's sessions= and "
+                        "system_prompt= do not apply");
+    if (a->hashes && !hashed)
+        return cli_fail("--hashes: the workload shares no prefixes (give --workload NAME:sessions=true "
+                        "or NAME:system_prompt=TOKENS)");
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, GenArgs *a)
 {
     static const struct option longs[] = {
@@ -138,7 +154,7 @@ static int parse_args(int argc, char **argv, GenArgs *a)
         return cli_fail("--arrival-dist, --length-dist and --windows need --fit");
     if (a->gaps && strcmp(a->gaps, "gamma") && strcmp(a->gaps, "weibull") && strcmp(a->gaps, "exponential"))
         return cli_fail("--gaps: '%s' is not gamma, weibull or exponential", a->gaps);
-    return 0;
+    return check_hash_args(a);
 }
 
 static int build_params(const GenArgs *a, SynthParams *p)
@@ -171,15 +187,7 @@ static int build_params(const GenArgs *a, SynthParams *p)
     p->requests = a->requests;
     p->duration_s = a->duration_s > 0 ? a->duration_s : 0;
     if (synth_params_validate(p) < 0) return cli_fail_lib();
-    bool hashed = synth_turns_hashed(&p->turns);
-    if (a->dataset && hashed)
-        return cli_fail("--from-dataset draws whole requests: the workload's sessions= and system_prompt= "
-                        "do not apply");
-    if (a->hashes && a->dataset) return cli_fail("--hashes and --from-dataset exclude each other");
-    if (a->hashes && !hashed)
-        return cli_fail("--hashes: the workload shares no prefixes (give --workload NAME:sessions=true "
-                        "or :system_prompt=TOKENS)");
-    if (hashed && !a->hashes)
+    if (synth_turns_hashed(&p->turns) && !a->hashes && !a->dataset)
         fprintf(stderr, "trace gen: note: a BurstGPT CSV has no room for the workload's sessions and "
                 "block hashes; --hashes writes JSONL with them\n");
     return 0;
