@@ -52,7 +52,14 @@ json_t *synth_params_to_json(const SynthParams *p)
         if (p->preset->sync) p->preset->sync(p, opts);
         json_t *ps = json_object();
         json_object_set_new(ps, "name", json_string(p->preset->name));
-        json_object_set_new(ps, "options", opts_to_json(p->preset->opts, opts));
+        json_t *knobs = opts_to_json(p->preset->opts, opts);
+        if (!synth_turns_hashed(&p->turns)) { /* off: manifests stay as before the knobs existed */
+            static const char *const turn_knobs[] = { "sessions", "turns_mean", "think_s", "max_context",
+                                                      "system_prompt", "hash_block" };
+            for (size_t i = 0; i < sizeof(turn_knobs) / sizeof(turn_knobs[0]); i++)
+                json_object_del(knobs, turn_knobs[i]);
+        }
+        json_object_set_new(ps, "options", knobs);
         json_object_set_new(o, "preset", ps);
     }
     json_object_set_new(a, "gaps", json_string(gap_names[p->gap]));

@@ -71,7 +71,7 @@ check2 "unknown workload 'nope' (known: default, burstgpt-perf)" run --workload 
 check2 "unknown option 'zipff' (known: shape, scale" run --workload burstgpt-perf:zipff=1 --out "$T/x"
 check2 "option 'zipf' given twice" run --workload burstgpt-perf:zipf=1,zipf=2 --out "$T/x"
 check2 "'maybe' is not one of zipf|by-type" replay --workload burstgpt-perf:responses=maybe --out "$T/x"
-check2 "takes no options" run --workload default:shape=1 --out "$T/x"
+check2 "unknown option 'shape' (known: sessions" run --workload default:shape=1 --out "$T/x"
 check2 "both set the rate" run --workload burstgpt-perf:scale=1 --rate 3 --out "$T/x"
 check2 "unknown workload 'nope'" plan --workload nope
 check2 "unknown option 'bad'" trace gen --workload burstgpt-perf:bad=1 --requests 5 --out "$T/x.csv"
