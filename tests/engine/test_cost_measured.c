@@ -21,6 +21,7 @@
 #include "cost/cost.h"
 #include "cost/opcost.h"
 #include "cost/optable.h"
+#include "engine_test_util.h"
 
 static void assert_close(double got, double want, double rel)
 {
@@ -200,6 +201,50 @@ static void test_spans(void **state)
     check_spans("roofline", "llama-2-7b", "h200", 1, rng);
     check_spans("roofline", "chatglm-6b", "v100-32g", 1, rng);
     gsl_rng_free(rng);
+}
+
+/* Event skipping against one iteration at a time on the measured tables
+ * (llama-2-7b on H100, the default run): the spans' pieces, memos and
+ * closed forms give every request the stepwise times. */
+static void check_measured_stepwise(const char *sched, int32_t prompt_max, int32_t output_max)
+{
+    const size_t n = 300;
+    TraceRow *rows = calloc(n, sizeof(*rows));
+    uint64_t x = 88172645463325252ull;
+    double t = 0;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        t += (double)(x % 1000) / 4000.0;
+        rows[i] = test_row(t, 1 + (int64_t)((x >> 20) % (uint64_t)prompt_max), 1 + (int64_t)((x >> 40) % (uint64_t)output_max));
+    }
+    EngineConfig c;
+    engine_config_default(&c);
+    snprintf(c.sched_spec, sizeof(c.sched_spec), "%s", sched);
+    c.sample_interval_s = 0;
+    RunResult fast = run_engine(&c, rows, n);
+    c.stepwise = true;
+    RunResult slow = run_engine(&c, rows, n);
+    assert_int_equal(fast.status, 0);
+    assert_int_equal(slow.status, 0);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(fast.rec[i].state, slow.rec[i].state);
+        assert_int_equal(fast.rec[i].generated, slow.rec[i].generated);
+        assert_float_equal(fast.rec[i].first_token, slow.rec[i].first_token, 2e-9 * fast.rec[i].finish);
+        assert_float_equal(fast.rec[i].finish, slow.rec[i].finish, 2e-9 * fast.rec[i].finish);
+        assert_float_equal(fast.rec[i].itl_max, slow.rec[i].itl_max, 1e-9);
+    }
+    assert_float_equal(summary_num(&fast, "mean_itl_ms"), summary_num(&slow, "mean_itl_ms"),
+                       1e-9 * summary_num(&slow, "mean_itl_ms"));
+    run_result_free(&fast);
+    run_result_free(&slow);
+    free(rows);
+}
+
+static void test_measured_stepwise(void **state)
+{
+    (void)state;
+    check_measured_stepwise("vllm", 3000, 400);
+    check_measured_stepwise("fcfs-static:batch=8,window=0.2", 1500, 3000); /* long spans: many kv_len pieces */
 }
 
 /* The exponent index finds optable_locate's segment and weight, bit for
@@ -416,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_spans),
         cmocka_unit_test(test_memo_bits),
         cmocka_unit_test(test_axis_index),
+        cmocka_unit_test(test_measured_stepwise),
         cmocka_unit_test(test_auto_and_legacy),
         cmocka_unit_test(test_defaults_are_the_fit),
         cmocka_unit_test(test_op_groups_median),
