@@ -27,5 +27,14 @@ python3 "$ROOT/scripts/experiments/predictors" --quick --servesim "$S" --out "$T
 for f in table.md table.csv; do [ -s "$T/report/$f" ] || fail "predictors --quick wrote no $f"; done
 after=$(cat "$ROOT"/results/predictors/* 2>/dev/null | sha256sum)
 [ "$before" = "$after" ] || fail "predictors --quick changed the curated results/predictors/"
+# magnus --quick on the default workload (the protocol end to end: capacity searches, the
+# baseline's selection, the report): its files, no absolute path, results/magnus untouched.
+before=$(cat "$ROOT"/results/magnus/* 2>/dev/null | sha256sum)
+python3 "$ROOT/scripts/experiments/magnus" --quick --workloads default --servesim "$S" --out "$T/magnus" --jobs 2 \
+    > "$T/mlog" 2>&1 || fail "magnus --quick failed: $(tail -5 "$T/mlog")"
+for f in table.md table.csv default-load.png; do [ -s "$T/magnus/$f" ] || fail "magnus --quick wrote no $f"; done
+grep -q "$ROOT" "$T/magnus/table.csv" "$T/magnus/table.md" && fail "magnus report holds an absolute path"
+after=$(cat "$ROOT"/results/magnus/* 2>/dev/null | sha256sum)
+[ "$before" = "$after" ] || fail "magnus --quick changed the curated results/magnus/"
 [ "$fails" = 0 ] && echo "experiments: all ok"
 exit "$fails"
