@@ -6,6 +6,9 @@
 # the profile must stay under 10 % (CPU timing on a shared machine is noisy:
 # a loose, honest bound; the real figures are printed).  The uncalibrated
 # roofline's error is printed too: on cpu-tiny it is far off by design.
+# Under the sanitizers (scripts/test's second pass, ASAN_OPTIONS set) the
+# instrumentation distorts kernel times unevenly: the run, the calibration
+# and the files are checked there, the 10 % bound only in the plain build.
 set -eu
 SERVESIM=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -22,16 +25,20 @@ for d in vllm static heldout; do
     echo "== validate $d"
     "$SERVESIM" validate "$TMP/$d" --cost profile:file="$TMP/profile.txt"
 done
-python3 - "$TMP" <<'PY'
+TIMING=1
+[ -n "${ASAN_OPTIONS:-}" ] && TIMING=0
+python3 - "$TMP" "$TIMING" <<'PY'
 import csv, json, sys
-tmp, bad = sys.argv[1], 0
+tmp, bad, timing = sys.argv[1], 0, sys.argv[2] == "1"
+if not timing:
+    print("replay_cpu: sanitized build: the 10 % timing bound is checked in the plain build only")
 for d in ("vllm", "static", "heldout"):
     v = json.load(open(f"{tmp}/{d}/validation.json"))
     roof, prof = (m["per_step"]["all"] for m in v["models"])
     print(f"replay_cpu: {d}: per-step median error: roofline {100 * roof['median_abs_rel_err']:.1f} %, "
           f"profile {100 * prof['median_abs_rel_err']:.2f} % (P90 {100 * prof['p90_abs_rel_err']:.1f} %) "
           f"over {prof['iterations']} iterations")
-    if not prof["median_abs_rel_err"] < 0.10:
+    if timing and not prof["median_abs_rel_err"] < 0.10:
         print(f"replay_cpu: {d}: profile per-step median error is not under 10 %")
         bad += 1
     s = json.load(open(f"{tmp}/{d}/summary.json"))
