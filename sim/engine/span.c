@@ -198,8 +198,9 @@ void span_begin(Engine *e, Instance *in)
 }
 
 /* The smallest k in 1..K with T(k) >= elapsed (K when none).  Linear
- * decode costs make T quadratic in k: solve, then step to the exact answer
- * with T itself (a step or two), so the result is the bisection's. */
+ * decode costs make T quadratic in k (per piece when piecewise): solve,
+ * then step to the exact answer with T itself (a step or two), so the
+ * result is the bisection's. */
 static int64_t first_iter_reaching(Instance *in, double elapsed)
 {
     int64_t lo = 1, hi = in->span_iters;
@@ -210,6 +211,26 @@ static int64_t first_iter_reaching(Instance *in, double elapsed)
             n = b > 0 ? (sqrt(lin * lin + 2 * b * rest) - lin) / b : (a > 0 ? rest / a : (double)hi);
         }
         int64_t k = isfinite(n) && n < (double)hi ? (int64_t)ceil(n) + 1 : hi;
+        k = SS_MIN(SS_MAX(k, lo), hi);
+        while (k > lo && span_time_at(in, k - 1) >= elapsed) k--;
+        while (k < hi && span_time_at(in, k) < elapsed) k++;
+        return k;
+    }
+    if (in->n_pieces > 0 && !in->engine->cfg.stepwise) {
+        /* The same per piece: the piece whose decode iterations are running
+         * at `elapsed` (piece_cum_s rises), its quadratic's first crossing
+         * (b may be negative: then the smaller root), then exact steps. */
+        double rest = elapsed - in->first_iter_s;
+        int32_t i = 0;
+        while (i + 1 < in->n_pieces && in->piece_cum_s[i + 1] < rest) i++;
+        const DecodePiece *p = &in->pieces[i];
+        double r = rest - in->piece_cum_s[i], a = p->a, b = p->b, n = 0;
+        if (r > 0) {
+            double lin = a - b / 2, disc = lin * lin + 2 * b * r;
+            n = b != 0 ? (disc >= 0 ? (sqrt(disc) - lin) / b : (double)hi) : (a > 0 ? r / a : (double)hi);
+        }
+        double k_real = (double)p->start + ceil(n) + 1;
+        int64_t k = isfinite(k_real) && k_real < (double)hi ? (int64_t)k_real : hi;
         k = SS_MIN(SS_MAX(k, lo), hi);
         while (k > lo && span_time_at(in, k - 1) >= elapsed) k--;
         while (k < hi && span_time_at(in, k) < elapsed) k++;
