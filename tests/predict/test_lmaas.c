@@ -60,7 +60,8 @@ int main(void)
     if (mae(base, &va, &m_base) || mae(forest, &va, &m_forest)) return fail("predict");
     printf("valid: baseline MAE %.2f, forest (30 trees) MAE %.2f, ratio %.3f; train %.1f s\n",
            m_base, m_forest, m_forest / m_base, secs);
-    int rc = m_forest / m_base < 0.65 ? 0 : 1;
+    /* 0.56: the forest without the answering model reached 0.574 (issue 7); with it 0.515. */
+    int rc = m_forest / m_base < 0.56 ? 0 : 1;
     predictor_destroy(&base);
     predictor_destroy(&forest);
     dataset_free(&tr);
