@@ -17,72 +17,23 @@
  * Each step (iteration) that used either is counted in run.cost_fallbacks,
  * by op group; the structural gaps are listed once.
  *
- * Decode spans: only decode attention changes from one iteration to the next
- * (the mean kv_len grows by one), and at a fixed batch it is piecewise linear
- * in kv_len, so the span's sum is one arithmetic series per grid segment
- * crossed: exact, O(grid). */
+ * Decode spans (measured_span.c): only decode attention changes from one
+ * iteration to the next (the mean kv_len grows by one), and at a fixed batch
+ * it is piecewise linear in kv_len, so the span's sum is one arithmetic
+ * series per grid segment crossed: exact, O(grid). */
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
-#include "cost/calibrated.h"
-#include "cost/opcost.h"
-#include "cost/optable.h"
+#include "cost/measured_internal.h"
 
 typedef struct MeasuredOpts {
     double step_overhead_s;   /* < 0: the GPU file's */
     char tables[OPTS_STRING_MAX];  /* a path, or empty: the GPU's own */
 } MeasuredOpts;
 
-typedef struct MeasuredCost {
-    const MeasuredTables *t;         /* shared, loaded once per process */
-    OpShapes sh;
-    CalModel cal;                    /* fallbacks */
-    OpGrid gemm[GEMM_COUNT];
-    bool gemm_have[GEMM_COUNT];
-    OpGrid layer_gemms;              /* QKV + O + gate/up + down over m (all measured) */
-    bool layer_gemms_have;
-    OpGrid other_sum;                /* the per-layer ops' sum over tokens */
-    const AttnTable *prefill, *decode;
-    double prefill_fold, decode_fold;   /* batch factors of folded head layouts */
-    const OpsTable *ops;
-    const OpGrid *allreduce;
-    double overhead_s;
-    unsigned *flags;                 /* op groups that left a table in the last look-up */
-    unsigned flags_store;
-    /* The per-row-count part of steps (layers' GEMMs, other ops,
-     * all-reduces) by token count: asked for at every step and span,
-     * computed once per count. */
-    struct FixedMemo {
-        StepBreakdown b; unsigned flags; bool have;
-        double lm_head_s; unsigned lm_flags; bool have_lm;   /* the LM head for this many rows */
-    } *memo;
-    /* Per integer batch: the decode table's row and what a pure-decode
-     * iteration of that many sequences costs besides attention, derived
-     * once, so that a span's look-ups are a few array reads. */
-    struct DecodeMemo {
-        double w, kv_limit;   /* row blend weight; attention leaves its table from kv_limit on */
-        double *f, *slope;    /* the blended row at each kv_len grid point (ny), and per segment (ny - 1) */
-        double base_s;        /* every group but attention, summed as the pieces sum it */
-        unsigned fixed_flags; /* their op groups that left a table */
-        int32_t row;
-        bool have, outside, have_base;
-    } *dmemo;
-    /* Per integer prefill batch: where it falls on the prefill table's batch axis. */
-    struct PrefillMemo { double wx; int32_t ix, jx; bool out_x, have; } *pmemo;
-    OpAxisIndex *decode_kv_index, *prefill_isl_index;  /* the tables' kv_len and isl axes (NULL: one point) */
-    unsigned *memo_flags_before;     /* flags when op_fixed began (points into memo_store) */
-    unsigned memo_store;
-    StepShape last_shape;            /* step_time's last shape and flags, for note_span */
-    unsigned last_flags;
-    CostFallbacks fb;
-} MeasuredCost;
-
-enum { FIXED_MEMO_ROWS = 4096 };  /* row counts memoised: steps of up to 4095 tokens */
-
-#define FLAG(c, g) (*(c)->flags |= 1u << (g))
 
 static double m_gemm(const void *ctx, OpGemm g, double m)
 {
@@ -134,27 +85,6 @@ static double m_prefill(const void *ctx, double batch, double isl)
     return t;
 }
 
-/* The decode table's row at a batch: (1 - w) row[i] + w row[i + 1] over kv_len. */
-typedef struct DecodeRow { const double *lo, *hi, *y; double w; int32_t ny; } DecodeRow;
-static DecodeRow decode_row(const MeasuredCost *c, double batch);
-static struct DecodeMemo *decode_memo_fill(const MeasuredCost *c, int32_t batch);
-static inline struct DecodeMemo *decode_memo(const MeasuredCost *c, int32_t batch)
-{
-    struct DecodeMemo *m = &c->dmemo[batch];
-    return m->have ? m : decode_memo_fill(c, batch);
-}
-/* m_decode's value from a batch's memo (the same operations, so the same bits). */
-static inline double decode_memo_at(const MeasuredCost *c, const struct DecodeMemo *m, const OpGrid *g,
-                                    double kv_len)
-{
-    if (g->ny == 1 || kv_len <= g->y[0]) return m->f[0];
-    int32_t i;
-    double w;
-    opaxis_locate(c->decode_kv_index, g->y, g->ny, kv_len, &i, &w);
-    return m->f[i] + w * (m->f[i + 1] - m->f[i]);
-}
-static bool decode_attn_leaves(const MeasuredCost *c, double batch, double kv);
-static inline double row_at(const DecodeRow *r, int32_t i) { return r->lo[i] + r->w * (r->hi[i] - r->lo[i]); }
 
 static double m_decode(const void *ctx, double batch, double kv_len)
 {
@@ -169,8 +99,8 @@ static double m_decode(const void *ctx, double batch, double kv_len)
         if (m->outside || kv_len < g->y[0] || !(kv_len < m->kv_limit)) FLAG(c, OPG_ATTENTION);
         return decode_memo_at(c, m, g, kv_len);
     }
-    if (decode_attn_leaves(c, batch, kv_len)) FLAG(c, OPG_ATTENTION);
-    DecodeRow r = decode_row(c, batch);
+    if (measured_decode_attn_leaves(c, batch, kv_len)) FLAG(c, OPG_ATTENTION);
+    DecodeRow r = measured_decode_row(c, batch);
     if (r.ny == 1 || kv_len <= r.y[0]) return row_at(&r, 0);
     int32_t i;
     double w;
@@ -196,7 +126,7 @@ static double seg_sum(double y0, int64_t n, double ya, double yb, double fa, dou
 /* The decode row of an integer batch, located once and remembered: which
  * two table rows it blends, and where their measured cells end (kv_len in
  * [y_i, y_i+1) reads columns i and i + 1). */
-static struct DecodeMemo *decode_memo_fill(const MeasuredCost *c, int32_t batch)
+struct DecodeMemo *measured_decode_memo_fill(const MeasuredCost *c, int32_t batch)
 {
     struct DecodeMemo *m = &c->dmemo[batch];
     const OpGrid *g = &c->decode->grid;
@@ -219,7 +149,7 @@ static struct DecodeMemo *decode_memo_fill(const MeasuredCost *c, int32_t batch)
     return m;
 }
 
-static DecodeRow decode_row(const MeasuredCost *c, double batch)
+DecodeRow measured_decode_row(const MeasuredCost *c, double batch)
 {
     const OpGrid *g = &c->decode->grid;
     int32_t ib;
@@ -239,7 +169,7 @@ static double m_decode_sum(const void *ctx, double batch, double kv0, int64_t n)
 {
     const MeasuredCost *c = ctx;
     if (!c->decode) return cal_vtbl.decode_attn_sum_s(&c->cal, batch, kv0, n);
-    DecodeRow r = decode_row(c, batch);
+    DecodeRow r = measured_decode_row(c, batch);
     const double *y = r.y;
     int32_t ny = r.ny;
     if (ny == 1) return (double)n * row_at(&r, 0);
@@ -312,7 +242,7 @@ static void m_memo_put(const void *ctx, double tokens, const StepBreakdown *b)
     *c->flags |= c->memo_flags_before[0];
 }
 
-static OpCostVtbl measured_vtbl_of(const MeasuredCost *c)
+OpCostVtbl measured_vtbl_of(const MeasuredCost *c)
 {
     return (OpCostVtbl){ .gemm_s = m_gemm, .prefill_attn_s = m_prefill, .decode_attn_s = m_decode,
                          .decode_attn_sum_s = m_decode_sum, .other_s = m_other,
@@ -430,7 +360,7 @@ static void measured_cost_free(MeasuredCost *c)
     free(c->prefill_isl_index);
 }
 
-static double measured_cost_step(MeasuredCost *c, const StepShape *s, StepBreakdown *b, unsigned *flags)
+double measured_cost_step(MeasuredCost *c, const StepShape *s, StepBreakdown *b, unsigned *flags)
 {
     OpCostVtbl v = measured_vtbl_of(c);
     *c->flags = 0;
@@ -540,228 +470,6 @@ static double measured_backend_step_time(void *priv, const StepShape *shape)
     if (!measured_step_memo(c, shape, &t, &c->last_flags)) t = measured_cost_step(c, shape, NULL, &c->last_flags);
     c->last_shape = *shape;
     return t;
-}
-
-static double measured_backend_decode_span_time(void *priv, const StepShape *first, int64_t iters)
-{
-    MeasuredCost *c = priv;
-    OpCostVtbl v = measured_vtbl_of(c);
-    return op_decode_span_time(&v, c, &c->sh, first, iters);
-}
-
-/* Iteration from+i: the first's step with decode_context grown (from + i) x seqs. */
-static void measured_backend_decode_iter_times(void *priv, const StepShape *first, int64_t from,
-                                               int64_t n, double *out)
-{
-    MeasuredCost *c = priv;
-    OpCostVtbl v = measured_vtbl_of(c);
-    double seqs = first->decode_seqs;
-    if (n <= 0) return;
-    StepShape s = *first;
-    s.decode_context = first->decode_context + from * first->decode_seqs;
-    /* everything but decode attention is the same each iteration */
-    double fixed = op_step_time(&v, c, &c->sh, &s, NULL) -
-                   c->sh.layers * m_decode(c, seqs, (double)s.decode_context / seqs);
-    double kv = (double)s.decode_context / seqs;
-    if (!c->decode) {
-        for (int64_t i = 0; i < n; i++) out[i] = fixed + c->sh.layers * m_decode(c, seqs, kv + (double)i);
-        return;
-    }
-    /* Walk the row's kv_len segments instead of searching each iteration. */
-    DecodeRow r = decode_row(c, seqs);
-    int32_t seg;
-    double w;
-    optable_locate(r.y, r.ny, kv, &seg, &w);
-    for (int64_t i = 0; i < n; i++) {
-        double x = kv + (double)i, attn;
-        while (r.ny > 1 && seg + 2 < r.ny && x >= r.y[seg + 1]) seg++;
-        if (r.ny == 1 || x <= r.y[0]) attn = row_at(&r, 0);
-        else {
-            double fa = row_at(&r, seg), fb = row_at(&r, seg + 1);
-            attn = fa + (x - r.y[seg]) / (r.y[seg + 1] - r.y[seg]) * (fb - fa);
-        }
-        out[i] = fixed + c->sh.layers * attn;
-    }
-}
-
-/* Everything of a pure-decode iteration of `seqs` sequences but attention,
- * summed (attention 0) in op_sum's order, and the op groups that left a
- * table; *flags may be NULL. */
-static double decode_fixed_sum(MeasuredCost *c, double seqs, unsigned *flags)
-{
-    OpCostVtbl v = measured_vtbl_of(c);
-    StepBreakdown fixed = { { 0 } };
-    *c->flags = 0;
-    op_fixed_part(&v, c, &c->sh, seqs, seqs, &fixed);
-    if (flags) *flags = *c->flags;
-    double base = 0;
-    for (int g = 0; g < OPG_COUNT; g++) base += fixed.s[g];
-    return base;
-}
-
-/* An integer batch's memo with its fixed part (decode tables present). */
-static struct DecodeMemo *decode_base_fill(MeasuredCost *c, int32_t seqs)
-{
-    struct DecodeMemo *m = decode_memo(c, seqs);
-    m->base_s = decode_fixed_sum(c, seqs, &m->fixed_flags);
-    m->have_base = true;
-    return m;
-}
-
-static inline struct DecodeMemo *decode_base(MeasuredCost *c, int32_t seqs)
-{
-    struct DecodeMemo *m = &c->dmemo[seqs];
-    return m->have_base ? m : decode_base_fill(c, seqs);
-}
-
-static unsigned decode_fixed_flags(MeasuredCost *c, const StepShape *decode)
-{
-    int32_t seqs = decode->decode_seqs;
-    if (c->decode && seqs >= 1 && seqs < FIXED_MEMO_ROWS) return decode_base(c, seqs)->fixed_flags;
-    unsigned f = 0;
-    decode_fixed_sum(c, seqs, &f);
-    return f;
-}
-
-/* Does decode attention at (batch, kv_len) leave its table (or have none)? */
-static bool decode_attn_leaves(const MeasuredCost *c, double batch, double kv)
-{
-    if (!c->decode) return true;
-    if (batch >= 1 && batch < FIXED_MEMO_ROWS && (double)(int32_t)batch == batch) {
-        const struct DecodeMemo *m = decode_memo(c, (int32_t)batch);
-        return m->outside || kv < c->decode->grid.y[0] || !(kv < m->kv_limit);
-    }
-    const OpGrid *g = &c->decode->grid;
-    double xb = batch * c->decode_fold;
-    if (xb < g->x[0] || xb > g->x[g->nx - 1] || kv < g->y[0] || kv > g->y[g->ny - 1]) return true;
-    if (!g->filled) return false;
-    int32_t ib, iy;
-    double w;
-    optable_locate(g->x, g->nx, xb, &ib, &w);
-    optable_locate(g->y, g->ny, kv, &iy, &w);
-    int32_t jb = g->nx > 1 ? ib + 1 : ib, jy = g->ny > 1 ? iy + 1 : iy, ny = g->ny;
-    return g->filled[ib * ny + iy] | g->filled[jb * ny + iy] | g->filled[ib * ny + jy] | g->filled[jb * ny + jy];
-}
-
-/* The span's decode iterations, one linear piece per kv_len segment of the
- * decode table's row crossed (the grid is powers of two: most spans are one
- * piece, which the engine then treats as linear). */
-/* The pieces from a batch's blended row and fixed part. */
-static inline int decode_pieces(const MeasuredCost *c, const struct DecodeMemo *m, const StepShape *first,
-                                int64_t iters, DecodePiece *out, int max)
-{
-    const double *y = c->decode->grid.y;
-    int32_t ny = c->decode->grid.ny;
-    double kv0 = (double)first->decode_context / (double)first->decode_seqs;
-    double base = m->base_s, L = c->sh.layers;
-    int n = 0;
-    int64_t j = 0;
-    while (j < iters) {
-        if (n == max) return 0;
-        double kv = kv0 + (double)j, f, slope;
-        int64_t next;
-        if (ny == 1 || kv < y[0]) {             /* the floor below the first kv_len */
-            f = m->f[0];
-            slope = 0;
-            next = ny == 1 ? iters : (int64_t)ceil(y[0] - kv0);
-        } else {
-            int32_t i;
-            double w;
-            opaxis_locate(c->decode_kv_index, y, ny, kv, &i, &w);
-            slope = m->slope[i];
-            f = m->f[i] + (kv - y[i]) * slope;
-            next = i + 2 == ny ? iters : (int64_t)ceil(y[i + 1] - kv0);
-        }
-        if (next <= j) next = j + 1;
-        if (next > iters) next = iters;
-        out[n++] = (DecodePiece){ j, base + L * f, L * slope };
-        j = next;
-    }
-    return n;
-}
-
-static int measured_backend_decode_iter_pieces(void *priv, const StepShape *first, int64_t iters,
-                                               DecodePiece *out, int max)
-{
-    MeasuredCost *c = priv;
-    int32_t batch = first->decode_seqs;
-    if (!c->decode || batch <= 0 || iters < 1) return 0;
-    /* An integer batch under FIXED_MEMO_ROWS (every engine span's) reads
-     * its blended row and fixed part from the memo; a larger one blends
-     * them now into a memo of its own (the same values). */
-    if (batch < FIXED_MEMO_ROWS) return decode_pieces(c, decode_base(c, batch), first, iters, out, max);
-    double seqs = batch;
-    DecodeRow r = decode_row(c, seqs);
-    struct DecodeMemo big = { 0 };
-    big.f = ss_malloc((size_t)(2 * r.ny) * sizeof(double));
-    big.slope = big.f + r.ny;
-    for (int32_t i = 0; i < r.ny; i++) big.f[i] = row_at(&r, i);
-    for (int32_t i = 0; i + 1 < r.ny; i++) big.slope[i] = (row_at(&r, i + 1) - big.f[i]) / (r.y[i + 1] - r.y[i]);
-    big.base_s = decode_fixed_sum(c, seqs, NULL);
-    int n = decode_pieces(c, &big, first, iters, out, max);
-    free(big.f);
-    return n;
-}
-
-static inline void count_fallbacks(CostFallbacks *fb, unsigned flags, int64_t iters)
-{
-    fb->steps += iters;
-    if (!flags) return;
-    fb->fallback_steps += iters;
-    for (int g = 0; g < OPG_COUNT; g++) fb->by_group[g] += ((flags >> g) & 1u) ? iters : 0;
-}
-
-/* Decode iteration j of a span has decode_context + j seqs, and step_time
- * reads its kv_len as context / seqs: the first j in [lo, hi) whose kv_len
- * is not below `limit` (hi when none; kv_len never falls along a span). */
-static int64_t first_iter_at(const StepShape *decode, double limit, int64_t lo, int64_t hi)
-{
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        double kv = (double)(decode->decode_context + mid * decode->decode_seqs) / decode->decode_seqs;
-        if (kv < limit) lo = mid + 1; else hi = mid;
-    }
-    return lo;
-}
-
-static void measured_backend_note_span(void *priv, const StepShape *first, const StepShape *decode,
-                                       int64_t decode_iters)
-{
-    MeasuredCost *c = priv;
-    unsigned f1 = 0, f = 0;
-    /* The engine timed `first` just before: its flags are the last call's. */
-    const StepShape *l = &c->last_shape;
-    if (first->decode_context == l->decode_context && first->prefill_tokens == l->prefill_tokens &&
-        first->decode_seqs == l->decode_seqs && first->prefill_seqs == l->prefill_seqs &&
-        first->prefill_past_tokens == l->prefill_past_tokens && first->prefill_attn_pairs == l->prefill_attn_pairs)
-        f1 = c->last_flags;
-    else measured_cost_step(c, first, NULL, &f1);
-    count_fallbacks(&c->fb, f1, 1);
-    if (decode_iters <= 0) return;
-    int32_t batch = decode->decode_seqs;
-    double seqs = batch, kv0 = (double)decode->decode_context / seqs;
-    double kv1 = (double)(decode->decode_context + (decode_iters - 1) * decode->decode_seqs) / seqs;
-    if (!c->decode || batch >= FIXED_MEMO_ROWS) {  /* per-step look-ups at both ends */
-        f = decode_fixed_flags(c, decode);
-        if (decode_attn_leaves(c, seqs, kv0) || decode_attn_leaves(c, seqs, kv1)) f |= 1u << OPG_ATTENTION;
-        count_fallbacks(&c->fb, f, decode_iters);
-        return;
-    }
-    /* Everything but attention is the same in every iteration; attention
-     * leaves its table below the first kv_len or from kv_limit on, and kv_len
-     * only grows: the iterations inside are one run [in_lo, in_hi). */
-    const struct DecodeMemo *m = decode_base(c, batch);
-    double y0 = c->decode->grid.y[0];
-    int64_t in_lo = 0, in_hi = decode_iters;
-    if (m->outside || !(kv0 < m->kv_limit) || kv1 < y0) in_hi = 0;
-    else {
-        if (kv0 < y0) in_lo = first_iter_at(decode, y0, 0, decode_iters);
-        if (!(kv1 < m->kv_limit)) in_hi = first_iter_at(decode, m->kv_limit, in_lo, decode_iters);
-    }
-    f = m->fixed_flags;
-    int64_t inside = in_hi - in_lo;
-    if (inside > 0) count_fallbacks(&c->fb, f, inside);
-    if (inside < decode_iters) count_fallbacks(&c->fb, f | 1u << OPG_ATTENTION, decode_iters - inside);
 }
 
 static bool measured_backend_step_breakdown(void *priv, const StepShape *s, double *group_s)
