@@ -8,6 +8,7 @@
  * ids into a table and a push of a whole table are one memcpy: admissions
  * take a prompt's worth of blocks at once. */
 #include "kv.h"
+#include "kv_prefix.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -47,8 +48,25 @@ void kv_count_only(KvCache *kv)
     kv->free_ids = NULL;
 }
 
+void kv_enable_prefix(KvCache *kv)
+{
+    SS_ASSERT(!kv->free_ids && kv_held(kv) == 0); /* counts only: ids are replay's */
+    kv->prefix = ss_calloc(1, sizeof(*kv->prefix));
+    kv->prefix->lru_head = kv->prefix->lru_tail = kv->prefix->free_head = -1;
+}
+
+/* Blocks were taken for KV: cached content where they were is evicted (kv_prefix.h). */
+static inline void kv__taken(KvCache *kv)
+{
+    if (kv->prefix) kv_prefix_after_take(kv);
+}
+
 void kv_free(KvCache *kv)
 {
+    if (kv->prefix) {
+        kv_prefix_free(kv->prefix);
+        free(kv->prefix);
+    }
     free(kv->free_ids);
     *kv = (KvCache){ 0 };
 }
@@ -87,6 +105,7 @@ int kv_seq_grow_to(KvCache *kv, KvSeq *seq, int64_t tokens, bool from_reserved)
         if (kv->n_free < need) return -ENOSPC;
         kv->n_free -= need;
     }
+    kv__taken(kv);
     kv__take(kv, seq, need);
     return 0;
 }
@@ -103,7 +122,8 @@ static void kv__give_back(KvCache *kv, KvSeq *seq)
 
 void kv_seq_release(KvCache *kv, KvSeq *seq)
 {
-    kv__give_back(kv, seq);
+    if (kv->prefix) kv_prefix_release(kv, seq);
+    else kv__give_back(kv, seq);
     kv->n_swap_free += seq->swap_blocks;
     seq->swap_blocks = 0;
 }
@@ -112,6 +132,7 @@ void kv_seq_destroy(KvSeq *seq)
 {
     SS_ASSERT(seq->n_blocks == 0 && seq->swap_blocks == 0);
     free(seq->ids);
+    free(seq->entry_of);
     *seq = (KvSeq){ 0 };
 }
 
@@ -120,6 +141,7 @@ int kv_defer(KvCache *kv, int32_t blocks, bool from_reserved)
     int32_t *pool = from_reserved ? &kv->n_reserved : &kv->n_free;
     if (blocks < 0 || blocks > *pool) return -ENOSPC;
     *pool -= blocks;
+    if (!from_reserved) kv__taken(kv);
     kv->n_deferred += blocks;
     kv__note_peak(kv);
     return 0;
@@ -144,7 +166,7 @@ void kv_release_deferred(KvCache *kv, int32_t blocks)
 int kv_reserve(KvCache *kv, int32_t blocks)
 {
     if (blocks < 0 || blocks > kv->n_free) return -ENOSPC;
-    kv->n_free -= blocks;
+    kv->n_free -= blocks; /* a count moves: no cached block is evicted for a reservation */
     kv->n_reserved += blocks;
     return 0;
 }
@@ -173,6 +195,7 @@ int kv_seq_swap_in(KvCache *kv, KvSeq *seq)
     int32_t n = seq->swap_blocks;
     if (n > kv->n_free) return -ENOSPC;
     kv->n_free -= n;
+    kv__taken(kv);
     kv__take(kv, seq, n);
     kv->n_swap_free += n;
     seq->swap_blocks = 0;

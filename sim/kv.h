@@ -30,7 +30,11 @@ typedef struct KvSeq {
     int32_t *ids;          /* physical GPU block ids, logical order */
     int32_t n_blocks, cap; /* blocks held on the GPU; table capacity */
     int32_t swap_blocks;   /* blocks held in CPU swap (then n_blocks == 0) */
+    int32_t *entry_of;     /* prefix caching: block -> cache entry, -1 private (kv_prefix.h) */
+    int32_t entry_cap;
 } KvSeq;
+
+struct KvPrefix;
 
 typedef struct KvCache {
     int32_t block_size;    /* tokens per block */
@@ -44,6 +48,7 @@ typedef struct KvCache {
     int32_t n_swap_blocks; /* CPU swap blocks in all (0 = no swap) */
     int32_t n_swap_free;
     int64_t peak_held;     /* most GPU blocks ever held at once */
+    struct KvPrefix *prefix; /* prefix caching (kv_prefix.h), counts only; NULL: off */
 } KvCache;
 
 /* capacity_tokens / block_size blocks (rounded down); watermark as a fraction
@@ -56,6 +61,8 @@ void kv_free(KvCache *kv);
  * executor, which places real KV, keeps its own cache with ids.  Before any
  * block is held. */
 void kv_count_only(KvCache *kv);
+/* Turn prefix caching on (after kv_count_only, before any block is held). */
+void kv_enable_prefix(KvCache *kv);
 
 static inline int32_t kv_blocks_for(const KvCache *kv, int64_t tokens)
 {

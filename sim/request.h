@@ -73,6 +73,10 @@ typedef struct Request {
     bool in_step;                   /* engine: a member of its instance's running step */
     bool cancel_pending;            /* engine: given up while in a step; cut at its end */
     int32_t prefill_computed_tokens;/* prompt tokens computed for it, recomputes included (wasted work) */
+    uint64_t *hash_ids;             /* prefix block hashes (TraceRow.hash_ids, engine-owned); NULL: none */
+    int32_t n_hash_ids;
+    int32_t hash_block_tokens;      /* prompt tokens per hash */
+    int32_t cached_tokens;          /* prompt tokens found in the prefix cache at its first admission */
     const char *text;               /* user text for text predictors; NULL when none */
     void *sched_data;               /* owned by the scheduler that queued it */
     int64_t sched_key;              /* free for the scheduler (heap index, batch id...) */

@@ -364,7 +364,7 @@ int cli_run_parse_option(CliRunArgs *a, int opt, const char *v)
     }
     r = parse_numeric_option(a, opt, v);
     if (r != -1) return r;
-    if (opt >= CLI_OPT_FORMAT && opt <= CLI_OPT_FAILED) return cli_trace_parse_option(&a->trace, opt, v);
+    if (opt >= CLI_OPT_FORMAT && opt <= CLI_OPT_TRACE_LAST) return cli_trace_parse_option(&a->trace, opt, v);
     return -1;
 }
 

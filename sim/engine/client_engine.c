@@ -80,6 +80,7 @@ void client__free(Engine *e)
     free(e->client_opts);
     free(e->client_priv);
     if (e->client_rng) gsl_rng_free(e->client_rng);
+    for (int64_t i = 0; i < e->n_retry_slots; i++) free(e->retry_pending[i].hash_ids); /* not yet sent */
     free(e->retry_pending);
     free(e->retry_free);
     free(e->original_e2e_s);
@@ -228,6 +229,10 @@ void client__on_finished(Engine *e, Request *r)
     }
     Request *t = &e->retry_pending[slot];
     *t = *r; /* what the client sends again: lengths, prediction, original */
+    if (r->n_hash_ids) { /* r's own copy goes back to the pool with it */
+        t->hash_ids = ss_malloc((size_t)r->n_hash_ids * sizeof(*t->hash_ids));
+        memcpy(t->hash_ids, r->hash_ids, (size_t)r->n_hash_ids * sizeof(*t->hash_ids));
+    }
     t->attempt = (int16_t)(r->attempt + 1);
     t->arrival_s = at;
     e->retries_sent++;

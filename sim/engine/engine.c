@@ -71,6 +71,8 @@ static Request *pool_get(Engine *e)
 
 static void pool_put(Engine *e, Request *r)
 {
+    free(r->hash_ids);
+    r->hash_ids = NULL;
     r->sched_data = e->free_list;
     r->state = REQ_ARRIVED; /* poison: a freed record is never finished */
     e->free_list = r;
@@ -295,7 +297,7 @@ void engine_set_outputs(Engine *e, const EngineOutputs *outputs)
     metrics_set_requests_csv(&e->metrics, e->out.requests_csv);
     if (e->out.timeseries_csv)
         fputs("time_s,instance,queued,running,kv_tokens_used,kv_utilisation,in_system,"
-              "finished,failed\n", e->out.timeseries_csv);
+              "finished,failed,kv_cached_blocks\n", e->out.timeseries_csv);
     metrics_set_timeseries_csv(&e->metrics, e->out.timeseries_csv); /* rows from the metrics thread */
     if (e->out.steps_csv)
         fputs("instance,step,start_s,duration_s,members,iterations,prefill_tokens,"
@@ -493,7 +495,9 @@ static int32_t route_pick(Engine *e, const Request *q)
     if (e->n_instances == 1) return 0;
     for (int32_t i = 0; i < e->n_instances; i++) {
         const Instance *in = &e->instances[i];
-        e->router_view[i] = (RouterInstance){ in->in_system, in->outstanding_tokens, in->tokens_per_s };
+        e->router_view[i] = (RouterInstance){ in->in_system, in->outstanding_tokens, in->tokens_per_s, 0 };
+        if (e->router->wants_prefix && in->sched_ops->prefix_match_tokens)
+            e->router_view[i].cached_tokens = in->sched_ops->prefix_match_tokens(in->sched, q);
     }
     int32_t i = e->router->pick(e->router_priv, e->router_view, e->n_instances, q);
     SS_ASSERT(i >= 0 && i < e->n_instances);
@@ -542,6 +546,21 @@ static int on_arrival(Engine *e)
         q->output_tokens = max_context - q->input_tokens;
         e->length_capped++;
     }
+    /* Prefix block hashes (--map hash_ids=..., --sessions, multi-turn
+     * workloads): the engine's own copy, for the prefix cache (sim/kv_prefix.h).
+     * A trimmed prompt lost its leading tokens: its hashes no longer apply. */
+    if (row->n_hash_ids > 0 && !(e->cfg.trim_long_prompts && q->input_tokens < row->input_tokens)) {
+        if (row->hash_block_tokens % e->cfg.kv_block_size) {
+            pool_put(e, q);
+            return ss_error_set(EINVAL, "%s:%zu: hash blocks of %d tokens are not a whole number of KV blocks "
+                                "(--block-size %d): pick a block size that divides them", e->src->description,
+                                row->line, row->hash_block_tokens, e->cfg.kv_block_size);
+        }
+        q->hash_ids = ss_malloc((size_t)row->n_hash_ids * sizeof(*q->hash_ids));
+        memcpy(q->hash_ids, row->hash_ids, (size_t)row->n_hash_ids * sizeof(*q->hash_ids));
+        q->n_hash_ids = row->n_hash_ids;
+        q->hash_block_tokens = row->hash_block_tokens;
+    }
     PredictInput pin = { .input_tokens = q->input_tokens, .app = row->app,
                          .instruction = row->instruction, .text = row->text,
                          .true_output_tokens = q->output_tokens,
@@ -568,7 +587,7 @@ static int on_arrival(Engine *e)
  * original's lengths and prediction, routed like any arrival. */
 static void on_retry(Engine *e, const SimEvent *ev)
 {
-    const Request *t = client__take_retry(e, ev);
+    Request *t = client__take_retry(e, ev);
     Request *q = pool_get(e);
     q->id = e->next_id++;
     q->arrival_s = e->now_s;
@@ -580,6 +599,10 @@ static void on_retry(Engine *e, const SimEvent *ev)
     q->app_id = t->app_id;
     q->session = t->session;
     q->text = t->text;
+    q->hash_ids = t->hash_ids; /* the template's copy changes hands */
+    t->hash_ids = NULL;
+    q->n_hash_ids = t->n_hash_ids;
+    q->hash_block_tokens = t->hash_block_tokens;
     q->original_id = t->original_id;
     q->original_arrival_s = t->original_arrival_s;
     q->attempt = t->attempt;
@@ -603,6 +626,7 @@ static void on_sample(Engine *e)
             .time_s = e->now_s, .instance = i, .queued = queued,
             .running = in->busy ? in->step.n_members + in->step.n_riders : 0,
             .kv_tokens_used = kv, .in_system = in->in_system, .finished = in->finished, .failed = in->failed,
+            .cached_blocks = ops->prefix_cached_blocks ? ops->prefix_cached_blocks(in->sched) : -1,
             .kv_utilisation = kv >= 0 ? round(1e6 * (double)kv / (double)in->kv_capacity_tokens) / 1e6 : -1.0,
         };
         metrics_sample(&e->metrics, &s); /* only a changed row is written */

@@ -69,7 +69,8 @@ static void apply_sample(Metrics *m, const MetricsSample *s)
     p = csv_put_seconds(p, s->kv_utilisation); *p++ = ',';
     p = csv_put_i64(p, s->in_system); *p++ = ',';
     p = csv_put_i64(p, s->finished); *p++ = ',';
-    p = csv_put_i64(p, s->failed); *p++ = '\n';
+    p = csv_put_i64(p, s->failed); *p++ = ',';
+    p = csv_put_i64(p, s->cached_blocks); *p++ = '\n';
     m->ts_text_len = (size_t)(p - m->ts_text);
 }
 
@@ -141,6 +142,10 @@ static void apply_finish(Metrics *m, const RequestsCsvRecord *q)
         break;
     default:
         SS_ASSERT(!"metrics_on_finish: request not finished");
+    }
+    if (q->first_scheduled_s >= 0) { /* its prompt reached the cache lookup */
+        m->prompt_tokens_scheduled += q->input_tokens;
+        m->cached_prompt_tokens += q->cached_tokens;
     }
     if (q->state != REQ_DONE) {
         if ((unsigned)q->fail_reason < SS_ARRAY_LEN(m->failures_by_reason)) m->failures_by_reason[q->fail_reason]++;
@@ -247,7 +252,8 @@ static bool sample_unchanged(const MetricsSample *a, const MetricsSample *b)
 {
     return a->instance == b->instance && a->queued == b->queued && a->running == b->running &&
            a->kv_tokens_used == b->kv_tokens_used && a->in_system == b->in_system &&
-           a->finished == b->finished && a->failed == b->failed && a->kv_utilisation == b->kv_utilisation;
+           a->finished == b->finished && a->failed == b->failed && a->kv_utilisation == b->kv_utilisation &&
+           a->cached_blocks == b->cached_blocks;
 }
 
 /* On the engine thread, before the pipe: an unchanged row costs a compare,
@@ -310,7 +316,7 @@ void metrics_on_finish(Metrics *m, const Request *r)
         .finish_s = r->finish_s, .itl_max_s = r->itl_max_s, .preemptions = r->preemptions,
         .session = strtab_get(&m->sessions, r->session),
         .original_id = r->original_id, .original_arrival_s = r->original_arrival_s,
-        .attempt = r->attempt,
+        .attempt = r->attempt, .cached_tokens = r->cached_tokens,
         .wasted_tokens = r->state == REQ_DONE ? 0 : (int64_t)r->prefill_computed_tokens + r->generated_tokens,
     };
     push(m, EV_FINISH, &rec, sizeof(rec));
@@ -464,6 +470,9 @@ json_t *metrics_summary_json(const Metrics *m)
         json_object_set_new(fails, request_fail_reason_name((ReqFailReason)k), json_integer(m->failures_by_reason[k]));
     json_object_set_new(o, "failures_by_reason", fails);
     json_object_set_new(o, "wasted_tokens", json_integer(m->wasted_tokens));
+    /* Prompt tokens found in the prefix cache at first admission, of those scheduled. */
+    put_number(o, "prefix_cache_hit_rate", m->prompt_tokens_scheduled
+               ? (double)m->cached_prompt_tokens / (double)m->prompt_tokens_scheduled : NAN);
     put_number(o, "failure_rate", m->arrived ? (double)(m->failed + m->rejected + m->cancelled) / m->arrived : NAN);
     put_number(o, "valid_token_throughput", m->total_output_tokens * inv_duration);
     json_object_set_new(o, "padding_prefill_tokens", json_integer(m->padding_prefill_tokens));

@@ -40,6 +40,7 @@ typedef struct Metrics {
     int64_t rejected_by_reason[16];  /* by ReqFailReason */
     int64_t failures_by_reason[16];  /* failed + rejected + cancelled, by ReqFailReason */
     int64_t wasted_tokens;           /* prompt and output tokens computed for attempts that did not complete */
+    int64_t prompt_tokens_scheduled, cached_prompt_tokens; /* prefix caching: of requests scheduled */
     int64_t preemptions;
     int64_t total_input_tokens;      /* of completed requests */
     int64_t total_output_tokens;     /* of completed requests */
@@ -84,6 +85,7 @@ typedef struct MetricsSample {
     int64_t instance, queued, running, kv_tokens_used, in_system;
     int64_t finished;                /* requests finished on this instance so far */
     int64_t failed;                  /* of them not done (failed, rejected, cancelled) */
+    int64_t cached_blocks;           /* prefix-cache entries (held or free); -1 when caching is off */
     double kv_utilisation;           /* fraction, to 1e-6; -1 when unknown */
 } MetricsSample;
 

@@ -16,7 +16,7 @@
 const char requests_csv_header[] =
     "id,instance,arrival_s,input_tokens,output_tokens,predicted_output_tokens,"
     "generated_tokens,state,reason,first_scheduled_s,first_token_s,finish_s,"
-    "ttft_s,tpot_s,e2e_s,itl_max_s,preemptions,session,attempt,original_id\n";
+    "ttft_s,tpot_s,e2e_s,itl_max_s,preemptions,session,attempt,original_id,cached_tokens\n";
 
 /* A time, or nothing when there is none (never scheduled, no token, no
  * TPOT): one spelling of "absent" in every column, which pandas, R and
@@ -71,7 +71,8 @@ char *requests_csv_format_row(char *p, const RequestsCsvRecord *rec)
     p = csv_put_i64(p, rec->preemptions); *p++ = ',';
     p = put_session(p, rec->session); *p++ = ',';
     p = csv_put_i64(p, rec->attempt); *p++ = ',';
-    p = csv_put_i64(p, rec->original_id); *p++ = '\n';
+    p = csv_put_i64(p, rec->original_id); *p++ = ',';
+    p = csv_put_i64(p, rec->cached_tokens); *p++ = '\n';
     return p;
 }
 

@@ -23,6 +23,7 @@ typedef struct RequestsCsvRecord {
     double original_arrival_s;       /* the first attempt's arrival */
     int64_t wasted_tokens;           /* prompt + output tokens computed, when it did not complete */
     int32_t attempt;                 /* 1 for the first */
+    int32_t cached_tokens;           /* prompt tokens found in the prefix cache at its first admission */
 } RequestsCsvRecord;
 
 /* Rows leave in id order (= arrival order) although requests finish out of

@@ -37,6 +37,7 @@ typedef struct RouterInstance {
     int64_t in_system;           /* requests routed here and not finished */
     double outstanding_tokens;   /* sum of input + predicted output of those */
     double tokens_per_s;         /* the instance's rough decode speed (for heterogeneity) */
+    int64_t cached_tokens;       /* routers with wants_prefix: the request's prompt tokens cached there */
 } RouterInstance;
 
 typedef struct RouterOps {
@@ -48,6 +49,7 @@ typedef struct RouterOps {
     /* Requests wait in one central FIFO and go to the first idle instance
      * (M/M/c), instead of being routed on arrival. */
     bool central;
+    bool wants_prefix;           /* fill RouterInstance.cached_tokens (a prefix-cache lookup per instance) */
     int (*init)(void *priv, const void *opts, int32_t n_instances, gsl_rng *rng);
     /* Index of the instance for r (never called for central routers). */
     int32_t (*pick)(void *priv, const RouterInstance *inst, int32_t n, const Request *r);

@@ -13,6 +13,7 @@
 typedef struct RouterOpts {
     int64_t short_tokens;   /* length-aware: predicted output <= this is short */
     double short_share;     /* length-aware: fraction of instances serving short requests */
+    double cache_weight;    /* prefix-affinity: outstanding tokens one cached prompt token is worth */
 } RouterOpts;
 
 typedef struct RouterState {
@@ -96,6 +97,25 @@ static int32_t pick_p2c(void *priv, const RouterInstance *in, int32_t n, const R
     return a;
 }
 
+/* Least work, less what the instance's prefix cache saves: the score is
+ * (outstanding tokens - cache_weight x this request's cached prompt tokens
+ * there) / speed, seconds; the lowest wins, ties to the lower index.  With
+ * cache_weight 0 it is least-work; large, it follows the cache whatever the
+ * load.  Prefill tokens cost less than decode tokens, so a weight near 1
+ * already leans towards the cache. */
+static int32_t pick_prefix_affinity(void *priv, const RouterInstance *in, int32_t n, const Request *r)
+{
+    const RouterState *s = priv;
+    (void)r;
+    int32_t best = 0;
+    double best_s = INFINITY;
+    for (int32_t i = 0; i < n; i++) {
+        double score = (in[i].outstanding_tokens - s->o.cache_weight * (double)in[i].cached_tokens) / in[i].tokens_per_s;
+        if (score < best_s) { best_s = score; best = i; }
+    }
+    return best;
+}
+
 static const OptSpec no_opts[] = { { NULL, OPT_INT, 0, NULL, NULL, NULL, OPT_NO_BOUNDS } };
 static const OptSpec length_aware_opts[] = {
     { "short_tokens", OPT_INT, offsetof(RouterOpts, short_tokens), "256",
@@ -136,6 +156,17 @@ static const RouterOps router_length_aware = {
     .opts = length_aware_opts, .opts_size = sizeof(RouterOpts), .priv_size = sizeof(RouterState),
     .init = length_aware_init, .pick = pick_length_aware,
 };
+static const OptSpec prefix_affinity_opts[] = {
+    { "cache_weight", OPT_DOUBLE, offsetof(RouterOpts, cache_weight), "1",
+      "outstanding tokens one cached prompt token is worth (0 = least-work)", NULL, 0.0, 1e6 },
+    { NULL, OPT_INT, 0, NULL, NULL, NULL, OPT_NO_BOUNDS },
+};
+
+static const RouterOps router_prefix_affinity = {
+    .name = "prefix-affinity", .help = "least work less the request's cached prefix on each instance (prefix_caching)",
+    .opts = prefix_affinity_opts, .opts_size = sizeof(RouterOpts), .priv_size = sizeof(RouterState),
+    .wants_prefix = true, .init = router_init, .pick = pick_prefix_affinity,
+};
 static const RouterOps router_central = {
     .name = "central", .help = "one central FIFO; the first idle instance takes the head (M/M/c)",
     .opts = no_opts, .opts_size = sizeof(RouterOpts), .priv_size = sizeof(RouterState), .central = true,
@@ -144,7 +175,7 @@ static const RouterOps router_central = {
 
 const RouterOps *const router_registry[] = {
     &router_round_robin, &router_random, &router_least_requests, &router_least_work,
-    &router_p2c, &router_length_aware, &router_central, NULL,
+    &router_p2c, &router_length_aware, &router_prefix_affinity, &router_central, NULL,
 };
 
 const RouterOps *router_find(const char *name)

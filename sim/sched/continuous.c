@@ -15,6 +15,7 @@
  * stops there by itself).  L is then the most iterations whose new
  * blocks fit in the free blocks now: iteration L + 1 would preempt. */
 #include "continuous.h"
+#include "kv_prefix.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -65,6 +66,14 @@ int cont_init(Cont *c, const ContOpts *o, const SchedEnv *env, ContMode mode)
                             "even a one-token prompt: no request could ever run; lower watermark or give "
                             "the KV cache more memory (--gpu-mem-util, --tp)", c->kv.n_blocks, c->kv.watermark);
     kv_count_only(&c->kv); /* what fits is all a plan needs; replay places KV with its own ids */
+    if (o->prefix_caching) {
+        /* A swapped-out sequence's shared blocks would need their own copy in
+         * CPU memory: not modelled. */
+        if (o->preempt == CONT_PREEMPT_SWAP)
+            return ss_error_set(EINVAL, "--sched: prefix_caching=true with preempt=swap is not supported; "
+                                "use preempt=recompute");
+        kv_enable_prefix(&c->kv);
+    }
     cont_ride_init(c, true);
     return r;
 }
@@ -96,7 +105,31 @@ json_t *cont_stats_json(void *priv)
     json_object_set_new(o, "swap_full_recomputes", json_integer(c->swap_full));
     json_object_set_new(o, "planning_rounds", json_integer((json_int_t)c->plans));
     json_object_set_new(o, "rider_take_backs", json_integer(c->ride_derides));
+    if (c->kv.prefix) {
+        const KvPrefix *p = c->kv.prefix;
+        json_t *x = json_object();
+        json_object_set_new(x, "hit_blocks", json_integer(p->st.hit_blocks));
+        json_object_set_new(x, "prefill_tokens_saved", json_integer(p->st.hit_blocks * c->kv.block_size));
+        json_object_set_new(x, "admissions_with_keys", json_integer(p->st.lookups));
+        json_object_set_new(x, "registered_blocks", json_integer(p->st.registered));
+        json_object_set_new(x, "evictions", json_integer(p->st.evictions));
+        json_object_set_new(x, "cached_blocks", json_integer(p->n_entries));
+        json_object_set_new(o, "prefix_cache", x);
+    }
     return o;
+}
+
+int64_t cont_prefix_match_tokens(void *priv, const Request *r)
+{
+    const Cont *c = priv;
+    if (!c->kv.prefix || !r->n_hash_ids) return 0;
+    return (int64_t)kv_prefix_match(&c->kv, r, (r->input_tokens - 1) / c->kv.block_size) * c->kv.block_size;
+}
+
+int64_t cont_prefix_cached_blocks(void *priv)
+{
+    const Cont *c = priv;
+    return c->kv.prefix ? c->kv.prefix->n_entries : -1;
 }
 
 int64_t cont_queue_length(void *priv) { return (int64_t)cont_wait_len(priv); }
@@ -271,12 +304,19 @@ static void run_phase(Cont *c, Step *step, Plan *p, double now_s)
     if (!c->chunked) step->n_decode_first = step->n_members;
 }
 
-/* Can the waiting head join this step?  Sets its chunk and KV tokens. */
-static int admit_check(Cont *c, const Request *r, const Plan *p, int32_t *chunk, int64_t *tokens)
+/* Can the waiting head join this step?  Sets its chunk, KV tokens and the
+ * leading blocks of its prompt found in the prefix cache (*hits). */
+static int admit_check(Cont *c, const Request *r, const Plan *p, int32_t *chunk, int64_t *tokens, int32_t *hits)
 {
     if (c->n_running >= c->o.max_num_seqs) return ADMIT_SEQS;
     bool dec = is_decoding(r); /* swapped out while decoding */
-    *chunk = dec ? 0 : request_prefill_target(r) - r->prefilled_tokens;
+    *hits = 0;
+    /* A fresh (or recomputing) prompt reuses cached blocks; at least its
+     * last token is computed, for the logits of the first new one. */
+    if (c->kv.prefix && !dec && r->prefilled_tokens == 0 && r->n_hash_ids)
+        *hits = kv_prefix_match(&c->kv, r, (request_prefill_target(r) - 1) / c->kv.block_size);
+    int32_t cached = *hits * c->kv.block_size;
+    *chunk = dec ? 0 : request_prefill_target(r) - r->prefilled_tokens - cached;
     int64_t cost = dec ? 1 : *chunk;
     if (cost > p->budget_left) {
         if (c->chunked && !dec && p->budget_left > 0) *chunk = (int32_t)p->budget_left;
@@ -289,13 +329,16 @@ static int admit_check(Cont *c, const Request *r, const Plan *p, int32_t *chunk,
     *tokens = dec ? r->prefilled_tokens + 1 : request_prefill_target(r);
     int32_t need = kv_blocks_for(&c->kv, *tokens);
     if (need > c->kv.n_blocks - c->kv.watermark) return ADMIT_NEVER;
+    /* Cached hits held by running sequences cost no free block; cached
+     * free ones leave the free pool when referenced. */
+    if (*hits) need -= *hits - kv_prefix_free_among(&c->kv, r, *hits);
     if (!kv_can_admit(&c->kv, need)) return ADMIT_MEMORY;
     if (c->o.length_aware && c->n_running > 0 && !future_fits(c, r))
         return ADMIT_FUTURE;
     return ADMIT_OK;
 }
 
-static void admit(Cont *c, Step *step, Plan *p, int32_t chunk, int64_t tokens)
+static void admit(Cont *c, Step *step, Plan *p, int32_t chunk, int64_t tokens, int32_t hits)
 {
     Request *r = cont_wait_pop(c);
     ContSeq *s = cont_seq(r);
@@ -303,6 +346,11 @@ static void admit(Cont *c, Step *step, Plan *p, int32_t chunk, int64_t tokens)
         SS_ASSERT(kv_seq_swap_in(&c->kv, &s->kv) == 0);
         s->swapped = false;
     }
+    if (hits) { /* the cached prefix: referenced, not recomputed */
+        kv_prefix_attach(&c->kv, &s->kv, r, hits);
+        r->prefilled_tokens = hits * c->kv.block_size;
+    }
+    if (c->kv.prefix && r->first_scheduled_s < 0) r->cached_tokens = hits * c->kv.block_size;
     SS_ASSERT(kv_seq_grow_to(&c->kv, &s->kv, tokens, false) == 0);
     r->kv_blocks = s->kv.n_blocks;
     s->key = cont_key(c, r);
@@ -331,11 +379,11 @@ static void admit_phase(Cont *c, Step *step, Plan *p, double now_s)
     while (!p->mem_preempted && cont_wait_len(c)) {
         Request *r = cont_wait_peek(c);
         if (cont_seq(r)->preempted_plan == p->id) break; /* not back in the round it left */
-        int32_t chunk = 0;
+        int32_t chunk = 0, hits = 0;
         int64_t tokens = 0;
-        int why = admit_check(c, r, p, &chunk, &tokens);
+        int why = admit_check(c, r, p, &chunk, &tokens, &hits);
         if (why == ADMIT_OK) {
-            admit(c, step, p, chunk, tokens);
+            admit(c, step, p, chunk, tokens, hits);
             continue;
         }
         if (why == ADMIT_NEVER) { /* a recomputed prompt that outgrew the cache */
@@ -481,6 +529,13 @@ void cont_on_step_done(void *priv, const Step *step, double now_s)
         r->kv_blocks = s->kv.n_blocks;
     }
     kv_unreserve(&c->kv, c->kv.n_reserved);
+    /* Prompt blocks computed in this step become cache entries, before the
+     * finished leave: a finished request's prompt stays cached. */
+    for (int32_t i = 0; i < step->n_members && c->kv.prefix; i++) {
+        const StepMember *m = &step->members[i];
+        if (m->prefill_chunk > 0 && m->req->n_hash_ids && cont_seq(m->req))
+            kv_prefix_register(&c->kv, &cont_seq(m->req)->kv, m->req, m->req->prefilled_tokens);
+    }
     for (int32_t i = 0; i < step->n_finished_riders; i++) drop_finished(c, step->finished_riders[i]);
     for (int32_t i = 0; i < step->n_members; i++) {
         Request *r = step->members[i].req;

@@ -31,6 +31,7 @@ typedef struct ContOpts {
     int preempt;                    /* CONT_PREEMPT_* */
     double swap_gib;                /* CPU swap space, GiB */
     bool length_aware;              /* admit only if the predicted KV peak over time fits */
+    bool prefix_caching;            /* reuse cached prompt prefixes (sim/kv_prefix.h) */
     double aging;                   /* priority policies: tokens of priority per second waited */
     int64_t preempt_limit;          /* srpt: priority preemptions per request, at most */
     int64_t margin;                 /* srpt: tokens by which a newcomer must beat a runner */
@@ -53,6 +54,9 @@ typedef struct ContOpts {
       "CPU swap space for preempt=swap, GiB (transfer time not modelled)", NULL, 0, 1e6 },     \
     { "length_aware", OPT_BOOL, offsetof(ContOpts, length_aware), "false",                    \
       "admit only if the running set's predicted KV peak over time (point predictions) fits",  \
+      NULL, OPT_NO_BOUNDS },                                                                   \
+    { "prefix_caching", OPT_BOOL, offsetof(ContOpts, prefix_caching), "false",                \
+      "reuse the KV of cached prompt prefixes (the trace's hash_ids; sim/kv_prefix.h)",        \
       NULL, OPT_NO_BOUNDS }
 
 #define CONT_OPT_PRIORITY                                                                      \
@@ -161,7 +165,8 @@ typedef struct Cont {
     .opts_size = sizeof(ContOpts), .priv_size = sizeof(Cont), .on_arrival = cont_on_arrival,  \
     .next_step = cont_next_step, .on_step_done = cont_on_step_done,                            \
     .queue_length = cont_queue_length, .kv_tokens_used = cont_kv_tokens_used,                  \
-    .close = cont_close, .stats_json = cont_stats_json, .cancel = cont_cancel
+    .close = cont_close, .stats_json = cont_stats_json, .cancel = cont_cancel,                  \
+    .prefix_match_tokens = cont_prefix_match_tokens, .prefix_cached_blocks = cont_prefix_cached_blocks
 
 typedef struct ContMode {
     bool chunked, priority, srpt;
@@ -177,6 +182,8 @@ void cont_on_arrival(void *priv, Request *r, double now_s);
 int cont_next_step(void *priv, double now_s, Step *step, double *wake_s);
 void cont_on_step_done(void *priv, const Step *step, double now_s);
 void cont_cancel(void *priv, Request *r, double now_s);
+int64_t cont_prefix_match_tokens(void *priv, const Request *r);
+int64_t cont_prefix_cached_blocks(void *priv);
 int64_t cont_queue_length(void *priv);
 int64_t cont_kv_tokens_used(void *priv);
 void cont_close(void *priv);

@@ -109,6 +109,11 @@ typedef struct SchedOps {
      * policy's running set.  Drop it from every queue and free its KV; the
      * engine ends it right after.  Needed for --client and --admission. */
     void (*cancel)(void *priv, Request *r, double now_s);
+    /* Optional, prefix caching: r's prompt tokens found cached here (for
+     * prefix-affinity routing), and the blocks cached now (timeseries.csv);
+     * -1 from the latter when caching is off. */
+    int64_t (*prefix_match_tokens)(void *priv, const Request *r);
+    int64_t (*prefix_cached_blocks)(void *priv);
     /* Optional: the policy's own counters (a new reference), shown under
      * "sched_stats" in summary.json; NULL when it has none. */
     json_t *(*stats_json)(void *priv);

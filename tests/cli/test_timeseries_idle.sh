@@ -26,7 +26,7 @@ limited "$SERVESIM" run --trace "$TMP/gap.csv" --map arrival=ts,input=in,output=
 rows=$(($(wc -l < "$TMP/gap/timeseries.csv") - 1))
 [ "$rows" -le 8 ] || fail "the three-year gap wrote $rows rows, want <= 8"
 grep -q '^94608000,0,1,' "$TMP/gap/timeseries.csv" || fail "no row at the arrival after the gap"
-tail -n 1 "$TMP/gap/timeseries.csv" | grep -q ',0,3,0$' || fail "the last row is not the end: $(tail -n 1 "$TMP/gap/timeseries.csv")"
+tail -n 1 "$TMP/gap/timeseries.csv" | grep -q ',0,3,0,-1$' || fail "the last row is not the end: $(tail -n 1 "$TMP/gap/timeseries.csv")"
 
 limited "$SERVESIM" run --workload default --rate 1e-9 --requests 5 --out "$TMP/rate" --quiet ||
     fail "--rate 1e-9: run failed ($?)"
@@ -53,7 +53,7 @@ python3 - "$TMP/fleet" <<'PY'
 import csv, json, sys
 d = sys.argv[1]
 rows = list(csv.DictReader(open(f"{d}/timeseries.csv")))
-keys = ("queued", "running", "kv_tokens_used", "kv_utilisation", "in_system", "finished", "failed")
+keys = ("queued", "running", "kv_tokens_used", "kv_utilisation", "in_system", "finished", "failed", "kv_cached_blocks")
 last, first_t = {}, rows[0]["time_s"]
 for r in rows:
     v = tuple(r[k] for k in keys)

@@ -42,8 +42,9 @@ typedef struct RunRecord {
     int instance, input, output, predicted, generated, preemptions;
     char state[16], reason[16];
     double arrival, first_scheduled, first_token, finish, ttft, tpot, e2e, itl_max;
-    int attempt;            /* the last two columns (after a session key that may hold commas) */
+    int attempt;            /* the last three columns (after a session key that may hold commas) */
     long long original_id;
+    int cached_tokens;
 } RunRecord;
 
 /* One requests.csv row (docs/OUTPUTS.md) into r: an empty field (absent)
@@ -85,12 +86,16 @@ static inline bool parse_requests_row(const char *line, RunRecord *r)
     r->e2e = test_time_field(f[14], len[14]);
     r->itl_max = test_time_field(f[15], len[15]);
     r->preemptions = atoi(f[16]);
-    const char *end = line + strcspn(line, "\n"), *c2 = end;
-    while (c2 > line && c2[-1] != ',') c2--;          /* original_id */
-    const char *c1 = c2 > line ? c2 - 1 : line;
-    while (c1 > line && c1[-1] != ',') c1--;          /* attempt */
-    r->attempt = atoi(c1);
-    r->original_id = strtoll(c2, NULL, 10);
+    /* The last columns, from the end (a session key before them may hold commas). */
+    const char *end = line + strcspn(line, "\n"), *c[3];
+    for (int k = 2; k >= 0; k--) {
+        const char *q = k == 2 ? end : c[k + 1] - 1;
+        while (q > line && q[-1] != ',') q--;
+        c[k] = q;
+    }
+    r->attempt = atoi(c[0]);
+    r->original_id = strtoll(c[1], NULL, 10);
+    r->cached_tokens = atoi(c[2]);
     return true;
 }
 

@@ -160,14 +160,14 @@ static void test_row_format(void **state)
     char *end = requests_csv_format_row(row, &r);
     *end = '\0';
     assert_string_equal(row, "3,0,4.710427,91,16,16,16,done,none,4.712880452,4.718518358,4.803152151,"
-                             "0.008091358,0.005642253,0.092725151,0.005645905,0,,2,1\n");
+                             "0.008091358,0.005642253,0.092725151,0.005645905,0,,2,1,0\n");
     /* a session key: as is, or quoted with its quotes doubled */
     r.session = "conv-42";
     *requests_csv_format_row(row, &r) = '\0';
-    assert_non_null(strstr(row, ",0,conv-42,2,1\n"));
+    assert_non_null(strstr(row, ",0,conv-42,2,1,0\n"));
     r.session = "a,\"b\"";
     *requests_csv_format_row(row, &r) = '\0';
-    assert_non_null(strstr(row, ",0,\"a,\"\"b\"\"\",2,1\n"));
+    assert_non_null(strstr(row, ",0,\"a,\"\"b\"\"\",2,1,0\n"));
     char longest[TRACE_SESSION_MAX];
     memset(longest, '"', sizeof(longest) - 1);
     longest[sizeof(longest) - 1] = '\0';
