@@ -128,6 +128,8 @@ def steady_state(out_dir, what, slo_ttft_s=float("inf"), slo_tpot_s=float("inf")
     span_s = max(t1 - t0, 1e-9)
     fin = [r for r in rows if r[2] == "done" and t0 <= float(r[3]) <= t1]
     st = s.get("sched_stats", {})
+    if isinstance(st, list):  # a fleet: one object per instance; the first stands for them
+        st = st[0] if st else {}
     ttft = sorted(float(r[6]) for r in win if r[2] == "done" and r[6])
     tpot = sorted(float(r[7]) for r in win if r[2] == "done" and r[7])
     waits = [float(r[8]) - r[1] for r in win if r[8]]
