@@ -68,5 +68,12 @@ PY
 "$S" $R --instances 3 --router prefix-affinity --sched vllm:prefix_caching=true --out "$T/pa" || fail "prefix-affinity run failed"
 "$S" $R --sched vllm:prefix_caching=true,preempt=swap --out "$T/sw" 2> /dev/null; st=$?
 [ "$st" = 2 ] || fail "prefix caching with preempt=swap exited $st, not 2"
+# a Mooncake-format JSONL trace with hash_ids runs with caching from the CLI
+HERE=$(cd "$(dirname "$0")" && pwd)
+"$S" run --trace "$HERE/../traces/data/mooncake_tiny.jsonl" --format jsonl \
+    --map arrival=timestamp:ms,input=input_length,output=output_length,hash_ids=hash_ids \
+    --sched vllm:prefix_caching=true --quiet --out "$T/mc" || fail "the Mooncake fixture did not run"
+python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['metrics']['prefix_cache_hit_rate']; sys.exit(0 if 0.3 < r < 0.4177 + 1e-9 else 1)" \
+    "$T/mc/summary.json" || fail "Mooncake fixture: hit rate not in (0.3, its ideal reuse 0.4177]"
 [ "$fails" = 0 ] && echo "prefix_cli: all ok"
 exit "$fails"
