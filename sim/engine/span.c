@@ -138,7 +138,7 @@ static void span_shape(Engine *e, Instance *in)
         first.prefill_tokens = n * L;
         first.prefill_attn_pairs = (double)n * (double)L * (L + 1) / 2.0;
         next.decode_seqs = (int32_t)n;           /* every slot decodes, padding too */
-        next.decode_context = n * (L + 1); /* one over cost.h's definition, as magnus_batch.c's estimate */
+        next.decode_context = n * L; /* each slot has cached L tokens before its first new one (cost.h) */
         iters = emitters ? max_rem : 1;
     } else {
         iters = (emitters && !unfinished_prompt && !fails_now) ? min_rem : 1;

@@ -50,7 +50,7 @@ static void magnus__shapes(int64_t n, int64_t L, StepShape *first, StepShape *ne
 {
     *first = (StepShape){ .prefill_seqs = (int32_t)n, .prefill_tokens = n * L,
                           .prefill_attn_pairs = (double)n * (double)L * (double)(L + 1) / 2.0 };
-    *next = (StepShape){ .decode_seqs = (int32_t)n, .decode_context = n * (L + 1) };
+    *next = (StepShape){ .decode_seqs = (int32_t)n, .decode_context = n * L }; /* L cached before the fed token */
 }
 
 double magnus_roofline_s(const Roofline *rf, int64_t n, int64_t L, int64_t G)
