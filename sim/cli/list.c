@@ -29,6 +29,23 @@ static int list_models(void)
                m.kv_bytes_per_token / 1024);
     }
     cost_spec_names_free(names, n);
+    if (cost_hf_names(&names, &n)) return cli_fail_lib();
+    printf("Hugging Face configs (--model NAME, models/hf/NAME/config.json; or a path to a config.json)\n");
+    printf("  %-20s %-12s %9s %9s %7s %9s %12s %9s %14s\n", "name", "family", "params_B", "active_B", "layers",
+           "experts", "attention", "weights", "kv_KiB/token");
+    for (size_t i = 0; i < n; i++) {
+        ModelSpec m;
+        if (model_spec_load(&m, names[i])) { status = cli_fail_lib(); continue; }
+        char experts[32], attn[32];
+        if (m.experts) snprintf(experts, sizeof(experts), "%d/%d+%d", m.experts_per_token, m.experts, m.shared_experts);
+        else snprintf(experts, sizeof(experts), "-");
+        if (m.kv_lora_rank) snprintf(attn, sizeof(attn), "MLA %d+%d", m.kv_lora_rank, m.qk_rope_head_dim);
+        else snprintf(attn, sizeof(attn), "GQA %d/%d", m.heads, m.kv_heads);
+        const char *w = m.expert_bytes_per_param < 1 ? "mxfp4-moe" : m.bytes_per_param == 1 ? "fp8" : "bf16";
+        printf("  %-20s %-12s %9.2f %9.2f %7d %9s %12s %9s %14.1f\n", m.name, m.source, m.params / 1e9,
+               m.active_params / 1e9, m.layers, experts, attn, w, m.kv_bytes_per_token / 1024);
+    }
+    cost_spec_names_free(names, n);
     return status;
 }
 

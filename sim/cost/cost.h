@@ -31,6 +31,28 @@ typedef struct ModelSpec {
     double weight_bytes;       /* bytes, derived */
     double kv_bytes_per_token; /* bytes, derived: 2 x layers x kv_heads x head_dim x bytes */
     bool tied_embeddings;      /* output layer shares the input embedding (params count it once) */
+    /* Mixture of experts (docs/MODELS.md); experts == 0: a dense model. */
+    int32_t experts;           /* routed experts per MoE layer */
+    int32_t experts_per_token; /* top-k routed experts each token goes to */
+    int32_t shared_experts;    /* always-on experts per MoE layer, each moe_intermediate wide */
+    int32_t moe_intermediate;  /* one expert's MLP width */
+    int32_t dense_layers;      /* leading layers with a dense MLP (first_k_dense_replace) */
+    double routing_skew;       /* 0: uniform routing; s > 0: expert i's share ~ 1 / i^s */
+    /* Multi-head latent attention (DeepSeek-V2/V3); kv_lora_rank == 0: none. */
+    int32_t q_lora_rank;       /* 0: queries projected directly from hidden */
+    int32_t kv_lora_rank;      /* the cached latent's width */
+    int32_t qk_rope_head_dim;  /* the cached shared RoPE key's width */
+    int32_t qk_nope_head_dim;  /* per head, the non-RoPE part of q and k */
+    int32_t v_head_dim;        /* per head */
+    /* Data types: weights x bytes_per_param except routed experts x
+     * expert_bytes_per_param (MXFP4: 0.53125); KV elements x kv_bytes. */
+    double expert_bytes_per_param; /* bytes; 0 = bytes_per_param */
+    int32_t kv_bytes;          /* bytes per KV element; 0 = bytes_per_param */
+    bool fp8_compute;          /* GEMMs at the GPU's FP8 rate (fp8 weights on a GPU that has it) */
+    int32_t expert_parallel;   /* GPUs of an instance the experts are split over; 0 or 1: none */
+    int32_t sliding_window;    /* tokens, informational: KV is still counted for every layer */
+    char source[32];           /* "txt" or the config.json's model_type */
+    double active_params;      /* parameters one token's forward pass uses, derived */
 } ModelSpec;
 
 typedef struct GpuSpec {
@@ -44,6 +66,7 @@ typedef struct GpuSpec {
     double interconnect_bandwidth; /* bytes/s per GPU (tensor parallel all-reduce) */
     double interconnect_latency_s;
     double price_per_hour;         /* USD, for planning */
+    double flops_fp8;              /* dense FP8 tensor FLOP/s, datasheet (optional: 0 = none, e.g. A100) */
     double clock_hz;               /* boost SM clock, datasheet (optional: 0 = 1.5 GHz) */
     double sm_count;               /* streaming multiprocessors, datasheet (optional: 0 = 108) */
 } GpuSpec;
@@ -58,12 +81,47 @@ int model_spec_load(ModelSpec *m, const char *name_or_path);
  * `subdir` ("models", "gpus"); free with cost_spec_names_free.  0 or -errno. */
 int cost_spec_names(const char *subdir, char ***names, size_t *n);
 void cost_spec_names_free(char **names, size_t n);
+/* Directories under <models dir>/hf holding a config.json (sorted). */
+int cost_hf_names(char ***names, size_t *n);
 /* A bare name that has no file (err == -ENOENT): -EINVAL and "unknown
  * model 'x' (known: ...)"; any other error is returned as it is. */
 int cost_spec_unknown(int err, const char *what, const char *subdir, const char *name_or_path);
 int gpu_spec_load(GpuSpec *g, const char *name_or_path);
 /* Fill derived fields (params, weight_bytes, kv_bytes_per_token) and check. */
 int model_spec_finish(ModelSpec *m);
+/* A Hugging Face config.json (or a directory holding one) into `m`
+ * (hf_config.c): every key is read or ignored by design; any other is an
+ * error naming it.  0 or negative errno with a message. */
+int model_spec_load_hf(ModelSpec *m, const char *path);
+/* Deployment choices on a loaded model: weights "" | "bf16" | "fp16" | "fp8",
+ * KV "" | "bf16" | "fp16" | "fp8" ("" keeps the model's), ep experts split
+ * over ep of the instance's tp GPUs, skew < 0 keeps the model's.  FP8
+ * weights compute at FP8 rate on a GPU with flops_fp8; on one without
+ * (A100) they are weight-only (bytes halved, 16-bit compute), said in
+ * `note`.  Fills derived fields again. */
+int model_spec_deploy(ModelSpec *m, const GpuSpec *g, const char *weights, const char *kv_dtype,
+                      int32_t ep, int32_t tp, double skew, char *note, size_t note_cap);
+/* MoE helpers (spec.c). */
+static inline bool model_is_moe(const ModelSpec *m) { return m->experts > 0; }
+static inline int32_t model_moe_layers(const ModelSpec *m) { return m->experts > 0 ? m->layers - m->dense_layers : 0; }
+/* Expected distinct experts of `experts` that `tokens` tokens, each routed
+ * to k of them, touch: uniform E (1 - (1 - k/E)^T); with skew s the share
+ * of expert i is proportional to 1 / i^s (k draws per token). */
+double moe_expected_experts(double tokens, int32_t experts, int32_t k, double skew);
+static inline bool model_is_mla(const ModelSpec *m) { return m->kv_lora_rank > 0; }
+/* GPUs a token's KV is split over: MLA's latent is one shared "head",
+ * replicated on every GPU; GQA heads split over min(tp, kv_heads). */
+static inline int32_t model_kv_shards(const ModelSpec *m, int32_t tp)
+{
+    return model_is_mla(m) ? 1 : (tp < m->kv_heads ? tp : m->kv_heads);
+}
+/* Parameters of one routed expert (gate, up, down). */
+static inline double model_expert_params(const ModelSpec *m)
+{
+    return 3.0 * m->hidden * (double)m->moe_intermediate;
+}
+/* Elements of one layer's attention weights (MLA or GQA), norms excluded. */
+double model_attn_params(const ModelSpec *m);
 
 /* What one step computes, in the terms a cost model needs.  A step is one
  * forward pass: some sequences compute prompt chunks (prefill), the others

@@ -7,6 +7,8 @@
  * every key is known (a typo is an error, not a silently ignored line) and
  * appears at most once; errors name file:line and the field. */
 #include <ctype.h>
+#include <math.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +45,12 @@ static const SpecField model_fields[] = {
     MF("bytes", SPEC_INT, bytes_per_param, false),
     MF("mlp", SPEC_MLP, gated_mlp, true),
     MF("tied_embeddings", SPEC_BOOL, tied_embeddings, false),
+    MF("experts", SPEC_INT, experts, false),
+    MF("experts_per_token", SPEC_INT, experts_per_token, false),
+    MF("shared_experts", SPEC_INT, shared_experts, false),
+    MF("moe_intermediate", SPEC_INT, moe_intermediate, false),
+    MF("dense_layers", SPEC_INT, dense_layers, false),
+    MF("kv_dtype", SPEC_DTYPE, kv_bytes, false),
     { NULL, SPEC_INT, 0, false },
 };
 #undef MF
@@ -58,6 +66,7 @@ static const SpecField gpu_fields[] = {
     GF("interconnect_bandwidth", interconnect_bandwidth),
     GF("interconnect_latency_s", interconnect_latency_s),
     GF("price_per_hour", price_per_hour),
+    { "flops_fp8", SPEC_DOUBLE, offsetof(GpuSpec, flops_fp8), false },
     { "clock_hz", SPEC_DOUBLE, offsetof(GpuSpec, clock_hz), false },
     { "sm_count", SPEC_DOUBLE, offsetof(GpuSpec, sm_count), false },
     { NULL, SPEC_INT, 0, false },
@@ -217,13 +226,39 @@ fail:
     return r;
 }
 
+/* A config.json, a directory (holding one), or a bare name with no .txt
+ * but a models/hf/<name>/config.json. */
+static bool spec_hf_path(const char *name_or_path, char *path, size_t cap)
+{
+    size_t n = strlen(name_or_path);
+    struct stat st;
+    if (n > 5 && !strcmp(name_or_path + n - 5, ".json")) {
+        snprintf(path, cap, "%s", name_or_path);
+        return true;
+    }
+    if (!stat(name_or_path, &st) && S_ISDIR(st.st_mode)) {
+        snprintf(path, cap, "%s", name_or_path);
+        return true;
+    }
+    if (strchr(name_or_path, '/') || (n > 4 && !strcmp(name_or_path + n - 4, ".txt"))) return false;
+    char dir[1024], txt[1400];
+    const char *d = cost_models_dir(dir, sizeof(dir));
+    snprintf(txt, sizeof(txt), "%s/models/%s.txt", d, name_or_path);
+    if (!stat(txt, &st)) return false;
+    snprintf(path, cap, "%s/hf/%s/config.json", d, name_or_path);
+    return !stat(path, &st);
+}
+
 int model_spec_load(ModelSpec *m, const char *name_or_path)
 {
     char path[1280];
     memset(m, 0, sizeof(*m));
+    if (name_or_path && *name_or_path && spec_hf_path(name_or_path, path, sizeof(path)))
+        return model_spec_load_hf(m, path);
     int r = spec_resolve("model", "models", name_or_path, path, sizeof(path),
                          m->name, sizeof(m->name));
     if (r) return r;
+    snprintf(m->source, sizeof(m->source), "txt");
     bool seen[SS_ARRAY_LEN(model_fields)] = { false };
     if ((r = spec_parse_file(path, "model", model_fields, m, seen))) return cost_spec_unknown(r, "model", "models", name_or_path);
     /* dtype and bytes say the same thing: one of them, exactly. */
@@ -239,6 +274,42 @@ int model_spec_load(ModelSpec *m, const char *name_or_path)
         snprintf(why, sizeof(why), "%s", ss_error_get());
         return ss_error_set(r, "%s: %s", path, why);
     }
+    return 0;
+}
+
+double model_attn_params(const ModelSpec *m)
+{
+    double h = m->hidden, H = m->heads;
+    if (!model_is_mla(m)) {
+        double q = H * m->head_dim, kv = (double)m->kv_heads * m->head_dim;
+        return h * q + 2.0 * h * kv + q * h;                       /* Wq, Wk, Wv, Wo */
+    }
+    double qk = (double)m->qk_nope_head_dim + m->qk_rope_head_dim;
+    double q = m->q_lora_rank > 0 ? h * m->q_lora_rank + m->q_lora_rank + m->q_lora_rank * H * qk
+                                  : h * H * qk;                    /* q_a, its norm, q_b; or q_proj */
+    double kv_a = h * ((double)m->kv_lora_rank + m->qk_rope_head_dim) + m->kv_lora_rank; /* + its norm */
+    double kv_b = (double)m->kv_lora_rank * H * ((double)m->qk_nope_head_dim + m->v_head_dim);
+    return q + kv_a + kv_b + H * m->v_head_dim * h;                /* + o_proj */
+}
+
+static int model_spec_check_moe(ModelSpec *m)
+{
+    if (!m->experts) {
+        if (m->experts_per_token || m->shared_experts || m->moe_intermediate || m->dense_layers)
+            return ss_error_set(EINVAL, "model %s: experts_per_token, shared_experts, moe_intermediate "
+                                "and dense_layers need experts", m->name);
+        return 0;
+    }
+    if (m->experts < 1 || m->experts_per_token < 1 || m->experts_per_token > m->experts)
+        return ss_error_set(EINVAL, "model %s: experts_per_token %d must be in [1, experts %d]", m->name,
+                            m->experts_per_token, m->experts);
+    if (m->moe_intermediate <= 0)
+        return ss_error_set(EINVAL, "model %s: a MoE model needs moe_intermediate", m->name);
+    if (m->dense_layers < 0 || m->dense_layers >= m->layers || m->shared_experts < 0)
+        return ss_error_set(EINVAL, "model %s: dense_layers %d must be in [0, layers %d) and shared_experts >= 0",
+                            m->name, m->dense_layers, m->layers);
+    if (!m->gated_mlp)
+        return ss_error_set(EINVAL, "model %s: experts are gated (swiglu) here", m->name);
     return 0;
 }
 
@@ -260,16 +331,100 @@ int model_spec_finish(ModelSpec *m)
     if (m->bytes_per_param != 1 && m->bytes_per_param != 2 && m->bytes_per_param != 4)
         return ss_error_set(EINVAL, "model %s: bytes %d per element (1, 2 or 4)",
                             m->name, m->bytes_per_param);
-    double h = m->hidden, q = (double)m->heads * m->head_dim,
-           kv = (double)m->kv_heads * m->head_dim;
-    double attn = h * q + 2.0 * h * kv + q * h;                    /* Wq, Wk, Wv, Wo */
-    double mlp = (m->gated_mlp ? 3.0 : 2.0) * h * m->intermediate; /* gate/up/down or up/down */
+    if (m->kv_bytes == 0) m->kv_bytes = m->bytes_per_param;
+    if (m->kv_bytes != 1 && m->kv_bytes != 2 && m->kv_bytes != 4)
+        return ss_error_set(EINVAL, "model %s: KV bytes %d per element (1, 2 or 4)", m->name, m->kv_bytes);
+    if (m->expert_bytes_per_param == 0) m->expert_bytes_per_param = m->bytes_per_param;
+    if (m->expert_parallel == 0) m->expert_parallel = 1;
+    if (model_is_mla(m) && (m->qk_rope_head_dim <= 0 || m->qk_nope_head_dim <= 0 || m->v_head_dim <= 0))
+        return ss_error_set(EINVAL, "model %s: MLA needs qk_rope_head_dim, qk_nope_head_dim and v_head_dim",
+                            m->name);
+    int r = model_spec_check_moe(m);
+    if (r) return r;
+    double h = m->hidden;
+    double attn = model_attn_params(m);
+    double dense_mlp = (m->gated_mlp ? 3.0 : 2.0) * h * m->intermediate; /* gate/up/down or up/down */
     double norms = 2.0 * h;
     double embed = (double)m->vocab * h;
-    m->params = m->layers * (attn + mlp + norms) + h + embed + (m->tied_embeddings ? 0.0 : embed);
-    m->weight_bytes = m->params * m->bytes_per_param;
-    m->kv_bytes_per_token = 2.0 * m->layers * m->kv_heads * m->head_dim * m->bytes_per_param;
+    int32_t moe_layers = model_moe_layers(m);
+    double expert = model_expert_params(m);
+    double routed = (double)moe_layers * m->experts * expert;            /* routed experts' elements */
+    double moe_always = m->experts * h + m->shared_experts * expert;     /* router, shared experts */
+    double layers_common = m->layers * (attn + norms);
+    double dense_part = (m->layers - moe_layers) * dense_mlp + moe_layers * moe_always;
+    if (!model_is_moe(m)) /* the dense sum in its historical order: identical bytes, identical KV capacity */
+        m->params = m->layers * (attn + dense_mlp + norms) + h + embed + (m->tied_embeddings ? 0.0 : embed);
+    else
+        m->params = layers_common + dense_part + routed + h + embed + (m->tied_embeddings ? 0.0 : embed);
+    /* What one token multiplies by: the input embedding is a look-up, the LM
+     * head is a GEMM (counted even when tied). */
+    m->active_params = layers_common + dense_part + (double)moe_layers * m->experts_per_token * expert + h + embed;
+    m->weight_bytes = (m->params - routed) * m->bytes_per_param + routed * m->expert_bytes_per_param;
+    m->kv_bytes_per_token = model_is_mla(m)
+        ? (double)m->layers * ((double)m->kv_lora_rank + m->qk_rope_head_dim) * m->kv_bytes
+        : 2.0 * m->layers * m->kv_heads * m->head_dim * m->kv_bytes;
     return 0;
+}
+
+double moe_expected_experts(double tokens, int32_t experts, int32_t k, double skew)
+{
+    if (tokens <= 0 || experts <= 0) return 0.0;
+    double E = experts;
+    if (!(skew > 0)) return E * (1.0 - pow(1.0 - (double)k / E, tokens));
+    /* Zipf shares p_i ~ 1 / i^s; a token picks k distinct experts, which we
+     * take as k independent draws capped at one per expert: expert i is
+     * untouched by a token with probability (1 - min(1, k p_i)). */
+    double norm = 0.0;
+    for (int32_t i = 1; i <= experts; i++) norm += pow(i, -skew);
+    double touched = 0.0;
+    for (int32_t i = 1; i <= experts; i++) {
+        double q = SS_MIN(1.0, k * pow(i, -skew) / norm);
+        touched += 1.0 - pow(1.0 - q, tokens);
+    }
+    return touched;
+}
+
+static int dtype_bytes(const char *what, const char *v, int32_t *out)
+{
+    if (!v || !*v) return 0;
+    if (!strcmp(v, "fp8")) *out = 1;
+    else if (!strcmp(v, "bf16") || !strcmp(v, "fp16")) *out = 2;
+    else return ss_error_set(EINVAL, "%s: unknown '%s' (bf16|fp16|fp8)", what, v);
+    return 0;
+}
+
+int model_spec_deploy(ModelSpec *m, const GpuSpec *g, const char *weights, const char *kv_dtype,
+                      int32_t ep, int32_t tp, double skew, char *note, size_t note_cap)
+{
+    if (note && note_cap) note[0] = '\0';
+    int32_t wb = 0, kb = 0;
+    int r;
+    if ((r = dtype_bytes("--weights", weights, &wb)) || (r = dtype_bytes("--kv-dtype", kv_dtype, &kb))) return r;
+    if (wb) {
+        m->bytes_per_param = wb;
+        m->expert_bytes_per_param = wb;
+        m->fp8_compute = wb == 1;
+    }
+    if (kb) m->kv_bytes = kb;
+    if (skew >= 0) m->routing_skew = skew;
+    if (ep < 1) ep = 1;
+    if (ep > 1) {
+        if (!model_is_moe(m))
+            return ss_error_set(EINVAL, "--ep %d: %s has no experts", ep, m->name);
+        if (tp % ep || m->experts % ep)
+            return ss_error_set(EINVAL, "--ep %d must divide --tp %d (the instance's GPUs) and the %d experts",
+                                ep, tp, m->experts);
+    }
+    m->expert_parallel = ep;
+    if (m->fp8_compute && g && !(g->flops_fp8 > 0)) {
+        /* No FP8 tensor cores (A100): vLLM runs FP8 checkpoints weight-only
+         * (Marlin): bytes halved, the GEMMs at the 16-bit rate. */
+        m->fp8_compute = false;
+        if (note)
+            snprintf(note, note_cap, "%s has no FP8 tensor FLOP/s (flops_fp8): FP8 weights run weight-only "
+                     "(bytes halved, GEMMs at the 16-bit rate)", g->name);
+    }
+    return model_spec_finish(m);
 }
 
 int gpu_spec_load(GpuSpec *g, const char *name_or_path)
@@ -291,6 +446,7 @@ int gpu_spec_load(GpuSpec *g, const char *name_or_path)
         { "interconnect_bandwidth", offsetof(GpuSpec, interconnect_bandwidth), 1.0, 1e15 },
         { "interconnect_latency_s", offsetof(GpuSpec, interconnect_latency_s), 0.0, 1.0 },
         { "price_per_hour", offsetof(GpuSpec, price_per_hour), 0.0, 1e6 },
+        { "flops_fp8", offsetof(GpuSpec, flops_fp8), 0.0, 1e18 },
         { "clock_hz", offsetof(GpuSpec, clock_hz), 0.0, 1e11 },
         { "sm_count", offsetof(GpuSpec, sm_count), 0.0, 1e5 },
     };

@@ -35,6 +35,29 @@ int cost_spec_names(const char *subdir, char ***names, size_t *n)
     return 0;
 }
 
+int cost_hf_names(char ***names, size_t *n)
+{
+    char buf[1024], dir[1200], cfg[1600];
+    snprintf(dir, sizeof(dir), "%s/hf", cost_models_dir(buf, sizeof(buf)));
+    *names = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d) return ss_error_set(errno, "%s: cannot list: %s", dir, strerror(errno));
+    size_t cap = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(cfg, sizeof(cfg), "%s/%s/config.json", dir, e->d_name);
+        FILE *f = fopen(cfg, "r");
+        if (!f) continue;
+        fclose(f);
+        if (*n == cap) *names = ss_realloc(*names, (cap = cap ? 2 * cap : 16) * sizeof(char *));
+        (*names)[(*n)++] = ss_strdup(e->d_name);
+    }
+    closedir(d);
+    if (*n) qsort(*names, *n, sizeof(char *), by_name);
+    return 0;
+}
+
 void cost_spec_names_free(char **names, size_t n)
 {
     for (size_t i = 0; i < n; i++) free(names[i]);
