@@ -148,6 +148,8 @@ void cal_model_init(CalModel *c, const CalParams *p, const ModelSpec *m, const G
     c->clock_hz = hw.clock;
     c->sms = hw.sms;
     c->overhead_s = g->step_overhead_s;
+    /* FP8 GEMMs at the FP8 tensor rate; attention stays 16-bit. */
+    c->gemm_flops = m->fp8_compute && g->flops_fp8 > 0 ? g->flops_fp8 : hw.flops;
 }
 
 static CalHw hw_of_model(const CalModel *c)
@@ -159,21 +161,68 @@ static double v_gemm(const void *ctx, OpGemm gm, double m)
 {
     const CalModel *c = ctx;
     CalHw hw = hw_of_model(c);
+    hw.flops = c->gemm_flops;
     return cal_gemm_s(&c->p, &hw, m, c->sh.gemm_n[gm], c->sh.gemm_k[gm], c->sh.bytes);
+}
+
+/* A grouped GEMM: one launch (one floor), each group's work at its own m. */
+static double v_gemm_nk(const void *ctx, double groups, double m, double n, double k, double bytes)
+{
+    const CalModel *c = ctx;
+    if (groups <= 0 || m <= 0) return 0.0;
+    CalHw hw = hw_of_model(c);
+    hw.flops = c->gemm_flops;
+    double floor = c->p.gemm_floor_cycles / hw.clock;
+    return floor + groups * (cal_gemm_s(&c->p, &hw, m, n, k, bytes) - floor);
+}
+
+/* All-to-all: the all-reduce's barrier, then each GPU's bytes over its link. */
+static double v_alltoall(const void *ctx, double bytes)
+{
+    const CalModel *c = ctx;
+    if (c->sh.ep <= 1 || bytes <= 0) return 0.0;
+    return c->p.ar_floor_s + (c->sh.ep - 2) * c->p.ar_gpu_s + bytes / (c->link * c->p.ar_bw_eff);
+}
+
+/* MLA decode (weights absorbed, as vLLM and FlashMLA run it): every head
+ * attends over the one cached latent: kv_lora + rope elements per token,
+ * read once per sequence; 2 (kv_lora + rope) + 2 kv_lora FLOPs per head per
+ * pair, which at 128 heads is compute-bound on a Hopper. */
+static double cal_decode_mla_s(const CalParams *p, const CalHw *hw, const OpShapes *sh, double batch, double kv_len)
+{
+    if (batch <= 0) return 0.0;
+    /* Per cached token: the slower of reading it and computing on it (the
+     * larger slope), so that the time stays linear in kv_len (spans in
+     * closed form); the per-sequence bytes on top. */
+    double token_bytes = sh->kv_bytes * batch * sh->mla_kv_elems;
+    double read_s = token_bytes / (hw->bw * p->da_bw_eff) + token_bytes / batch / (hw->clock * p->da_block_bpc);
+    double compute_s = 2.0 * batch * sh->heads * (sh->mla_kv_elems + sh->mla_lora) / (hw->flops * p->pa_flop_eff);
+    return p->da_floor_cycles / hw->clock + batch * p->da_seq_bytes / (hw->bw * p->da_bw_eff) +
+           (kv_len + 1) * max2(read_s, compute_s);
+}
+
+static double cal_decode_attn_of(const CalModel *c, double batch, double kv_len)
+{
+    CalHw hw = hw_of_model(c);
+    if (c->sh.mla) return cal_decode_mla_s(&c->p, &hw, &c->sh, batch, kv_len);
+    return cal_decode_attn_s(&c->p, &hw, batch, kv_len, c->sh.kv_heads, c->sh.head_dim, c->sh.kv_bytes);
 }
 
 static double v_prefill(const void *ctx, double batch, double isl)
 {
     const CalModel *c = ctx;
     CalHw hw = hw_of_model(c);
-    return cal_prefill_attn_s(&c->p, &hw, batch, isl, c->sh.heads, c->sh.kv_heads, c->sh.head_dim, c->sh.bytes);
+    /* MLA prefill runs unabsorbed: keys and values decompressed per head,
+     * (qk + v) / 2 wide on average. */
+    if (c->sh.mla)
+        return cal_prefill_attn_s(&c->p, &hw, batch, isl, c->sh.heads, c->sh.heads, c->sh.mla_prefill_head_dim,
+                                  c->sh.kv_bytes);
+    return cal_prefill_attn_s(&c->p, &hw, batch, isl, c->sh.heads, c->sh.kv_heads, c->sh.head_dim, c->sh.kv_bytes);
 }
 
 static double v_decode(const void *ctx, double batch, double kv_len)
 {
-    const CalModel *c = ctx;
-    CalHw hw = hw_of_model(c);
-    return cal_decode_attn_s(&c->p, &hw, batch, kv_len, c->sh.kv_heads, c->sh.head_dim, c->sh.bytes);
+    return cal_decode_attn_of(ctx, batch, kv_len);
 }
 
 /* Linear in kv_len: n a + b (kv0 n + n (n - 1) / 2). */
@@ -201,6 +250,7 @@ static double v_allreduce(const void *ctx, double elems)
 const OpCostVtbl cal_vtbl = {
     .gemm_s = v_gemm, .prefill_attn_s = v_prefill, .decode_attn_s = v_decode,
     .decode_attn_sum_s = v_decode_sum, .other_s = v_other, .allreduce_s = v_allreduce,
+    .gemm_nk_s = v_gemm_nk, .alltoall_s = v_alltoall,
 };
 
 int cal_params_write(const CalParams *p, FILE *f, const char *comment)
@@ -264,13 +314,8 @@ bool cal_decode_iter_linear(const CalModel *c, const StepShape *first, double *a
     StepShape next = *first;
     next.decode_context += first->decode_seqs;
     *a = cal_step_time(c, first, NULL);
-    CalHw hw = hw_of_model(c);
-    double a1 = cal_decode_attn_s(&c->p, &hw, first->decode_seqs,
-                                  (double)next.decode_context / first->decode_seqs, c->sh.kv_heads,
-                                  c->sh.head_dim, c->sh.bytes);
-    double a0 = cal_decode_attn_s(&c->p, &hw, first->decode_seqs,
-                                  (double)first->decode_context / first->decode_seqs, c->sh.kv_heads,
-                                  c->sh.head_dim, c->sh.bytes);
+    double a1 = cal_decode_attn_of(c, first->decode_seqs, (double)next.decode_context / first->decode_seqs);
+    double a0 = cal_decode_attn_of(c, first->decode_seqs, (double)first->decode_context / first->decode_seqs);
     *b = c->sh.layers * (a1 - a0);
     return *b >= 0;
 }

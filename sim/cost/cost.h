@@ -253,6 +253,20 @@ typedef struct OpShapes {
     int32_t bytes;                       /* per element */
     bool gated_mlp;
     double gemm_n[GEMM_COUNT], gemm_k[GEMM_COUNT];
+    int32_t kv_bytes;                    /* per KV element */
+    /* MoE (moe_layers == 0: dense): the last moe_layers layers replace the
+     * gate/up and down GEMMs with a router, the routed experts (a grouped
+     * GEMM over the experts a step touches) and the shared experts. */
+    int32_t moe_layers, experts, top_k, ep;
+    double skew;
+    double expert_up_n, expert_down_k;   /* one expert's shard on a GPU: 2 x, 1 x moe_intermediate / (tp / ep) */
+    double shared_up_n, shared_down_k;   /* the shared experts' shard: split over tp */
+    double expert_bytes;                 /* per routed-expert weight element */
+    /* MLA (DeepSeek): the cached latent, read once per sequence by every head */
+    bool mla;
+    double mla_kv_elems;                 /* kv_lora_rank + qk_rope_head_dim */
+    double mla_lora;                     /* kv_lora_rank: the absorbed value width */
+    double mla_prefill_head_dim;         /* (qk + v) / 2: prefill runs unabsorbed */
 } OpShapes;
 
 /* The calibrated roofline's parameters (calibrated.h): GPU-independent.
@@ -292,6 +306,7 @@ typedef struct CalModel {
     double clock_hz;
     double sms;                 /* streaming multiprocessors, datasheet */
     double overhead_s;
+    double gemm_flops;          /* FLOP/s the GEMMs run at: flops, or the FP8 rate with fp8_compute */
 } CalModel;
 
 /* The roofline, usable directly by schedulers as their estimator: the

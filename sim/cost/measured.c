@@ -242,12 +242,29 @@ static void m_memo_put(const void *ctx, double tokens, const StepBreakdown *b)
     *c->flags |= c->memo_flags_before[0];
 }
 
+/* MoE experts and their all-to-alls: no measured tables of grouped expert
+ * GEMMs yet, so the calibrated roofline's, counted as fallbacks. */
+static double m_gemm_nk(const void *ctx, double groups, double m, double n, double k, double bytes)
+{
+    const MeasuredCost *c = ctx;
+    FLAG(c, OPG_GEMM);
+    return cal_vtbl.gemm_nk_s(&c->cal, groups, m, n, k, bytes);
+}
+
+static double m_alltoall(const void *ctx, double bytes)
+{
+    const MeasuredCost *c = ctx;
+    FLAG(c, OPG_ALLREDUCE);
+    return cal_vtbl.alltoall_s(&c->cal, bytes);
+}
+
 OpCostVtbl measured_vtbl_of(const MeasuredCost *c)
 {
     return (OpCostVtbl){ .gemm_s = m_gemm, .prefill_attn_s = m_prefill, .decode_attn_s = m_decode,
                          .decode_attn_sum_s = m_decode_sum, .other_s = m_other,
                          .allreduce_s = m_allreduce, .layer_gemms_s = m_layer_gemms, .fixed_memo_get = m_memo_get,
-                         .fixed_memo_put = m_memo_put, .overhead_s = c->overhead_s };
+                         .fixed_memo_put = m_memo_put, .gemm_nk_s = m_gemm_nk, .alltoall_s = m_alltoall,
+                         .overhead_s = c->overhead_s };
 }
 
 static void note_gap(MeasuredCost *c, const char *fmt, const char *what)
@@ -287,8 +304,14 @@ static int measured_cost_init(MeasuredCost *c, const ModelSpec *m, const GpuSpec
     c->cal.overhead_s = c->overhead_s;
     static const char *const gemm_names[GEMM_COUNT] = { "qkv", "o", "gate_up", "down", "lm_head" };
     char what[96];
+    /* The tables are 16-bit kernels: FP8 GEMMs or KV, MLA attention and
+     * MoE experts take the calibrated roofline (said in the notes). */
+    bool fp8_gemm = m->fp8_compute || m->bytes_per_param == 1;
+    if (fp8_gemm) note_gap(c, "gemm %s: calibrated roofline", "at FP8 weights");
+    if (c->sh.moe_layers) note_gap(c, "moe %s: calibrated roofline (grouped GEMM)", "experts and all-to-all");
     for (int i = 0; i < GEMM_COUNT; i++) {
-        c->gemm_have[i] = measured_gemm_curve(c->t, c->sh.gemm_n[i], c->sh.gemm_k[i], &c->gemm[i]);
+        c->gemm_have[i] = !fp8_gemm && measured_gemm_curve(c->t, c->sh.gemm_n[i], c->sh.gemm_k[i], &c->gemm[i]);
+        if (fp8_gemm) continue;
         if (!c->gemm_have[i]) {
             snprintf(what, sizeof(what), "%s n=%.0f k=%.0f", gemm_names[i], c->sh.gemm_n[i], c->sh.gemm_k[i]);
             note_gap(c, "gemm %s outside the table: calibrated roofline", what);
@@ -296,10 +319,14 @@ static int measured_cost_init(MeasuredCost *c, const ModelSpec *m, const GpuSpec
     }
     int32_t h = c->sh.heads, kvh = c->sh.kv_heads;
     c->prefill_fold = c->decode_fold = 1.0;
-    c->prefill = measured_attn_find(c->t->prefill, c->t->n_prefill, h, kvh);
-    if (!c->prefill) c->prefill = measured_attn_fold(c->t->prefill, c->t->n_prefill, h, kvh, &c->prefill_fold);
-    c->decode = measured_attn_find(c->t->decode, c->t->n_decode, h, kvh);
-    if (!c->decode) c->decode = measured_attn_fold(c->t->decode, c->t->n_decode, h, kvh, &c->decode_fold);
+    bool attn_tables = !c->sh.mla && c->sh.kv_bytes != 1;
+    if (!attn_tables) note_gap(c, "attention %s: calibrated roofline", c->sh.mla ? "MLA" : "with an FP8 KV cache");
+    c->prefill = attn_tables ? measured_attn_find(c->t->prefill, c->t->n_prefill, h, kvh) : NULL;
+    if (!c->prefill && attn_tables)
+        c->prefill = measured_attn_fold(c->t->prefill, c->t->n_prefill, h, kvh, &c->prefill_fold);
+    c->decode = attn_tables ? measured_attn_find(c->t->decode, c->t->n_decode, h, kvh) : NULL;
+    if (!c->decode && attn_tables)
+        c->decode = measured_attn_fold(c->t->decode, c->t->n_decode, h, kvh, &c->decode_fold);
     snprintf(what, sizeof(what), "%d/%d heads", h, kvh);
     if (!c->prefill) note_gap(c, "prefill attention %s not measured: calibrated roofline", what);
     if (!c->decode) note_gap(c, "decode attention %s not measured: calibrated roofline", what);

@@ -47,8 +47,17 @@ typedef struct OpCostVtbl {
      * allreduce filled when it has `tokens`. */
     bool (*fixed_memo_get)(const void *ctx, double tokens, StepBreakdown *b);
     void (*fixed_memo_put)(const void *ctx, double tokens, const StepBreakdown *b);
+    /* MoE: `groups` GEMMs of m x n x k in one launch (a grouped GEMM: one
+     * floor); `bytes` per weight element.  And one all-to-all sending
+     * `bytes` from each GPU.  Needed when OpShapes.moe_layers > 0. */
+    double (*gemm_nk_s)(const void *ctx, double groups, double m, double n, double k, double bytes);
+    double (*alltoall_s)(const void *ctx, double bytes);
     double overhead_s;
 } OpCostVtbl;
+
+/* One MoE layer's router + routed experts + shared experts GEMM seconds on
+ * one GPU for `tokens` rows; `comm_s` gets its two all-to-alls (ep > 1). */
+double op_moe_layer_s(const OpCostVtbl *v, const void *ctx, const OpShapes *sh, double tokens, double *comm_s);
 
 /* Seconds of one step; `b` (optional) gets the per-group seconds. */
 double op_step_time(const OpCostVtbl *v, const void *ctx, const OpShapes *sh, const StepShape *s,

@@ -46,13 +46,19 @@ static double roofline__layer_params(const ModelSpec *m)
     double h = m->hidden, q = (double)m->heads * m->head_dim,
            kv = (double)m->kv_heads * m->head_dim;
     double mlp = (m->gated_mlp ? 3.0 : 2.0) * h * m->intermediate;
+    if (model_is_moe(m) || model_is_mla(m)) {
+        /* Without the routed experts (the step adds those it touches). */
+        int32_t moe = model_moe_layers(m);
+        double always = m->experts * h + m->shared_experts * model_expert_params(m);
+        return m->layers * (model_attn_params(m) + 2.0 * h) + (m->layers - moe) * mlp + moe * always;
+    }
     return m->layers * (2.0 * h * q + 2.0 * h * kv + mlp + 2.0 * h);
 }
 
 static RooflineRates roofline__rates_of(const Roofline *r)
 {
     const GpuSpec *g = &r->gpu;
-    double tp = r->tensor_parallel, shards = SS_MIN(r->tensor_parallel, r->model.kv_heads);
+    double tp = r->tensor_parallel, shards = model_kv_shards(&r->model, r->tensor_parallel);
     double flops = g->flops_16bit * g->achievable_flops;            /* FLOP/s per GPU */
     double bw = g->hbm_bandwidth * g->achievable_bandwidth;         /* bytes/s per GPU */
     return (RooflineRates){ 1.0 / (tp * flops), 1.0 / (tp * bw), 1.0 / (shards * bw) };
@@ -69,6 +75,8 @@ void roofline_init_legacy(Roofline *r, const ModelSpec *m, const GpuSpec *g, int
     r->layer_params = roofline__layer_params(m);
     r->head_params = (double)m->vocab * m->hidden;
     r->s_per_pair = 4.0 * m->layers * m->heads * m->head_dim * r->rates.flop_s;
+    if (model_is_mla(m)) /* absorbed MLA: 2 (kv_lora + rope) + 2 kv_lora FLOPs per head per pair */
+        r->s_per_pair = 2.0 * m->layers * m->heads * (2.0 * m->kv_lora_rank + m->qk_rope_head_dim) * r->rates.flop_s;
     r->s_per_kv_token = m->kv_bytes_per_token * r->rates.kv_s;
 }
 
@@ -100,6 +108,14 @@ static double roofline__fixed_time(const Roofline *r, const RooflineRates *k, do
     double p = r->layer_params, head = r->head_params;
     double flop = 2.0 * p * tokens + 2.0 * head * logit_rows;                 /* FLOPs */
     double bytes = (p + (logit_rows > 0 ? head : 0.0)) * m->bytes_per_param;  /* bytes */
+    if (model_is_moe(m)) {
+        /* layer_params holds the shared part; each token adds its k experts'
+         * FLOPs, the step reads the weights of the experts it touches. */
+        double expert = model_expert_params(m), moe_layers = model_moe_layers(m);
+        double touched = moe_expected_experts(tokens, m->experts, m->experts_per_token, m->routing_skew);
+        flop += 2.0 * moe_layers * m->experts_per_token * expert * tokens;
+        bytes += moe_layers * touched * expert * m->expert_bytes_per_param;
+    }
     double dense = max2(flop * k->flop_s, bytes * k->byte_s);
     double comm = 0.0;
     int32_t tp = r->tensor_parallel;
@@ -203,7 +219,7 @@ int64_t cost_kv_capacity_tokens(const ModelSpec *m, const GpuSpec *g, double gpu
      * divided by its shard of each token's KV (heads split over
      * min(tp, kv_heads) GPUs; beyond that, KV heads are replicated).
      * Activations and the CUDA context are inside the (1 - util) margin. */
-    double shards = SS_MIN(tensor_parallel, m->kv_heads);
+    double shards = model_kv_shards(m, tensor_parallel);
     double free_bytes = g->hbm_bytes * gpu_mem_util - m->weight_bytes / tensor_parallel;
     double per_token = m->kv_bytes_per_token / shards;  /* bytes per GPU */
     if (free_bytes <= 0) return 0;
