@@ -327,6 +327,18 @@ int cli_serving_parse_option(EngineConfig *c, int opt, const char *v)
         c->gpu_mem_util = d;
         return 0;
     case CLI_OPT_TP: if (!(r = parse_count("tp", v, 64, &n))) c->tensor_parallel = (int32_t)n; return r;
+    case CLI_OPT_EP: if (!(r = parse_count("ep", v, 64, &n))) c->expert_parallel = (int32_t)n; return r;
+    case CLI_OPT_WEIGHTS:
+    case CLI_OPT_KV_DTYPE: {
+        const char *what = opt == CLI_OPT_WEIGHTS ? "--weights" : "--kv-dtype";
+        if (strcmp(v, "bf16") && strcmp(v, "fp16") && strcmp(v, "fp8"))
+            return cli_fail("%s: '%s' is not bf16, fp16 or fp8", what, v);
+        return copy_arg(opt == CLI_OPT_WEIGHTS ? c->weights_dtype : c->kv_dtype, sizeof(c->kv_dtype), v, what);
+    }
+    case CLI_OPT_MOE_SKEW:
+        if (ss_parse_double(v, &d) || d < 0 || d > 4) return cli_fail("--moe-skew: '%s' is not in [0, 4]", v);
+        c->moe_skew = d;
+        return 0;
     case CLI_OPT_BLOCK: if (!(r = parse_count("block-size", v, 1 << 20, &n))) c->kv_block_size = (int32_t)n; return r;
     case CLI_OPT_INSTANCES: if (!(r = parse_count("instances", v, 100000, &n))) c->instances = (int32_t)n; return r;
     case CLI_OPT_MAX_PROMPT:
@@ -441,6 +453,12 @@ const char *cli_run_options_help(void)
            "  --gpu NAME|FILE       GPU spec (default h100-sxm)\n"
            "  --gpu-mem-util F      fraction of GPU memory for weights + KV (default 0.9)\n"
            "  --tp N                tensor-parallel GPUs per instance (default 1)\n"
+           "  --ep N                MoE: experts split over N of the tp GPUs, two all-to-alls per\n"
+           "                        MoE layer (default 1: experts tensor-parallel)\n"
+           "  --weights DT          weights bf16|fp16|fp8 (default: the model's; fp8 computes at the\n"
+           "                        GPU's flops_fp8, weight-only where it has none, e.g. A100)\n"
+           "  --kv-dtype DT         KV cache bf16|fp16|fp8 (default: the model's)\n"
+           "  --moe-skew S          MoE routing skew: expert i's share ~ 1/i^S (default 0: uniform)\n"
            "  --instances N         replicas of --gpu (default 1)\n"
            "  --fleet SPEC          heterogeneous replicas: 4xh100-sxm:tp=2,2xa100-80g\n"
            "  --router SPEC         least-work (default), round-robin, random, least-requests,\n"

@@ -86,6 +86,7 @@ enum {
     CLI_OPT_BLOCK, CLI_OPT_REQUESTS, CLI_OPT_RATE, CLI_OPT_DURATION, CLI_OPT_INSTANCES,
     CLI_OPT_FLEET, CLI_OPT_ROUTER, CLI_OPT_MAX_PROMPT, CLI_OPT_LONG_PROMPTS, CLI_OPT_BURSTINESS,
     CLI_OPT_DIURNAL, CLI_OPT_DAY, CLI_OPT_CLIENT, CLI_OPT_ADMISSION,
+    CLI_OPT_EP, CLI_OPT_WEIGHTS, CLI_OPT_KV_DTYPE, CLI_OPT_MOE_SKEW,
 };
 
 #define CLI_RUN_LONG_OPTIONS                                                          \
@@ -106,6 +107,10 @@ enum {
     { "sample-interval", required_argument, 0, CLI_OPT_SAMPLE },                      \
     { "gpu-mem-util", required_argument, 0, CLI_OPT_MEMUTIL },                        \
     { "tp", required_argument, 0, CLI_OPT_TP },                                       \
+    { "ep", required_argument, 0, CLI_OPT_EP },                                       \
+    { "weights", required_argument, 0, CLI_OPT_WEIGHTS },                             \
+    { "kv-dtype", required_argument, 0, CLI_OPT_KV_DTYPE },                           \
+    { "moe-skew", required_argument, 0, CLI_OPT_MOE_SKEW },                           \
     { "block-size", required_argument, 0, CLI_OPT_BLOCK },                            \
     { "requests", required_argument, 0, CLI_OPT_REQUESTS },                           \
     { "rate", required_argument, 0, CLI_OPT_RATE },                                   \

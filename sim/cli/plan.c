@@ -160,6 +160,8 @@ static int parse_plan_args(int argc, char **argv, PlanArgs *a)
         { "mix", no_argument, 0, P_MIX }, { "burstiness", required_argument, 0, P_BURST },
         { "gpus", required_argument, 0, P_GPUS }, { "price", required_argument, 0, P_PRICE },
         { "tp", required_argument, 0, CLI_OPT_TP }, { "model", required_argument, 0, CLI_OPT_MODEL },
+        { "ep", required_argument, 0, CLI_OPT_EP }, { "weights", required_argument, 0, CLI_OPT_WEIGHTS },
+        { "kv-dtype", required_argument, 0, CLI_OPT_KV_DTYPE }, { "moe-skew", required_argument, 0, CLI_OPT_MOE_SKEW },
         { "sched", required_argument, 0, CLI_OPT_SCHED }, { "router", required_argument, 0, CLI_OPT_ROUTER },
         { "predict", required_argument, 0, CLI_OPT_PREDICT }, { "cost", required_argument, 0, CLI_OPT_COST },
         { "gpu-mem-util", required_argument, 0, CLI_OPT_MEMUTIL },

@@ -52,6 +52,7 @@ typedef struct ModelSpec {
     int32_t expert_parallel;   /* GPUs of an instance the experts are split over; 0 or 1: none */
     int32_t sliding_window;    /* tokens, informational: KV is still counted for every layer */
     char source[32];           /* "txt" or the config.json's model_type */
+    char deploy_note[192];     /* what model_spec_deploy changed that the user did not ask for */
     double active_params;      /* parameters one token's forward pass uses, derived */
 } ModelSpec;
 

@@ -396,7 +396,8 @@ static int dtype_bytes(const char *what, const char *v, int32_t *out)
 int model_spec_deploy(ModelSpec *m, const GpuSpec *g, const char *weights, const char *kv_dtype,
                       int32_t ep, int32_t tp, double skew, char *note, size_t note_cap)
 {
-    if (note && note_cap) note[0] = '\0';
+    if (!note) note = m->deploy_note, note_cap = sizeof(m->deploy_note);
+    if (note_cap) note[0] = '\0';
     int32_t wb = 0, kb = 0;
     int r;
     if ((r = dtype_bytes("--weights", weights, &wb)) || (r = dtype_bytes("--kv-dtype", kv_dtype, &kb))) return r;
@@ -416,12 +417,11 @@ int model_spec_deploy(ModelSpec *m, const GpuSpec *g, const char *weights, const
                                 ep, tp, m->experts);
     }
     m->expert_parallel = ep;
-    if (m->fp8_compute && g && !(g->flops_fp8 > 0)) {
+    if (m->fp8_compute && g && !(g->flops_fp8 > 0) && note_cap) {
         /* No FP8 tensor cores (A100): vLLM runs FP8 checkpoints weight-only
          * (Marlin): bytes halved, the GEMMs at the 16-bit rate. */
         m->fp8_compute = false;
-        if (note)
-            snprintf(note, note_cap, "%s has no FP8 tensor FLOP/s (flops_fp8): FP8 weights run weight-only "
+        snprintf(note, note_cap, "%s has no FP8 tensor FLOP/s (flops_fp8): FP8 weights run weight-only "
                      "(bytes halved, GEMMs at the 16-bit rate)", g->name);
     }
     return model_spec_finish(m);

@@ -26,6 +26,7 @@ void engine_config_default(EngineConfig *c)
     snprintf(c->gpu, sizeof(c->gpu), "h100-sxm");
     c->gpu_mem_util = 0.9;
     c->tensor_parallel = 1;
+    c->moe_skew = -1.0; /* the model's (uniform routing) */
     c->kv_block_size = 16;
     c->instances = 1;
     /* One set of defaults for run, replay, plan and sweep: what a vLLM
@@ -173,6 +174,9 @@ static int instance_init(Engine *e, Instance *in, int32_t index, const char *gpu
     in->tensor_parallel = tp;
     if ((r = model_spec_load(&in->model, c->model))) return r;
     if ((r = gpu_spec_load(&in->gpu, gpu))) return r;
+    if ((r = model_spec_deploy(&in->model, &in->gpu, c->weights_dtype, c->kv_dtype, c->expert_parallel, tp,
+                               c->moe_skew, NULL, 0)))
+        return r;
     /* Tensor parallelism splits the query heads evenly, and the KV heads (or
      * replicates them when there are fewer than GPUs). */
     if (in->model.heads % tp || (in->model.kv_heads % tp && tp % in->model.kv_heads))
@@ -396,6 +400,11 @@ json_t *engine_run_info_json(const Engine *e)
     json_object_set_new(o, "kv_capacity_tokens", json_integer(in->kv_capacity_tokens));
     json_object_set_new(o, "kv_bytes_per_token", json_real(in->model.kv_bytes_per_token));
     json_object_set_new(o, "weight_bytes", json_real(in->model.weight_bytes));
+    json_object_set_new(o, "model_deploy",
+                        json_pack("{s:f, s:f, s:i, s:b, s:i, s:f, s:s}", "params", in->model.params,
+                                  "active_params", in->model.active_params, "kv_bytes_per_element", in->model.kv_bytes,
+                                  "fp8_compute", in->model.fp8_compute, "expert_parallel", in->model.expert_parallel,
+                                  "routing_skew", in->model.routing_skew, "note", in->model.deploy_note));
     json_object_set_new(o, "router", json_string(e->router->name));
     json_t *fleet = json_array();
     for (int32_t i = 0; i < e->n_instances; i++) {

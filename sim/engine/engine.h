@@ -44,6 +44,10 @@ typedef struct EngineConfig {
                                  max_prompt_tokens tokens (as vLLM's
                                  truncate_prompt_tokens) instead of rejecting it */
     char client_spec[256];    /* --client: "none" (default), "deadline:timeout=30,retries=2" */
+    int32_t expert_parallel;  /* --ep: GPUs of an instance the experts are split over (0/1: none) */
+    char weights_dtype[8];    /* --weights: "" (the model's) | bf16 | fp16 | fp8 */
+    char kv_dtype[8];         /* --kv-dtype: "" (the model's) | bf16 | fp16 | fp8 */
+    double moe_skew;          /* --moe-skew: routing skew; < 0 (default) the model's (uniform) */
     char admission_spec[256]; /* --admission: "max_queue=64,max_queue_delay=5,max_preemptions=3" */
     SloSpec slo;
 } EngineConfig;
