@@ -64,6 +64,18 @@ for x, y in zip(a, b):
             assert abs(float(x[k]) - float(y[k])) <= 1e-6 * max(1.0, float(x[k])), (x["id"], k, x[k], y[k])
 print("prefix: stepwise == event skipping")
 PY
+# chunked prefill: 256-token chunks register their blocks chunk by chunk; stepwise ==
+# skipping, and with this slow trace every request caches what it did under vllm
+"$S" $R --sched chunked-prefill:prefix_caching=true,chunk=256 --out "$T/ch" || fail "chunked run failed"
+"$S" $R --sched chunked-prefill:prefix_caching=true,chunk=256 --stepwise --out "$T/chs" || fail "chunked stepwise run failed"
+python3 - "$T/ch/requests.csv" "$T/chs/requests.csv" "$T/on/requests.csv" <<'PY' || fails=$((fails + 1))
+import csv, sys
+a, b, v = (list(csv.DictReader(open(p))) for p in sys.argv[1:4])
+for x, y, z in zip(a, b, v):
+    assert x["cached_tokens"] == y["cached_tokens"] == z["cached_tokens"], (x["id"], x["cached_tokens"], y["cached_tokens"], z["cached_tokens"])
+    assert abs(float(x["finish_s"]) - float(y["finish_s"])) <= 1e-6 * max(1.0, float(x["finish_s"])), x["id"]
+print("prefix: chunked prefill exact (stepwise == skipping, hits as vllm's)")
+PY
 # prefix-affinity routing over 3 instances; a swap + caching set-up is refused
 "$S" $R --instances 3 --router prefix-affinity --sched vllm:prefix_caching=true --out "$T/pa" || fail "prefix-affinity run failed"
 "$S" $R --sched vllm:prefix_caching=true,preempt=swap --out "$T/sw" 2> /dev/null; st=$?
