@@ -440,6 +440,14 @@ int cmd_plan(int argc, char **argv)
         printf("servesim %s plan: model %s, sched %s, router %s, predict %s, cost %s; %d seed%s from %llu\n",
                SERVESIM_VERSION, e->model, e->sched_spec, e->router, e->predict_spec, e->cost_spec,
                a.cfg.seeds, a.cfg.seeds == 1 ? "" : "s", (unsigned long long)a.cfg.first_seed);
+        ModelSpec m;
+        if (!model_spec_load(&m, e->model) &&
+            !model_spec_deploy(&m, NULL, e->weights_dtype, e->kv_dtype, e->expert_parallel,
+                               e->expert_parallel > 1 ? e->expert_parallel : 1, e->moe_skew, NULL, 0)) {
+            char what[512];
+            model_spec_describe(&m, what, sizeof(what));
+            printf("model: %s\n", what);
+        }
     }
     json_decref(json_object()); /* jansson seeds its hashes once: before threads start */
     int64_t sims = 0;

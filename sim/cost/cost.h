@@ -102,6 +102,8 @@ int model_spec_load_hf(ModelSpec *m, const char *path);
  * `note`.  Fills derived fields again. */
 int model_spec_deploy(ModelSpec *m, const GpuSpec *g, const char *weights, const char *kv_dtype,
                       int32_t ep, int32_t tp, double skew, char *note, size_t note_cap);
+/* One line of what the cost model assumes about `m` (plan, docs). */
+void model_spec_describe(const ModelSpec *m, char *buf, size_t cap);
 /* MoE helpers (spec.c). */
 static inline bool model_is_moe(const ModelSpec *m) { return m->experts > 0; }
 static inline int32_t model_moe_layers(const ModelSpec *m) { return m->experts > 0 ? m->layers - m->dense_layers : 0; }

@@ -458,3 +458,16 @@ int gpu_spec_load(GpuSpec *g, const char *name_or_path)
     }
     return 0;
 }
+
+void model_spec_describe(const ModelSpec *m, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "%s (%s): %.2f B parameters, %.2f B active per token, weights %s%s, KV %d byte%s x %.0f per token (%s)",
+                     m->name, m->source, m->params / 1e9, m->active_params / 1e9,
+                     m->expert_bytes_per_param < 1 ? "bf16 + MXFP4 experts" : m->bytes_per_param == 1 ? "fp8" : m->bytes_per_param == 2 ? "16-bit" : "fp32",
+                     m->fp8_compute ? " (FP8 GEMMs)" : "", m->kv_bytes, m->kv_bytes == 1 ? "" : "s",
+                     m->kv_bytes_per_token / m->kv_bytes, model_is_mla(m) ? "MLA latent" : "K and V");
+    if (n < 0 || (size_t)n >= cap || !model_is_moe(m)) return;
+    snprintf(buf + n, cap - (size_t)n, "; MoE %d of %d layers: top-%d of %d experts + %d shared, %s routing, "
+             "experts split over ep %d; all experts resident", model_moe_layers(m), m->layers, m->experts_per_token,
+             m->experts, m->shared_experts, m->routing_skew > 0 ? "Zipf-skewed" : "uniform", m->expert_parallel);
+}
