@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "autoscale/autoscale.h"
 #include "client/client.h"
 #include "common.h"
 #include "cost/cost.h"
@@ -82,6 +83,14 @@ int cli_serving_check(const EngineConfig *c)
     if ((r = check_plugin("--admission", "admission control", "admission", true, engine_admission_opts(),
                           sizeof(AdmissionOpts), c->admission_spec)))
         return r;
+    if (c->autoscale_spec[0]) {
+        if (opts_split_spec(c->autoscale_spec, name, sizeof(name), &kvs)) return cli_fail_lib();
+        const AutoscaleOps *as = autoscale_find(name);
+        if ((r = check_plugin("--autoscale", "autoscaling policy", name, as, as ? as->opts : NULL,
+                              as ? as->opts_size : 0, kvs)))
+            return r;
+        if (c->fleet[0]) return cli_fail("--autoscale scales copies of --gpu (with --tp); drop --fleet");
+    }
     FleetSpec f;
     if (c->fleet[0] && fleet_spec_parse(&f, c->fleet)) return cli_fail_lib();
     return 0;
@@ -322,6 +331,7 @@ int cli_serving_parse_option(EngineConfig *c, int opt, const char *v)
     case CLI_OPT_ROUTER: return copy_arg(c->router, sizeof(c->router), v, "--router");
     case CLI_OPT_CLIENT: return copy_arg(c->client_spec, sizeof(c->client_spec), v, "--client");
     case CLI_OPT_ADMISSION: return copy_arg(c->admission_spec, sizeof(c->admission_spec), v, "--admission");
+    case CLI_OPT_AUTOSCALE: return copy_arg(c->autoscale_spec, sizeof(c->autoscale_spec), v, "--autoscale");
     case CLI_OPT_MEMUTIL:
         if (ss_parse_double(v, &d) || d <= 0 || d > 1) return cli_fail("--gpu-mem-util: '%s' is not in (0, 1]", v);
         c->gpu_mem_util = d;
@@ -405,6 +415,9 @@ int cli_run_args_check(const CliRunArgs *a, const char *cmd, bool need_out)
     if (a->cfg.fleet[0] && (a->gpu_given || a->instances_given || a->tp_given))
         return cli_fail("%s: --fleet %s already names the GPUs, their counts and tp; drop %s", cmd, a->cfg.fleet,
                         a->gpu_given ? "--gpu" : a->instances_given ? "--instances" : "--tp");
+    /* The autoscaler sets the count (min, max, initial): --instances would not run. */
+    if (a->cfg.autoscale_spec[0] && a->instances_given)
+        return cli_fail("%s: --autoscale sets the instance count (its min=, max=, initial=); drop --instances", cmd);
     int r = cli_serving_check(&a->cfg);
     if (r) return r;
     cli_args_end();
@@ -470,6 +483,9 @@ const char *cli_run_options_help(void)
            "  --client SPEC         client model: none (default), deadline:ttft_timeout=S,timeout=S,\n"
            "                        patience=S,retries=N,backoff=S,jitter=F (servesim list clients)\n"
            "  --admission SPEC      max_queue=N,max_queue_delay=S,max_preemptions=N (429-like rejections)\n"
+           "  --autoscale SPEC      instances come and go: target-utilisation, queue or schedule, with\n"
+           "                        min=,max=,interval=,boot=,load_gbps=,down_delay=,...\n"
+           "                        (servesim list autoscalers; docs/PLANNING.md)\n"
            "  --slo ttft=S,tpot=S,e2el=S   goodput SLOs in seconds\n"
            "  --seed N              seed of every random stream (default 1)\n"
            "output:\n"

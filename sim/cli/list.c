@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "autoscale/autoscale.h"
 #include "client/client.h"
 #include "engine/engine.h"
 #include "cost/cost.h"
@@ -70,7 +71,7 @@ static int list_gpus(void)
 int cmd_list(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
-        printf("usage: servesim list [schedulers|predictors|routers|cost|formats|models|gpus|clients|workloads]\n"
+        printf("usage: servesim list [schedulers|predictors|routers|cost|formats|models|gpus|clients|workloads|autoscalers]\n"
                "Prints every registered plug-in with its options (name type default help), the\n"
                "cost models (--cost; 'backends' is the same list), and the model and GPU specs\n"
                "of the models directory (--model, --gpu).\n");
@@ -82,11 +83,11 @@ int cmd_list(int argc, char **argv)
     }
     const char *only = argc >= 2 ? argv[1] : NULL;
     static const char *const kinds[] = { "schedulers", "predictors", "routers", "cost", "backends", "formats",
-                                         "models", "gpus", "clients", "workloads" };
+                                         "models", "gpus", "clients", "workloads", "autoscalers" };
     bool known = !only;
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && !known; i++) known = !strcmp(only, kinds[i]);
     if (!known) {
-        cli_fail("list: unknown kind '%s' (schedulers, predictors, routers, cost, formats, models, gpus, clients, workloads)", only);
+        cli_fail("list: unknown kind '%s' (schedulers, predictors, routers, cost, formats, models, gpus, clients, workloads, autoscalers)", only);
         return CLI_EXIT_USAGE;
     }
     if (!only || !strcmp(only, "schedulers")) {
@@ -126,6 +127,13 @@ int cmd_list(int argc, char **argv)
         }
         printf("admission control (--admission key=value,...; every scheduler)\n");
         opts_print(stdout, engine_admission_opts(), "      ");
+    }
+    if (!only || !strcmp(only, "autoscalers")) {
+        printf("autoscaling policies (--autoscale NAME:key=value,...)\n");
+        for (const AutoscaleOps *const *a = autoscale_registry; *a; a++) {
+            printf("  %-18s %s\n", (*a)->name, (*a)->help);
+            opts_print(stdout, (*a)->opts, "      ");
+        }
     }
     if ((!only || !strcmp(only, "models")) && list_models()) return 1;
     if ((!only || !strcmp(only, "gpus")) && list_gpus()) return 1;

@@ -93,6 +93,7 @@ void engine__finish(Engine *e, Instance *in, Request *r)
     in->in_system--;
     in->finished++;
     in->failed += r->state != REQ_DONE;
+    if (e->autoscale) autoscale__on_finish(e, in, r); /* per-hour figures; a drained instance leaves */
     e->in_system--;
     e->finished++;
     /* A deadline event still pending reads the record when it fires: it
@@ -278,7 +279,12 @@ int engine_create(Engine **out, const EngineConfig *cfg, const EngineOutputs *ou
     e->predict_rng = ss_rng_stream(cfg->seed, "predictor", 0);
     PredictEnv penv = { e->predict_rng };
     if ((r = predictor_create(&e->predictor, cfg->predict_spec, &penv))) goto fail;
+    if ((r = autoscale__configure(e))) goto fail; /* --autoscale: the pool is `max` instances */
     if ((r = instances_setup(e))) goto fail;
+    e->live = ss_calloc((size_t)e->n_instances, sizeof(*e->live));
+    for (int32_t i = 0; i < e->n_instances; i++) e->live[i] = i;
+    e->n_live = e->n_instances;
+    if (e->autoscale && (r = autoscale__setup(e))) goto fail;
     if ((r = router_setup(e))) goto fail;
     if ((r = client__setup(e))) goto fail;
     if (outputs) engine_set_outputs(e, outputs);
@@ -328,6 +334,8 @@ void engine_destroy(Engine **pe)
         ride_free(&in->ride);
     }
     free(e->instances);
+    free(e->live);
+    autoscale__free(e);
     free(e->router_priv);
     free(e->router_opts);
     free(e->router_view);
@@ -396,7 +404,7 @@ json_t *engine_run_info_json(const Engine *e)
 {
     json_t *o = json_object();
     const Instance *in = &e->instances[0];
-    json_object_set_new(o, "instances", json_integer(e->n_instances));
+    json_object_set_new(o, "instances", json_integer(e->n_instances)); /* --autoscale: the pool */
     json_object_set_new(o, "kv_capacity_tokens", json_integer(in->kv_capacity_tokens));
     json_object_set_new(o, "kv_bytes_per_token", json_real(in->model.kv_bytes_per_token));
     json_object_set_new(o, "weight_bytes", json_real(in->model.weight_bytes));
@@ -429,6 +437,7 @@ json_t *engine_run_info_json(const Engine *e)
     json_object_set_new(o, "long_prompts", json_string(e->cfg.trim_long_prompts ? "trim" : "reject"));
     if (e->cfg.wall_clock) json_object_set_new(o, "wall_late_s", json_real(e->wall_late_s));
     json_object_set_new(o, "simulated_s", json_real(e->now_s));
+    if (e->autoscale) json_object_set_new(o, "autoscale", autoscale__summary_json(e));
     return o;
 }
 
@@ -499,25 +508,27 @@ static void route_to(Engine *e, Instance *in, Request *q)
     }
 }
 
+/* The router sees the live set (the ready instances under --autoscale; all
+ * of them otherwise): view k is instance live[k]. */
 static int32_t route_pick(Engine *e, const Request *q)
 {
-    if (e->n_instances == 1) return 0;
-    for (int32_t i = 0; i < e->n_instances; i++) {
-        const Instance *in = &e->instances[i];
-        e->router_view[i] = (RouterInstance){ in->in_system, in->outstanding_tokens, in->tokens_per_s, 0 };
+    if (e->n_live == 1) return e->live[0];
+    for (int32_t k = 0; k < e->n_live; k++) {
+        const Instance *in = &e->instances[e->live[k]];
+        e->router_view[k] = (RouterInstance){ in->in_system, in->outstanding_tokens, in->tokens_per_s, 0 };
         if (e->router->wants_prefix && in->sched_ops->prefix_match_tokens)
-            e->router_view[i].cached_tokens = in->sched_ops->prefix_match_tokens(in->sched, q);
+            e->router_view[k].cached_tokens = in->sched_ops->prefix_match_tokens(in->sched, q);
     }
-    int32_t i = e->router->pick(e->router_priv, e->router_view, e->n_instances, q);
-    SS_ASSERT(i >= 0 && i < e->n_instances);
-    return i;
+    int32_t k = e->router->pick(e->router_priv, e->router_view, e->n_live, q);
+    SS_ASSERT(k >= 0 && k < e->n_live);
+    return e->live[k];
 }
 
 /* Central queue: the first idle instance with nothing queued takes the head. */
 static void central_dispatch(Engine *e)
 {
-    for (int32_t i = 0; i < e->n_instances && e->central.n; i++) {
-        Instance *in = &e->instances[i];
+    for (int32_t k = 0; k < e->n_live && e->central.n; k++) {
+        Instance *in = &e->instances[e->live[k]];
         const SchedOps *ops = in->sched_ops;
         while (e->central.n && !in->busy && (!ops->queue_length || ops->queue_length(in->sched) == 0))
             route_to(e, in, req_fifo_pop(&e->central));
@@ -716,6 +727,7 @@ static int engine__run(Engine *e, RowSource *src)
     e->start_wall_s = ss_wall_seconds();
     e->next_progress_wall_s = e->start_wall_s + 2.0;
     if ((r = read_next_arrival(e))) return r;
+    if (e->autoscale) autoscale__start(e);
     if (e->out.timeseries_csv && e->cfg.sample_interval_s > 0 && e->have_pending)
         event_queue_push(&e->queue, e->pending.arrival_s, SIM_EV_SAMPLE, -1, 0);
     SimEvent ev;
@@ -748,6 +760,15 @@ static int engine__run(Engine *e, RowSource *src)
             break;
         case SIM_EV_RETRY:
             on_retry(e, &ev);
+            break;
+        case SIM_EV_AUTOSCALE:
+            autoscale__on_tick(e);
+            break;
+        case SIM_EV_INSTANCE_READY:
+            if (autoscale__on_ready(e, &ev) && e->central.n) central_dispatch(e);
+            break;
+        case SIM_EV_INSTANCE_DRAINED:
+            autoscale__on_drained(e, &ev);
             break;
         case SIM_EV_KICK:
             if (e->have_pending && e->pending.arrival_s == e->now_s) {

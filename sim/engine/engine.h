@@ -49,6 +49,7 @@ typedef struct EngineConfig {
     char kv_dtype[8];         /* --kv-dtype: "" (the model's) | bf16 | fp16 | fp8 */
     double moe_skew;          /* --moe-skew: routing skew; < 0 (default) the model's (uniform) */
     char admission_spec[256]; /* --admission: "max_queue=64,max_queue_delay=5,max_preemptions=3" */
+    char autoscale_spec[256]; /* --autoscale: "" = a fixed fleet; "target-utilisation:min=2,max=16" */
     SloSpec slo;
 } EngineConfig;
 

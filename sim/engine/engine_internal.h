@@ -19,6 +19,9 @@ struct Engine {
     void *router_priv, *router_opts;
     gsl_rng *router_rng;
     RouterInstance *router_view;
+    int32_t *live;             /* the instances routers see, in index order: every one without --autoscale */
+    int32_t n_live;
+    struct AutoscaleRun *autoscale; /* --autoscale (autoscale_engine.c); NULL: a fixed fleet */
     ReqFifo central;           /* central-queue routing: requests not yet dispatched */
     StepExecutor executor;     /* replay: run_iteration != NULL */
     int executor_error;        /* first negative errno an iteration returned */
@@ -71,6 +74,18 @@ bool span_first_token_by(Engine *e, Instance *in, const Request *r, double t_s);
 /* engine.c */
 void engine__finish(Engine *e, Instance *in, Request *r);
 void engine__release(Engine *e, Request *r); /* back to the pool */
+
+/* autoscale_engine.c */
+typedef struct AutoscaleRun AutoscaleRun;
+int autoscale__configure(Engine *e);  /* before the instances: the pool is max of them */
+int autoscale__setup(Engine *e);      /* after them: which are up at t = 0 */
+void autoscale__start(Engine *e);
+void autoscale__on_tick(Engine *e);
+bool autoscale__on_ready(Engine *e, const SimEvent *ev); /* true: the live set grew */
+void autoscale__on_drained(Engine *e, const SimEvent *ev);
+void autoscale__on_finish(Engine *e, Instance *in, const Request *r);
+json_t *autoscale__summary_json(const Engine *e);
+void autoscale__free(Engine *e);
 
 /* client_engine.c */
 int client__setup(Engine *e);

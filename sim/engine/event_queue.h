@@ -19,6 +19,9 @@ typedef enum SimEventKind {
                            arrival of this instant is in (simultaneous arrivals batch) */
     SIM_EV_DEADLINE,    /* a client or admission deadline of one request (client_engine.c) */
     SIM_EV_RETRY,       /* a client sends a failed request again */
+    SIM_EV_AUTOSCALE,   /* an autoscaling decision (autoscale_engine.c) */
+    SIM_EV_INSTANCE_READY,   /* a booting instance's cold start is over: it takes requests */
+    SIM_EV_INSTANCE_DRAINED, /* a draining instance may have finished its last request */
 } SimEventKind;
 
 typedef struct SimEvent {
