@@ -2,7 +2,8 @@
  * queueing delay it implies (queued / arrival rate, Little's law).
  *
  * Up: when either is above its bound, add ceil(ready x step) instances (at
- * least one; booting ones count as added).  Down: when nothing waits and KV
+ * least one; booting ones count as added).  Down: when fewer requests wait
+ * than instances are ready (none waits, bar this instant's arrivals) and KV
  * use is below down_util, size the fleet so that the same KV load would sit
  * at down_util. */
 #include <errno.h>
@@ -32,7 +33,7 @@ static const OptSpec queue_opts[] = {
     { "step", OPT_DOUBLE, offsetof(QueueOpts, step), "0.25",
       "fraction of the ready instances added per decision (at least 1)", NULL, 0, 100 },
     { "down_util", OPT_DOUBLE, offsetof(QueueOpts, down_util), "0.3",
-      "with nothing queued, KV utilisation below which the fleet shrinks (to sit at it)", NULL, 1e-3, 1 },
+      "with fewer queued than instances ready, KV utilisation below which the fleet shrinks (to sit at it)", NULL, 1e-3, 1 },
     { NULL, OPT_INT, 0, NULL, NULL, NULL, OPT_NO_BOUNDS },
 };
 
@@ -53,7 +54,9 @@ static int32_t queue_decide(void *priv, const AutoscaleView *v)
         double add = SS_MAX(1.0, ceil((double)v->ready * s->o.step));
         return (int32_t)SS_MIN(1e6, SS_MAX((double)have, (double)v->ready + add));
     }
-    if (v->queued == 0 && v->kv_utilisation < s->o.down_util)
+    /* "Nothing waits" tolerates the requests of this very instant, not yet
+     * started: fewer waiting than instances ready. */
+    if (v->queued < v->ready && v->kv_utilisation < s->o.down_util)
         return (int32_t)SS_MAX(1.0, ceil((double)v->ready * v->kv_utilisation / s->o.down_util - 1e-9));
     return have;
 }
