@@ -72,6 +72,8 @@ typedef struct Request {
     uint8_t pending_events;         /* engine: deadline events not yet fired (pool_put waits) */
     bool in_step;                   /* engine: a member of its instance's running step */
     bool cancel_pending;            /* engine: given up while in a step; cut at its end */
+    int32_t disagg_output_tokens;   /* engine (disagg.c): its true output while a prefill instance
+                                       serves its first token (output_tokens is 1 there); 0: not split */
     int32_t prefill_computed_tokens;/* prompt tokens computed for it, recomputes included (wasted work) */
     uint64_t *hash_ids;             /* prefix block hashes (TraceRow.hash_ids, engine-owned); NULL: none */
     int32_t n_hash_ids;

@@ -332,6 +332,7 @@ int cli_serving_parse_option(EngineConfig *c, int opt, const char *v)
     case CLI_OPT_CLIENT: return copy_arg(c->client_spec, sizeof(c->client_spec), v, "--client");
     case CLI_OPT_ADMISSION: return copy_arg(c->admission_spec, sizeof(c->admission_spec), v, "--admission");
     case CLI_OPT_AUTOSCALE: return copy_arg(c->autoscale_spec, sizeof(c->autoscale_spec), v, "--autoscale");
+    case CLI_OPT_KV_LINK: return copy_arg(c->kv_link, sizeof(c->kv_link), v, "--kv-link");
     case CLI_OPT_MEMUTIL:
         if (ss_parse_double(v, &d) || d <= 0 || d > 1) return cli_fail("--gpu-mem-util: '%s' is not in (0, 1]", v);
         c->gpu_mem_util = d;
@@ -483,6 +484,10 @@ const char *cli_run_options_help(void)
            "  --client SPEC         client model: none (default), deadline:ttft_timeout=S,timeout=S,\n"
            "                        patience=S,retries=N,backoff=S,jitter=F (servesim list clients)\n"
            "  --admission SPEC      max_queue=N,max_queue_delay=S,max_preemptions=N (429-like rejections)\n"
+           "  --fleet prefill:2xh100-sxm,decode:4xh100-sxm   disaggregated: prompts on prefill\n"
+           "                        instances, KV sent to a decode instance (docs/PLANNING.md)\n"
+           "  --kv-link SPEC        their KV link: nvlink or rdma:gbps=400,latency_us=10, with\n"
+           "                        overlap=none (default) or layer (default: nvlink within 8 GPUs)\n"
            "  --autoscale SPEC      instances come and go: target-utilisation, queue or schedule, with\n"
            "                        min=,max=,interval=,boot=,load_gbps=,down_delay=,...\n"
            "                        (servesim list autoscalers; docs/PLANNING.md)\n"

@@ -86,6 +86,7 @@ void engine__finish(Engine *e, Instance *in, Request *r)
     SS_ASSERT(request_is_finished(r));
     /* Conservation: a completed request emitted exactly its true length. */
     SS_ASSERT(r->state != REQ_DONE || r->generated_tokens == r->output_tokens);
+    if (e->disagg && disagg__hand_off(e, in, r)) return; /* its first token: on to a decode instance */
     in->outstanding_tokens -= (double)r->input_tokens + r->predicted_output_tokens;
     if (e->executor.release) e->executor.release(e->executor.ctx, r);
     if (e->client_active) client__on_finished(e, r); /* a retry, or the original's outcome */
@@ -287,6 +288,14 @@ int engine_create(Engine **out, const EngineConfig *cfg, const EngineOutputs *ou
     if (e->autoscale && (r = autoscale__setup(e))) goto fail;
     if ((r = router_setup(e))) goto fail;
     if ((r = client__setup(e))) goto fail;
+    if (cfg->fleet[0]) {
+        FleetSpec f;
+        if ((r = fleet_spec_parse(&f, cfg->fleet)) || (r = disagg__setup(e, &f))) goto fail;
+        if (e->disagg && e->client_active) {
+            r = ss_error_set(EINVAL, "--client/--admission with a disaggregated --fleet is not supported yet");
+            goto fail;
+        }
+    }
     if (outputs) engine_set_outputs(e, outputs);
     *out = e;
     return 0;
@@ -336,6 +345,7 @@ void engine_destroy(Engine **pe)
     free(e->instances);
     free(e->live);
     autoscale__free(e);
+    disagg__free(e);
     free(e->router_priv);
     free(e->router_opts);
     free(e->router_view);
@@ -420,6 +430,7 @@ json_t *engine_run_info_json(const Engine *e)
         json_t *j = json_object();
         json_object_set_new(j, "gpu", json_string(x->gpu.name));
         json_object_set_new(j, "tp", json_integer(x->tensor_parallel));
+        if (e->disagg) json_object_set_new(j, "role", json_string(x->role == FLEET_ROLE_PREFILL ? "prefill" : "decode"));
         json_object_set_new(j, "kv_capacity_tokens", json_integer(x->kv_capacity_tokens));
         json_object_set_new(j, "steps", json_integer(x->steps_done));
         json_object_set_new(j, "price_per_hour", json_real(x->gpu.price_per_hour * x->tensor_parallel));
@@ -438,6 +449,7 @@ json_t *engine_run_info_json(const Engine *e)
     if (e->cfg.wall_clock) json_object_set_new(o, "wall_late_s", json_real(e->wall_late_s));
     json_object_set_new(o, "simulated_s", json_real(e->now_s));
     if (e->autoscale) json_object_set_new(o, "autoscale", autoscale__summary_json(e));
+    if (e->disagg) json_object_set_new(o, "disaggregation", disagg__summary_json(e));
     return o;
 }
 
@@ -496,6 +508,11 @@ static void route_to(Engine *e, Instance *in, Request *q)
         return;
     }
     if (e->client_active && !client__admit(e, in, q)) return; /* --admission max_queue: a 429 */
+    engine__deliver(e, in, q);
+}
+
+void engine__deliver(Engine *e, Instance *in, Request *q)
+{
     q->state = REQ_QUEUED;
     in->sched_ops->on_arrival(in->sched, q, e->now_s);
     if (in->busy) {
@@ -594,6 +611,7 @@ static int on_arrival(Engine *e)
     e->in_system++;
     metrics_on_arrival(&e->metrics, q);
     if (e->client_active) client__on_attempt(e, q);
+    if (e->disagg) disagg__on_arrival(e, q);
     if (e->router->central) {
         req_fifo_push(&e->central, q);
         central_dispatch(e);
@@ -769,6 +787,9 @@ static int engine__run(Engine *e, RowSource *src)
             break;
         case SIM_EV_INSTANCE_DRAINED:
             autoscale__on_drained(e, &ev);
+            break;
+        case SIM_EV_KV_TRANSFER:
+            disagg__on_transfer(e, &ev);
             break;
         case SIM_EV_KICK:
             if (e->have_pending && e->pending.arrival_s == e->now_s) {

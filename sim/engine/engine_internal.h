@@ -22,6 +22,7 @@ struct Engine {
     int32_t *live;             /* the instances routers see, in index order: every one without --autoscale */
     int32_t n_live;
     struct AutoscaleRun *autoscale; /* --autoscale (autoscale_engine.c); NULL: a fixed fleet */
+    struct DisaggRun *disagg;  /* prefill:/decode: roles in --fleet (disagg.c); NULL: colocated */
     ReqFifo central;           /* central-queue routing: requests not yet dispatched */
     StepExecutor executor;     /* replay: run_iteration != NULL */
     int executor_error;        /* first negative errno an iteration returned */
@@ -74,6 +75,18 @@ bool span_first_token_by(Engine *e, Instance *in, const Request *r, double t_s);
 /* engine.c */
 void engine__finish(Engine *e, Instance *in, Request *r);
 void engine__release(Engine *e, Request *r); /* back to the pool */
+void engine__deliver(Engine *e, Instance *in, Request *q); /* to in's scheduler, limits checked */
+
+/* disagg.c */
+typedef struct DisaggRun DisaggRun;
+int disagg__setup(Engine *e, const FleetSpec *f); /* after the router; no-op for colocated fleets */
+void disagg__on_arrival(Engine *e, Request *q);   /* cap the output at the first token */
+bool disagg__hand_off(Engine *e, Instance *in, Request *r); /* true: prefill done, transfer started */
+void disagg__on_transfer(Engine *e, const SimEvent *ev);
+double disagg__transfer_s(const DisaggRun *d, const Instance *from, const Instance *to, int32_t prompt_tokens,
+                          double prefill_iter_s, double *bytes_out);
+json_t *disagg__summary_json(const Engine *e);
+void disagg__free(Engine *e);
 
 /* autoscale_engine.c */
 typedef struct AutoscaleRun AutoscaleRun;

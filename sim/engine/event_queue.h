@@ -22,6 +22,7 @@ typedef enum SimEventKind {
     SIM_EV_AUTOSCALE,   /* an autoscaling decision (autoscale_engine.c) */
     SIM_EV_INSTANCE_READY,   /* a booting instance's cold start is over: it takes requests */
     SIM_EV_INSTANCE_DRAINED, /* a draining instance may have finished its last request */
+    SIM_EV_KV_TRANSFER, /* a prefilled request's KV reached its decode instance (disagg.c) */
 } SimEventKind;
 
 typedef struct SimEvent {

@@ -9,6 +9,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "cost/cost.h"
+#include "fleet/fleet.h"
 #include "sched/sched.h"
 #include "ride.h"
 
@@ -21,6 +22,7 @@ typedef struct Instance {
     GpuSpec gpu;
     int64_t kv_capacity_tokens;
     int32_t tensor_parallel;   /* GPUs in this instance */
+    FleetRole role;            /* prefill, decode, or both (colocated) */
     double outstanding_tokens; /* input + predicted output of requests routed here */
     double tokens_per_s;       /* rough decode speed, for routers comparing instances */
     const SchedOps *sched_ops;

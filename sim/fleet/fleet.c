@@ -12,6 +12,11 @@ static int parse_group(FleetGroup *g, const char *tok, size_t len, const char *t
     if (len >= sizeof(buf)) return ss_error_set(EINVAL, "--fleet '%s': entry too long", text);
     memcpy(buf, tok, len);
     buf[len] = '\0';
+    g->role = FLEET_ROLE_BOTH;
+    char *body = buf;
+    if (!strncmp(buf, "prefill:", 8)) g->role = FLEET_ROLE_PREFILL, body = buf + 8;
+    else if (!strncmp(buf, "decode:", 7)) g->role = FLEET_ROLE_DECODE, body = buf + 7;
+    memmove(buf, body, strlen(body) + 1);
     char *x = strchr(buf, 'x');
     if (!x || x == buf) return ss_error_set(EINVAL, "--fleet '%s': '%s' is not COUNTxGPU", text, buf);
     *x = '\0';
@@ -51,5 +56,17 @@ int fleet_spec_parse(FleetSpec *f, const char *text)
         p = comma + 1;
     }
     if (!f->n_groups) return ss_error_set(EINVAL, "--fleet: empty");
+    int32_t with_role = 0, prefill = 0, decode = 0;
+    for (int32_t g = 0; g < f->n_groups; g++) {
+        with_role += f->groups[g].role != FLEET_ROLE_BOTH;
+        prefill += f->groups[g].role == FLEET_ROLE_PREFILL;
+        decode += f->groups[g].role == FLEET_ROLE_DECODE;
+    }
+    if (with_role && with_role != f->n_groups)
+        return ss_error_set(EINVAL, "--fleet '%s': give every group a role (prefill: or decode:) or none", text);
+    if (with_role && (!prefill || !decode))
+        return ss_error_set(EINVAL, "--fleet '%s': a disaggregated fleet needs a prefill: group and a decode: group",
+                            text);
+    f->disaggregated = with_role > 0;
     return 0;
 }

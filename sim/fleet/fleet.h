@@ -17,8 +17,13 @@
 
 #define FLEET_MAX_GROUPS 16
 
+/* Disaggregated serving: a group's role ("prefill:2xh100-sxm"); a fleet
+ * without roles colocates both phases on every instance. */
+typedef enum FleetRole { FLEET_ROLE_BOTH = 0, FLEET_ROLE_PREFILL, FLEET_ROLE_DECODE } FleetRole;
+
 typedef struct FleetGroup {
     int32_t count;      /* instances */
+    FleetRole role;     /* FLEET_ROLE_BOTH unless the entry starts with prefill: or decode: */
     char gpu[64];       /* GPU spec name or path */
     int32_t tp;         /* GPUs per instance (tensor parallel) */
 } FleetGroup;
@@ -27,9 +32,11 @@ typedef struct FleetSpec {
     FleetGroup groups[FLEET_MAX_GROUPS];
     int32_t n_groups;
     int32_t instances;  /* sum of counts */
+    bool disaggregated; /* every group has a role, at least one of each */
 } FleetSpec;
 
-/* "4xh100-sxm:tp=2,2xa100-80g": 0 or -EINVAL with a message. */
+/* "4xh100-sxm:tp=2,2xa100-80g" or, disaggregated, "prefill:2xh100-sxm,decode:4xh100-sxm:tp=2"
+ * (roles on every group or on none): 0 or -EINVAL with a message. */
 int fleet_spec_parse(FleetSpec *f, const char *text);
 
 /* What a router may look at for each instance. */

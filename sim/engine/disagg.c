@@ -1,0 +1,253 @@
+/* disagg.c: disaggregated prefill and decode (--fleet prefill:P x GPU,decode:D x GPU).
+ *
+ * A request's prompt runs on a prefill instance with its output capped at the
+ * first token; when that token is out the prefill instance is done with it
+ * (its scheduler frees the KV there at once, as for any finished request: the
+ * copy is modelled as leaving with the request), a decode instance is picked
+ * by the decode router, and a SIM_EV_KV_TRANSFER event fires when the prompt's
+ * KV has crossed the link.  Then the decode instance's scheduler receives it as
+ * an arrival whose prompt is already in cache (prefilled_tokens = prompt,
+ * generated_tokens = 1): a continuous scheduler admits it as a decoder, with
+ * blocks for its whole KV, never recomputing it (continuous.c is_decoding).
+ *
+ * The first token reaches the client when the KV lands on the decode instance
+ * (first_token_s = the prefill's first token + the transfer), so TTFT includes
+ * the transfer.  One request is one record, written where it ends (decode, or
+ * prefill for one-token outputs, trace failures and rejections).
+ *
+ * The link: bytes = prompt tokens x kv_bytes_per_token over the ranks that send
+ * in parallel (each tensor-parallel rank its shard, min(tp, KV heads) distinct
+ * shards, the smaller tp of the two sides).  time = latency + bytes / bandwidth;
+ * with overlap=layer each layer's KV leaves as soon as that layer's prefill is
+ * done, so only max(one layer's share, bytes/bw - (L-1)/L x P) shows after the
+ * prefill, P being the prefill iteration's duration (a pipeline of L layers). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "engine_internal.h"
+#include "rng.h"
+#include "sched/continuous.h"
+
+typedef struct LinkOpts {
+    double gbps;        /* Gb/s per GPU; 0: the link's default */
+    double latency_us;  /* microseconds per transfer; < 0: the link's default */
+    int overlap;        /* 0 none, 1 layer */
+} LinkOpts;
+
+static const OptSpec link_opts[] = {
+    { "gbps", OPT_DOUBLE, offsetof(LinkOpts, gbps), "0",
+      "bandwidth per GPU, Gb/s (0: nvlink = the GPU spec's interconnect_bandwidth, rdma = 400)", NULL, 0, 1e6 },
+    { "latency_us", OPT_DOUBLE, offsetof(LinkOpts, latency_us), "-1",
+      "latency per transfer, us (< 0: nvlink = the GPU spec's interconnect_latency_s, rdma = 10)", NULL, -1, 1e9 },
+    { "overlap", OPT_CHOICE, offsetof(LinkOpts, overlap), "none",
+      "none: the KV leaves after the prefill; layer: layer by layer during it", "none|layer", OPT_NO_BOUNDS },
+    { NULL, 0, 0, NULL, NULL, NULL, 0, 0 },
+};
+
+struct DisaggRun {
+    int32_t *prefill, n_prefill;     /* instance indices by role */
+    int32_t *decode, n_decode;
+    const char *link_name;           /* "nvlink" | "rdma" */
+    double link_bytes_per_s, link_latency_s;
+    bool overlap_layers;
+    void *router_priv;               /* the decode role's own router state */
+    gsl_rng *router_rng;
+    RouterInstance *view;
+    Request **slot;                  /* transfers in flight; SimEvent.generation is the slot */
+    int64_t n_slots, *free_slots, n_free;
+    size_t slot_cap, free_cap;
+    int64_t transfers, handed_off_done;
+    double kv_bytes, transfer_s_sum, transfer_s_max;
+};
+
+static int link_setup(DisaggRun *d, const Engine *e)
+{
+    char name[32];
+    const char *kvs = NULL;
+    int32_t gpus = 0;
+    for (int32_t i = 0; i < e->n_instances; i++) gpus += e->instances[i].tensor_parallel;
+    /* One 8-GPU node holds the whole fleet: NVLink; more: RDMA between nodes. */
+    if (!e->cfg.kv_link[0]) snprintf(name, sizeof(name), "%s", gpus <= 8 ? "nvlink" : "rdma");
+    else if (opts_split_spec(e->cfg.kv_link, name, sizeof(name), &kvs)) return -EINVAL;
+    LinkOpts o;
+    int r = opts_init(link_opts, kvs, &o, "--kv-link");
+    if (r) return r;
+    const GpuSpec *g = &e->instances[d->prefill[0]].gpu;
+    if (!strcmp(name, "nvlink")) {
+        d->link_name = "nvlink";
+        d->link_bytes_per_s = o.gbps > 0 ? o.gbps * 1e9 / 8 : g->interconnect_bandwidth;
+        d->link_latency_s = o.latency_us >= 0 ? o.latency_us * 1e-6 : g->interconnect_latency_s;
+    } else if (!strcmp(name, "rdma")) {
+        /* One 400 Gb/s NIC per GPU (ConnectX-7 NDR, as in DGX H100); ~10 us to
+         * set up an RDMA read of a request's blocks (rough). */
+        d->link_name = "rdma";
+        d->link_bytes_per_s = (o.gbps > 0 ? o.gbps : 400.0) * 1e9 / 8;
+        d->link_latency_s = o.latency_us >= 0 ? o.latency_us * 1e-6 : 10e-6;
+    } else {
+        return ss_error_set(EINVAL, "--kv-link '%s': unknown link '%s' (nvlink or rdma)", e->cfg.kv_link, name);
+    }
+    if (!(d->link_bytes_per_s > 0))
+        return ss_error_set(EINVAL, "--kv-link: %s has no bandwidth (give gbps=)", g->name);
+    d->overlap_layers = o.overlap == 1;
+    return 0;
+}
+
+int disagg__setup(Engine *e, const FleetSpec *f)
+{
+    if (!f->disaggregated) return 0;
+    if (e->cfg.autoscale_spec[0])
+        return ss_error_set(EINVAL, "--autoscale with a disaggregated --fleet is not supported yet");
+    if (e->router->central)
+        return ss_error_set(EINVAL, "--router %s with a disaggregated --fleet is not supported "
+                            "(routers that pick on arrival only)", e->router->name);
+    if (e->executor.run_iteration) return ss_error_set(EINVAL, "replay drives colocated instances only");
+    DisaggRun *d = ss_calloc(1, sizeof(*d));
+    e->disagg = d;
+    d->prefill = ss_calloc((size_t)e->n_instances, sizeof(int32_t));
+    d->decode = ss_calloc((size_t)e->n_instances, sizeof(int32_t));
+    int32_t index = 0;
+    for (int32_t g = 0; g < f->n_groups; g++)
+        for (int32_t k = 0; k < f->groups[g].count; k++, index++) {
+            Instance *in = &e->instances[index];
+            in->role = f->groups[g].role;
+            if (in->role == FLEET_ROLE_PREFILL) d->prefill[d->n_prefill++] = index;
+            else d->decode[d->n_decode++] = index;
+            /* The decode side must admit a prefilled request as a decoder,
+             * which continuous policies do; static batches recompute prompts. */
+            if (in->sched_ops->on_arrival != cont_on_arrival)
+                return ss_error_set(EINVAL, "--sched %s with a disaggregated --fleet: use a continuous "
+                                    "policy (vllm, chunked-prefill, sjf, srpt, ...)", in->sched_ops->name);
+        }
+    int r = link_setup(d, e);
+    if (r) return r;
+    /* The arrival router sees the prefill instances only. */
+    memcpy(e->live, d->prefill, (size_t)d->n_prefill * sizeof(int32_t));
+    e->n_live = d->n_prefill;
+    d->router_priv = ss_calloc(1, e->router->priv_size + 1);
+    d->router_rng = ss_rng_stream(e->cfg.seed, "router-decode", 0);
+    d->view = ss_calloc((size_t)d->n_decode, sizeof(RouterInstance));
+    return e->router->init(d->router_priv, e->router_opts, d->n_decode, d->router_rng);
+}
+
+void disagg__on_arrival(Engine *e, Request *q)
+{
+    (void)e;
+    /* One-token outputs and trace failures end on the prefill instance. */
+    if (q->output_tokens > 1) {
+        q->disagg_output_tokens = q->output_tokens;
+        q->output_tokens = 1;
+    }
+}
+
+double disagg__transfer_s(const DisaggRun *d, const Instance *from, const Instance *to, int32_t prompt_tokens,
+                          double prefill_iter_s, double *bytes_out)
+{
+    int32_t tp = SS_MIN(from->tensor_parallel, to->tensor_parallel);
+    int32_t shards = SS_MAX(1, SS_MIN(tp, from->model.kv_heads));
+    double bytes = (double)prompt_tokens * from->model.kv_bytes_per_token;
+    double wire_s = bytes / shards / d->link_bytes_per_s;
+    *bytes_out = bytes;
+    if (!d->overlap_layers) return d->link_latency_s + wire_s;
+    double layers = from->model.layers;
+    return d->link_latency_s + SS_MAX(wire_s / layers, wire_s - (layers - 1) / layers * prefill_iter_s);
+}
+
+static int32_t pick_decode(Engine *e, DisaggRun *d, const Request *q)
+{
+    if (d->n_decode == 1) return d->decode[0];
+    for (int32_t k = 0; k < d->n_decode; k++) {
+        const Instance *in = &e->instances[d->decode[k]];
+        d->view[k] = (RouterInstance){ in->in_system, in->outstanding_tokens, in->tokens_per_s, 0 };
+    }
+    int32_t k = e->router->pick(d->router_priv, d->view, d->n_decode, q);
+    SS_ASSERT(k >= 0 && k < d->n_decode);
+    return d->decode[k];
+}
+
+bool disagg__hand_off(Engine *e, Instance *in, Request *r)
+{
+    DisaggRun *d = e->disagg;
+    if (!d || !r->disagg_output_tokens || r->state != REQ_DONE) return false;
+    SS_ASSERT(in->role == FLEET_ROLE_PREFILL && r->generated_tokens == 1 && r->prefilled_tokens == r->input_tokens);
+    in->outstanding_tokens -= (double)r->input_tokens + r->predicted_output_tokens;
+    in->in_system--;
+    in->finished++;
+    r->output_tokens = r->disagg_output_tokens;
+    r->disagg_output_tokens = 0;
+    r->state = REQ_QUEUED;
+    r->finish_s = -1;
+    r->kv_blocks = 0;
+    Instance *to = &e->instances[pick_decode(e, d, r)];
+    /* Routed now: the decode router sees transfers on their way in. */
+    to->in_system++;
+    to->outstanding_tokens += (double)r->input_tokens + r->predicted_output_tokens;
+    double bytes;
+    double t_s = disagg__transfer_s(d, in, to, r->input_tokens, in->first_iter_s, &bytes);
+    d->transfers++;
+    d->kv_bytes += bytes;
+    d->transfer_s_sum += t_s;
+    d->transfer_s_max = SS_MAX(d->transfer_s_max, t_s);
+    int64_t slot;
+    if (d->n_free) {
+        slot = d->free_slots[--d->n_free];
+    } else {
+        SS_GROW(d->slot, d->slot_cap, (size_t)d->n_slots + 1);
+        slot = d->n_slots++;
+    }
+    d->slot[slot] = r;
+    r->instance = to->index;
+    /* Static batches end after their members' first tokens: never before now. */
+    event_queue_push(&e->queue, SS_MAX(e->now_s, r->first_token_s + t_s), SIM_EV_KV_TRANSFER, to->index,
+                     (uint64_t)slot);
+    return true;
+}
+
+void disagg__on_transfer(Engine *e, const SimEvent *ev)
+{
+    DisaggRun *d = e->disagg;
+    SS_ASSERT(d && ev->generation < (uint64_t)d->n_slots && d->slot[ev->generation]);
+    Request *r = d->slot[ev->generation];
+    d->slot[ev->generation] = NULL;
+    SS_GROW(d->free_slots, d->free_cap, (size_t)d->n_free + 1);
+    d->free_slots[d->n_free++] = (int64_t)ev->generation;
+    /* The client sees the first token when its KV has landed (TTFT includes
+     * the transfer); the second token's gap starts there. */
+    r->first_token_s = r->last_token_s = e->now_s;
+    d->handed_off_done++;
+    engine__deliver(e, &e->instances[ev->instance], r);
+}
+
+json_t *disagg__summary_json(const Engine *e)
+{
+    const DisaggRun *d = e->disagg;
+    json_t *o = json_object();
+    json_object_set_new(o, "prefill_instances", json_integer(d->n_prefill));
+    json_object_set_new(o, "decode_instances", json_integer(d->n_decode));
+    json_object_set_new(o, "kv_link", json_string(d->link_name));
+    json_object_set_new(o, "link_bytes_per_s", json_real(d->link_bytes_per_s));
+    json_object_set_new(o, "link_latency_s", json_real(d->link_latency_s));
+    json_object_set_new(o, "overlap", json_string(d->overlap_layers ? "layer" : "none"));
+    json_object_set_new(o, "transfers", json_integer(d->transfers));
+    json_object_set_new(o, "kv_bytes_transferred", json_real(d->kv_bytes));
+    json_object_set_new(o, "transfer_s_mean", json_real(d->transfers ? d->transfer_s_sum / (double)d->transfers : 0));
+    json_object_set_new(o, "transfer_s_max", json_real(d->transfer_s_max));
+    json_object_set_new(o, "transfer_s_total", json_real(d->transfer_s_sum));
+    return o;
+}
+
+void disagg__free(Engine *e)
+{
+    DisaggRun *d = e->disagg;
+    if (!d) return;
+    free(d->prefill);
+    free(d->decode);
+    free(d->router_priv);
+    if (d->router_rng) gsl_rng_free(d->router_rng);
+    free(d->view);
+    free(d->slot);
+    free(d->free_slots);
+    free(d);
+    e->disagg = NULL;
+}
