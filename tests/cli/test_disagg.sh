@@ -1,0 +1,116 @@
+#!/bin/sh
+# test_disagg.sh: disaggregated prefill/decode (#21 items 5 and 7): bad specs are
+# usage errors; one request through prefill -> KV transfer -> decode, timed by
+# hand (the transfer from the KV bytes and the link, with and without layer
+# overlap); conservation across roles on random runs (one record per request,
+# every transfer lands, the decode instances produce every later token).
+#   test_disagg.sh SERVESIM
+set -u
+S=$1
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+st() { "$@" > "$T/out" 2> "$T/err"; echo $?; }
+R="run --workload default --requests 200 --rate 10 --quiet"
+D="prefill:1xh100-sxm,decode:2xh100-sxm"
+[ "$(st "$S" $R --fleet prefill:1xh100-sxm,2xh100-sxm --out "$T/e1")" = 2 ] || fail "roles on some groups not exit 2"
+grep -q "every group a role" "$T/err" || fail "mixed roles: message: $(cat "$T/err")"
+[ "$(st "$S" $R --fleet prefill:1xh100-sxm,prefill:2xh100-sxm --out "$T/e2")" = 2 ] || fail "no decode group not exit 2"
+grep -q "needs a prefill: group and a decode: group" "$T/err" || fail "no decode: message: $(cat "$T/err")"
+[ "$(st "$S" $R --fleet $D --kv-link infiniband --out "$T/e3")" = 2 ] || fail "unknown link not exit 2"
+grep -q "unknown link 'infiniband'" "$T/err" || fail "unknown link: message: $(cat "$T/err")"
+[ "$(st "$S" $R --fleet $D --kv-link rdma:bogus=1 --out "$T/e4")" = 2 ] || fail "unknown link key not exit 2"
+[ "$(st "$S" $R --fleet $D --kv-link rdma:overlap=sometimes --out "$T/e5")" = 2 ] || fail "bad overlap not exit 2"
+[ "$(st "$S" $R --fleet $D --sched fcfs-static --out "$T/e6")" = 2 ] || fail "static batches not exit 2"
+grep -q "continuous" "$T/err" || fail "static batches: message: $(cat "$T/err")"
+[ "$(st "$S" $R --fleet $D --router central --out "$T/e7")" = 2 ] || fail "central router not exit 2"
+[ "$(st "$S" $R --fleet $D --autoscale queue --out "$T/e8")" = 2 ] || fail "--autoscale + roles not exit 2"
+[ "$(st "$S" $R --fleet $D --client deadline:timeout=30 --out "$T/e9")" = 2 ] || fail "--client + roles not exit 2"
+
+# One request: a 1000-token prompt, 3 output tokens, alone on the fleet.
+printf 'Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n0,ChatGPT,1000,3,1003,Conversation log\n' \
+    > "$T/one.csv"
+C="--trace $T/one.csv --cost roofline --steps --quiet"
+"$S" run $C --gpu h100-sxm --out "$T/colo" || fail "colocated run"
+for ov in none layer; do
+    "$S" run $C --fleet prefill:1xh100-sxm,decode:1xh100-sxm --kv-link rdma:gbps=8,latency_us=1000,overlap=$ov \
+        --out "$T/dis_$ov" 2> "$T/err" || fail "disaggregated run ($ov): $(cat "$T/err")"
+done
+python3 - "$T" <<'PY' || fails=$((fails + 1))
+import csv, json, sys
+T = sys.argv[1]
+kv_per_token = 2 * 32 * 32 * 128 * 2          # llama-2-7b: 2 x layers x kv_heads x head_dim x bf16 bytes
+bw, lat, layers = 8e9 / 8, 1e-3, 32           # rdma:gbps=8 -> 1 GB/s; latency_us=1000
+wire = 1000 * kv_per_token / bw                # 0.524288 s
+colo = next(csv.DictReader(open(T + "/colo/requests.csv")))
+for ov in ("none", "layer"):
+    d = T + "/dis_" + ov
+    s = json.load(open(d + "/summary.json"))
+    assert s["run"]["kv_bytes_per_token"] == kv_per_token, s["run"]["kv_bytes_per_token"]
+    steps = list(csv.DictReader(open(d + "/steps.csv")))
+    pre = [x for x in steps if x["instance"] == "0"]
+    dec = [x for x in steps if x["instance"] == "1"]
+    assert len(pre) == 1 and int(pre[0]["prefill_tokens"]) == 1000 and pre[0]["iterations"] == "1", pre
+    P = float(pre[0]["duration_s"])            # the prefill step: its first token at t = P
+    transfer = lat + (wire if ov == "none" else max(wire / layers, wire - (layers - 1) / layers * P))
+    r = next(csv.DictReader(open(d + "/requests.csv")))
+    assert r["state"] == "done" and r["instance"] == "1" and r["output_tokens"] == "3", r
+    ttft = float(r["ttft_s"])
+    assert abs(ttft - (P + transfer)) < 1e-6, (ov, ttft, P, transfer)
+    # The decode instance starts when the KV lands and decodes tokens 2 and 3.
+    assert abs(float(dec[0]["start_s"]) - (P + transfer)) < 1e-6, dec
+    assert sum(int(x["iterations"]) for x in dec) == 2 and all(x["prefill_tokens"] == "0" for x in dec), dec
+    e2e = float(r["e2e_s"])
+    assert abs(e2e - (P + transfer + sum(float(x["duration_s"]) for x in dec))) < 1e-6, (e2e, dec)
+    # Colocated, the same GPU times the same prefill and decodes: the
+    # transfer is the whole difference.
+    assert abs(float(colo["ttft_s"]) - P) < 1e-9, (colo, P)
+    assert abs((e2e - float(colo["e2e_s"])) - transfer) < 1e-6, (e2e, colo["e2e_s"], transfer)
+    dg = s["run"]["disaggregation"]
+    assert dg["transfers"] == 1 and dg["kv_bytes_transferred"] == 1000 * kv_per_token, dg
+    assert abs(dg["transfer_s_mean"] - transfer) < 1e-9 and dg["overlap"] == ov, dg
+    assert [f.get("role") for f in s["run"]["fleet"]] == ["prefill", "decode"], s["run"]["fleet"]
+print("hand-computed request: ok")
+PY
+
+# Conservation across roles on random runs; seed 3 with a small KV cache, so
+# that decode instances preempt and recompute (thousands of preemptions).
+for seed in 1 2 3; do
+    X=""; [ $seed = 3 ] && X="--gpu-mem-util 0.2 --rate 80"
+    for spec in "prefill:1xh100-sxm,decode:3xh100-sxm" "prefill:3xh100-sxm,decode:1xh100-sxm:tp=2"; do
+        for router in least-work round-robin; do
+            o="$T/c_${seed}_$(echo "$spec" | tr ':,=' '___')_$router"
+            "$S" run --workload default --requests 3000 --rate 25 --seed $seed --fleet "$spec" --router $router \
+                --sched vllm:max_num_seqs=64 $X --quiet --out "$o" 2> "$T/err" || fail "conservation run: $(cat "$T/err")"
+            "$S" run --workload default --requests 3000 --rate 25 --seed $seed --instances 4 --router $router \
+                --sched vllm:max_num_seqs=64 $X --quiet --out "$o.colo" 2> "$T/err" || fail "colocated run"
+            python3 - "$o" <<'PY' || fails=$((fails + 1))
+import csv, json, sys
+o = sys.argv[1]
+s = json.load(open(o + "/summary.json")); c = json.load(open(o + ".colo/summary.json"))
+m, dg = s["metrics"], s["run"]["disaggregation"]
+rows = list(csv.DictReader(open(o + "/requests.csv")))
+ids = [int(r["id"]) for r in rows]
+assert len(ids) == len(set(ids)) == m["arrived"] == 3000, (len(ids), m["arrived"])   # one record each
+assert m["completed"] + m["failed"] + m["rejected"] + m["cancelled"] == m["arrived"], m
+roles = [f["role"] for f in s["run"]["fleet"]]
+done = [r for r in rows if r["state"] == "done"]
+multi = [r for r in done if int(r["output_tokens"]) > 1]
+# Every request with more than one token crossed once and ended on a decode
+# instance; one-token outputs ended on a prefill instance.
+assert dg["transfers"] == len([r for r in rows if r["instance"] != "" and roles[int(r["instance"])] == "decode"]), dg
+assert all(roles[int(r["instance"])] == "decode" for r in multi), "a multi-token request ended on a prefill instance"
+assert all(roles[int(r["instance"])] == "prefill" for r in done if int(r["output_tokens"]) == 1)
+assert sum(int(r["output_tokens"]) for r in done) == m["total_output_tokens"]
+# The same trace on a colocated fleet: the same requests and tokens.
+assert c["metrics"]["arrived"] == m["arrived"] and c["metrics"]["total_input_tokens"] == m["total_input_tokens"]
+if m["rejected"] == c["metrics"]["rejected"] == 0:
+    assert c["metrics"]["total_output_tokens"] == m["total_output_tokens"]
+print("conservation:", o.rsplit("/", 1)[1], m["completed"], "done,", dg["transfers"], "transfers,", m["preemptions"], "preemptions")
+PY
+        done
+    done
+done
+[ $fails -eq 0 ] && echo "test_disagg: ok"
+exit $fails
