@@ -12,6 +12,7 @@
 #include "common.h"
 #include "out_file.h"
 #include "fleet/plan.h"
+#include "fleet/plan_autoscale.h"
 #include "results.h"
 #include "servesim_config.h"
 #include "sched/sched.h"
@@ -59,6 +60,15 @@ static void plan_usage(FILE *f)
         "  --max-instances N     give up above N (default 1024)\n"
         "  --mix                 also search fleets mixing two of the kinds (cheaper when a\n"
         "                        pure fleet rounds up to a whole idle instance)\n"
+        "  --autoscale           the cheapest of a small grid of autoscaler settings (static mean-\n"
+        "                        and peak-hour fleets, per-hour schedules, target-utilisation and\n"
+        "                        queue bands; docs/PLANNING.md) meeting the SLOs over a whole\n"
+        "                        diurnal day, in USD/day; implies --diurnal (its static plans run\n"
+        "                        --duration, default 600 s)\n"
+        "  --day-s S             --autoscale: the day's simulated seconds (default 7200: the day's\n"
+        "                        profile compressed 12x; 86400 for the real day)\n"
+        "  --hour-attainment F   --autoscale: also every hour's share of requests within --slo, at\n"
+        "                        least (default: not judged)\n"
         "  --threads N           simulations in parallel (default: cores)\n"
         "  --out FILE.json       write the plan as JSON    --json  print it instead of the table\n",
         synth_diurnal_profile()[14], cli_trace_options_help());
@@ -71,12 +81,14 @@ typedef struct PlanArgs {
     SynthParams synth;
     double rate, duration_s, burstiness;
     int64_t requests;
-    bool diurnal, json, requests_given, mix;
+    bool diurnal, json, requests_given, mix, autoscale;
+    double day_s;                /* --autoscale: simulated seconds of the day */
+    char serving_args[1024];     /* the serving options as given (for run_args), but --tp */
 } PlanArgs;
 
 enum { P_MIX = 999, P_RATE = 1000, P_REQUESTS, P_DURATION, P_DIURNAL, P_GPUS, P_PRICE, P_SLO,
        P_GOODPUT, P_MAXFAIL, P_SEEDS, P_SEED, P_CONF, P_MAXINST, P_THREADS, P_OUT, P_JSON, P_TRACE,
-       P_WORKLOAD, P_BURST };
+       P_WORKLOAD, P_BURST, P_AUTOSCALE, P_DAY, P_HOUR_ATT };
 
 static int parse_slo_arg(const char *s, PlanSlo *slo, SloSpec *req)
 {
@@ -113,6 +125,9 @@ static int parse_one(PlanArgs *a, int c, const char *v)
     case P_DIURNAL: a->diurnal = true; break;
     case P_BURST: r = parse_number("--burstiness", v, 1e-6, 1e9, &a->burstiness); break;
     case P_MIX: a->mix = true; break;
+    case P_AUTOSCALE: a->autoscale = true; break;
+    case P_DAY: r = parse_number("--day-s", v, 240, 1e9, &a->day_s); break;
+    case P_HOUR_ATT: r = parse_number("--hour-attainment", v, 0, 1, &a->cfg.slo.min_hour_attainment); break;
     case P_GPUS: a->gpus = v; break;
     case P_PRICE: a->prices = v; break;
     case P_SLO: r = parse_slo_arg(v, &a->cfg.slo, &e->slo); break;
@@ -174,15 +189,25 @@ static int parse_plan_args(int argc, char **argv, PlanArgs *a)
         { "seed", required_argument, 0, P_SEED }, { "confidence", required_argument, 0, P_CONF },
         { "max-instances", required_argument, 0, P_MAXINST }, { "threads", required_argument, 0, P_THREADS },
         { "out", required_argument, 0, P_OUT }, { "json", no_argument, 0, P_JSON },
+        { "autoscale", no_argument, 0, P_AUTOSCALE }, { "day-s", required_argument, 0, P_DAY },
+        { "hour-attainment", required_argument, 0, P_HOUR_ATT },
         CLI_TRACE_LONG_OPTIONS, { 0, 0, 0, 0 },
     };
     plan_args_default(a);
-    int c, r;
+    int c, r, li = -1;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", long_opts, &li)) != -1) {
         if (c == '?') return cli_fail("plan: unknown or incomplete option '%s' (see servesim plan --help)", argv[optind - 1]);
         if ((r = parse_one(a, c, optarg))) return r;
+        /* The serving set-up as given, for the run_args that replay a setting. */
+        size_t used = strlen(a->serving_args);
+        if (c >= CLI_OPT_TRACE && c != CLI_OPT_TP && li >= 0) {
+            int w = snprintf(a->serving_args + used, sizeof(a->serving_args) - used, " --%s %s", long_opts[li].name,
+                             optarg ? optarg : "");
+            if (w < 0 || (size_t)w >= sizeof(a->serving_args) - used) return cli_fail("plan: serving options too long");
+        }
+        li = -1;
     }
     if (optind < argc) return cli_fail("plan: unexpected argument '%s'", argv[optind]);
     if (!a->trace.path == !a->workload)
@@ -195,6 +220,18 @@ static int parse_plan_args(int argc, char **argv, PlanArgs *a)
         if (a->burstiness > 0 && synth_spec_names_key(a->workload, "shape"))
             return cli_fail("plan: --burstiness and the workload's shape= both set the gap shape; give one");
         if (strlen(a->workload) > 120) return cli_fail("plan: --workload spec longer than 120 characters");
+    }
+    if (a->autoscale && a->trace.path)
+        return cli_fail("plan --autoscale: runs the embedded workload's diurnal day (--workload default); not a trace");
+    if (!a->autoscale && (a->day_s > 0 || a->cfg.slo.min_hour_attainment > 0))
+        return cli_fail("plan: --%s is a setting of --autoscale", a->day_s > 0 ? "day-s" : "hour-attainment");
+    if (a->autoscale && a->requests_given)
+        return cli_fail("plan --autoscale: the static plans run --duration S (default 600 s), the day --day-s S; "
+                        "drop --requests");
+    if (a->autoscale) {
+        a->diurnal = true;
+        if (!(a->day_s > 0)) a->day_s = 7200;
+        if (!(a->duration_s > 0)) a->duration_s = 600;
     }
     if (a->diurnal && a->trace.path) return cli_fail("--diurnal: only with --workload default (a trace carries its own day)");
     if (a->burstiness > 0 && (a->trace.path || a->diurnal))
@@ -407,6 +444,10 @@ static int run_scenarios(PlanArgs *a, Scenario *sc, int n_sc, const PlanCandidat
                          int64_t *sims)
 {
     int errors = 0;
+    /* The static hours are fixed fleets, with no per-hour accounting: the
+     * hour criterion (--autoscale) judges the day only. */
+    double hour_attainment = a->cfg.slo.min_hour_attainment;
+    a->cfg.slo.min_hour_attainment = 0;
     for (int s = 0; s < n_sc; s++) {
         a->cfg.input = (SimInput){ .trace_path = a->trace.path, .trace_opts = a->trace.open,
                                    .synth = a->trace.path ? NULL : &sc[s].synth };
@@ -420,7 +461,93 @@ static int run_scenarios(PlanArgs *a, Scenario *sc, int n_sc, const PlanCandidat
         if (!a->json) plan_print_answers(stdout, sc[s].desc, sc[s].ans, sc[s].order, n_cands, &a->cfg.slo);
         if (a->mix && plan_scenario_mix(a, &sc[s], n_cands, sims)) errors++;
     }
+    a->cfg.slo.min_hour_attainment = hour_attainment;
     return errors == n_sc * n_cands ? -EINVAL : 0;
+}
+
+/* --autoscale: the day's workload (the embedded profile over --day-s) and
+ * the `servesim run` options that replay it. */
+static void autoscale_day(const PlanArgs *a, const Scenario *peak, SynthParams *day, PlanAutoscaleDay *d,
+                          char *run_args, size_t cap)
+{
+    int r = synth_params_from_preset(day, a->workload); /* checked in parse_args */
+    SS_ASSERT(r == 0);
+    if (a->rate > 0) day->rate = a->rate;
+    day->diurnal = true;
+    day->day_s = a->day_s;
+    day->duration_s = a->day_s;
+    day->requests = 0;
+    *d = (PlanAutoscaleDay){ .input = { .synth = day }, .day_s = a->day_s, .rate = day->rate,
+                             .peak_rate = peak->rate, .hour_mult = day->hour_mult };
+    char spec[160];
+    spec_without_arrivals(a->workload, spec, sizeof(spec));
+    const EngineConfig *e = &a->cfg.base;
+    int w = snprintf(run_args, cap, "--workload %s --diurnal --day-s %.17g --rate %.17g --burstiness %.17g "
+                     "--duration %.17g --slo ttft=%.15g,tpot=%.15g%s%s%s", spec, a->day_s, day->rate,
+                     day->gap == SYNTH_GAP_EXPONENTIAL ? 1.0 : day->shape, a->day_s, e->slo.ttft_s, e->slo.tpot_s,
+                     strstr(a->serving_args, " --sched ") ? "" : " --sched ", strstr(a->serving_args, " --sched ") ? "" : e->sched_spec,
+                     a->serving_args);
+    SS_ASSERT(w > 0 && (size_t)w < cap);
+    if (!strstr(a->serving_args, " --router ")) {
+        size_t used = strlen(run_args);
+        w = snprintf(run_args + used, cap - used, " --router %s", e->router); /* plan's default, not run's */
+        SS_ASSERT(w > 0 && (size_t)w < cap - used);
+    }
+}
+
+/* Each kind's grid over the day; prints its table.  Returns how many kinds
+ * have a passing setting, or a negative errno (a simulation failed). */
+static int run_autoscale(PlanArgs *a, Scenario *sc, int n_cands, const PlanAutoscaleDay *d, PlanAutoscale *pa,
+                         int64_t *sims)
+{
+    int found = 0;
+    for (int i = 0; i < n_cands; i++) {
+        int r = plan_autoscale_candidate(&a->cfg, d, &sc[0].ans[i], &sc[1].ans[i], &pa[i]);
+        *sims += pa[i].sims;
+        if (r) { fprintf(stderr, "servesim: plan --autoscale: %s: %s\n", pa[i].cand.gpu, pa[i].why); return r; }
+        if (!a->json) plan_autoscale_print(stdout, &pa[i], &a->cfg.slo);
+        found += pa[i].best >= 0;
+    }
+    return found;
+}
+
+static json_t *autoscale_json(const PlanArgs *a, const PlanAutoscale *pa, int n_cands, const char *run_args)
+{
+    json_t *j = json_object(), *arr = json_array();
+    json_object_set_new(j, "day_s", json_real(a->day_s));
+    json_object_set_new(j, "hour_s", json_real(a->day_s / 24));
+    json_object_set_new(j, "per_day_scale", json_real(86400 / a->day_s));
+    json_object_set_new(j, "day_run_args", json_string(run_args));
+    json_object_set_new(j, "cost", json_string("USD/day = the sum of run.autoscale.per_hour[0..23].usd (time up x price x "
+                                               "tp; the drain after the last arrival is not counted) x 86400 / day_s"));
+    json_object_set_new(j, "grid", json_string("static-mean, static-peak (constant schedules); schedule and "
+                                               "schedule-x1.2 (per hour ceil(h rate_h / (peak rate / n_peak)), lead = "
+                                               "cold start); target-utilisation low/target/high 0.2/0.3/0.4, "
+                                               "0.3/0.45/0.6, 0.4/0.6/0.8; queue up_queue 2, 4, 8 (down_util 0.5); "
+                                               "reactive: min 1, max 2 n_peak, initial = the schedule's hour 0"));
+    const PlanAutoscale *best = NULL;
+    for (int i = 0; i < n_cands; i++) {
+        json_array_append_new(arr, plan_autoscale_json(&pa[i], run_args));
+        if (pa[i].best >= 0 && (!best || pa[i].settings[pa[i].best].eval.mean[PLAN_USD_PER_DAY] <
+                                             best->settings[best->best].eval.mean[PLAN_USD_PER_DAY]))
+            best = &pa[i];
+    }
+    json_object_set_new(j, "candidates", arr);
+    json_object_set_new(j, "found", json_boolean(best != NULL));
+    if (best) {
+        const PlanAutoscaleSetting *b = &best->settings[best->best];
+        json_object_set_new(j, "answer", json_pack("{s:s,s:i,s:s,s:s,s:f,s:f,s:f}", "gpu", best->cand.gpu, "tp",
+                                                   best->cand.tp, "setting", b->name, "autoscale", b->spec,
+                                                   "usd_per_day", b->eval.mean[PLAN_USD_PER_DAY],
+                                                   "static_peak_usd_per_day", best->settings[1].eval.mean[PLAN_USD_PER_DAY],
+                                                   "static_mean_usd_per_day", best->settings[0].eval.mean[PLAN_USD_PER_DAY]));
+        json_object_set_new(json_object_get(j, "answer"), "run_args",
+                            json_sprintf("%s --gpu %s --tp %d --autoscale %s", run_args, best->cand.gpu,
+                                         best->cand.tp, b->spec));
+    } else {
+        json_object_set_new(j, "answer", json_null());
+    }
+    return j;
 }
 
 int cmd_plan(int argc, char **argv)
@@ -429,12 +556,20 @@ int cmd_plan(int argc, char **argv)
     PlanArgs a;
     PlanCandidate cands[PLAN_MAX_CANDS];
     Scenario sc[3];
-    int n_cands, status = 1;
+    PlanAutoscale *pa = NULL;
+    SynthParams day;
+    PlanAutoscaleDay dayd;
+    char day_args[2048];
+    int n_cands, status = 1, as_found = 0;
     cli_args_begin();
     if (parse_plan_args(argc, argv, &a) || parse_candidates(&a, cands, &n_cands)) return 1;
     cli_args_end();
     memset(sc, 0, sizeof(sc));
     int n_sc = make_scenarios(&a, sc);
+    if (a.autoscale) { /* the static fleets for the bursty mean hour and the peak hour */
+        sc[0] = sc[1], sc[1] = sc[2], n_sc = 2;
+        memset(&sc[2], 0, sizeof(sc[2]));
+    }
     if (!a.json) {
         const EngineConfig *e = &a.cfg.base;
         printf("servesim %s plan: model %s, sched %s, router %s, predict %s, cost %s; %d seed%s from %llu\n",
@@ -456,9 +591,17 @@ int cmd_plan(int argc, char **argv)
         cli_fail("plan: every candidate failed (see above)");
         goto done;
     }
+    /* A PlanConfig with the hour criterion: the static hours have no per-hour accounting. */
+    if (a.autoscale) {
+        autoscale_day(&a, &sc[1], &day, &dayd, day_args, sizeof(day_args));
+        pa = ss_calloc((size_t)n_cands, sizeof(*pa));
+        as_found = run_autoscale(&a, sc, n_cands, &dayd, pa, &sims);
+        if (as_found < 0) { cli_fail("plan --autoscale: a simulation failed (see above)"); goto done; }
+    }
     double wall_s = ss_wall_seconds() - wall0;
     json_t *j = plan_json(&a, sc, n_sc, n_cands, sims, wall_s, argc, argv);
     if (!j) { cli_fail_lib(); goto done; }
+    if (a.autoscale) json_object_set_new(j, "autoscale", autoscale_json(&a, pa, n_cands, day_args));
     if (a.json) json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6)), fputc('\n', stdout);
     json_t *b = json_object_get(j, "burstiness");
     if (b && !a.json)
@@ -475,6 +618,21 @@ int cmd_plan(int argc, char **argv)
     for (int s = 0; s < n_sc; s++)
         for (int i = 0; i < n_cands; i++) any_found |= sc[s].ans[i].found;
     if (!any_found) status = cli_fail("plan: no fleet meets the SLO (see why above)");
+    else if (a.autoscale && !as_found) status = cli_fail("plan --autoscale: no setting meets the SLOs over the day (see why above)");
+    else if (a.autoscale && !a.json) {
+        const PlanAutoscale *best = NULL;
+        for (int i = 0; i < n_cands; i++)
+            if (pa[i].best >= 0 && (!best || pa[i].settings[pa[i].best].eval.mean[PLAN_USD_PER_DAY] <
+                                                 best->settings[best->best].eval.mean[PLAN_USD_PER_DAY]))
+                best = &pa[i];
+        const PlanAutoscaleSetting *bs = &best->settings[best->best];
+        printf("\nautoscale: the cheapest setting meeting the SLOs over the day (%g s%s): %s on %s = %.1f USD/day; "
+               "static peak-hour fleet %.1f USD/day, mean-hour fleet %.1f USD/day (%s)\nreplay: servesim run %s "
+               "--gpu %s --tp %d --autoscale %s --seed %llu\n", a.day_s, a.day_s == 86400 ? "" : ", compressed",
+               bs->name, best->cand.gpu, bs->eval.mean[PLAN_USD_PER_DAY], best->settings[1].eval.mean[PLAN_USD_PER_DAY],
+               best->settings[0].eval.mean[PLAN_USD_PER_DAY], best->settings[0].eval.pass ? "passes" : "fails",
+               day_args, best->cand.gpu, best->cand.tp, bs->spec, (unsigned long long)a.cfg.first_seed);
+    }
     if (a.out && out_file_dump_json(a.out, j, JSON_INDENT(2) | JSON_REAL_PRECISION(6)))
         status = cli_fail_lib(); /* names the file and errno; nothing left under a.out */
     else if (a.out) {
@@ -484,6 +642,7 @@ int cmd_plan(int argc, char **argv)
     }
     json_decref(j);
 done:
+    free(pa);
     for (int s = 0; s < n_sc; s++) free(sc[s].ans);
     return status;
 }

@@ -19,6 +19,7 @@
 
 static const char *const metric_names[PLAN_N_METRICS] = {
     "p99_ttft_s", "p99_tpot_s", "goodput_share", "failure_share", "request_throughput", "mean_ttft_s",
+    "usd_per_day", "gpu_hours_per_day", "slo_attainment", "worst_hour_attainment", "peak_instances",
 };
 
 const char *plan_metric_name(int k) { return metric_names[k]; }
@@ -52,6 +53,37 @@ typedef struct SeedJob {
     int64_t *servable, *unservable; /* [seed] */
 } SeedJob;
 
+static double json_num(const json_t *o, const char *key)
+{
+    const json_t *v = o ? json_object_get(o, key) : NULL;
+    return v && json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* An autoscaled run's day: cost (scaled to 24 hours: a compressed day's
+ * account covers day_s seconds), SLO attainment, its worst hour's (hours
+ * with no finished request do not count) and the most instances up. */
+static void autoscale_figures(const json_t *as, double per_day_scale, double *x)
+{
+    for (int k = PLAN_FIRST_AUTOSCALE_METRIC; k < PLAN_N_METRICS; k++) x[k] = NAN;
+    if (!as) return;
+    x[PLAN_SLO_ATTAINMENT] = json_num(as, "slo_attainment");
+    x[PLAN_PEAK_INSTANCES] = json_num(as, "peak_instances");
+    /* The cost of the day's 24 hours: the drain after its last arrival is
+     * the next day's first minutes (a 60 s tail would be 1.5 h a day once
+     * a 960 s day is scaled up). */
+    double worst = NAN, usd = 0, gpu_hours = 0;
+    size_t i;
+    json_t *h;
+    json_array_foreach(json_object_get(as, "per_hour"), i, h) {
+        double v = json_num(h, "slo_attainment");
+        if (isfinite(v) && !(v >= worst)) worst = v;
+        if (i < 24) usd += json_num(h, "usd"), gpu_hours += json_num(h, "gpu_hours");
+    }
+    x[PLAN_USD_PER_DAY] = usd * per_day_scale;
+    x[PLAN_GPU_HOURS_PER_DAY] = gpu_hours * per_day_scale;
+    x[PLAN_WORST_HOUR_ATTAINMENT] = worst;
+}
+
 static int seed_run(void *ctx, int64_t i)
 {
     SeedJob *j = ctx;
@@ -75,6 +107,7 @@ static int seed_run(void *ctx, int64_t i)
      * drain after the last arrival is not capacity the fleet was offered. */
     x[PLAN_THROUGHPUT] = o.completed / o.arrival_span_s;
     x[PLAN_MEAN_TTFT] = sim_metric(&o, "mean_ttft_ms") / 1e3;
+    autoscale_figures(o.autoscale, j->c->per_day_scale, x);
     j->servable[s] = servable;
     j->unservable[s] = o.unservable;
     sim_outcome_clear(&o);
@@ -89,11 +122,22 @@ static bool meets(const PlanSlo *s, int k, double v)
     case PLAN_P99_TPOT: return s->p99_tpot_s <= 0 || v <= s->p99_tpot_s;
     case PLAN_GOODPUT_SHARE: return s->min_goodput_share <= 0 || v >= s->min_goodput_share;
     case PLAN_FAILURE_SHARE: return s->max_failure_share < 0 || v <= s->max_failure_share;
+    case PLAN_WORST_HOUR_ATTAINMENT: return s->min_hour_attainment <= 0 || v >= s->min_hour_attainment;
     default: return true;
     }
 }
 
-static bool is_share(int k) { return k == PLAN_GOODPUT_SHARE || k == PLAN_FAILURE_SHARE; }
+static bool is_share(int k)
+{
+    return k == PLAN_GOODPUT_SHARE || k == PLAN_FAILURE_SHARE || k == PLAN_SLO_ATTAINMENT ||
+           k == PLAN_WORST_HOUR_ATTAINMENT;
+}
+
+/* Shares an SLO wants high: the worst seed is the lowest. */
+static bool higher_is_better(int k)
+{
+    return k == PLAN_GOODPUT_SHARE || k == PLAN_SLO_ATTAINMENT || k == PLAN_WORST_HOUR_ATTAINMENT;
+}
 
 /* Bounds of a mean over seeds that stay inside the quantity's range, at
  * quantile z (a t quantile: few seeds).  Latencies and throughputs are > 0:
@@ -133,19 +177,21 @@ static void summarise(PlanEval *ev, const PlanSlo *slo, double (*x)[PLAN_N_METRI
         double sum = 0, ss = 0, worst = x[0][k];
         for (int32_t i = 0; i < R; i++) {
             sum += x[i][k];
-            bool worse = k == PLAN_GOODPUT_SHARE ? x[i][k] < worst : x[i][k] > worst;
+            bool worse = higher_is_better(k) ? x[i][k] < worst : x[i][k] > worst;
             if (worse || isnan(x[i][k])) worst = x[i][k];
         }
         double mean = sum / R;
         for (int32_t i = 0; i < R; i++) ss += (x[i][k] - mean) * (x[i][k] - mean);
         double se = R > 1 ? sqrt(ss / (R - 1) / R) : 0;
         ev->mean[k] = mean;
-        if (R > 1) range_bounds(k, mean, se, t95, pooled_servable, &ev->lo[k], &ev->hi[k]);
+        /* An hour holds about a 24th of the day's requests. */
+        double pooled = k == PLAN_WORST_HOUR_ATTAINMENT ? pooled_servable / 24 : pooled_servable;
+        if (R > 1) range_bounds(k, mean, se, t95, pooled, &ev->lo[k], &ev->hi[k]);
         else ev->lo[k] = ev->hi[k] = NAN;
         /* --confidence judges the mean over seeds: its one-sided t-bound
          * (clamped to a share's range), as the seeds are the replications;
          * a Wilson bound would fail a zero-failure SLO at any sample size. */
-        double bound = k == PLAN_GOODPUT_SHARE ? mean - tc * se : mean + tc * se;
+        double bound = higher_is_better(k) ? mean - tc * se : mean + tc * se;
         if (is_share(k)) bound = fmin(fmax(bound, 0.0), 1.0);
         ev->judged[k] = judge_bound ? bound : worst;
         if (!meets(slo, k, ev->judged[k])) ev->failing |= 1u << k;
@@ -161,15 +207,16 @@ static void summarise(PlanEval *ev, const PlanSlo *slo, double (*x)[PLAN_N_METRI
 
 void plan_eval_failing(const PlanEval *ev, const PlanSlo *slo, char *buf, size_t cap)
 {
-    static const char *const unit[PLAN_N_METRICS] = { " s", " s", "", "", "", "" };
-    const double limit[PLAN_N_METRICS] = { slo->p99_ttft_s, slo->p99_tpot_s, slo->min_goodput_share,
-                                           slo->max_failure_share, 0, 0 };
+    static const char *const unit[PLAN_N_METRICS] = { " s", " s", "", "", "", "", "", "", "", "", "" };
+    double limit[PLAN_N_METRICS] = { slo->p99_ttft_s, slo->p99_tpot_s, slo->min_goodput_share,
+                                     slo->max_failure_share };
+    limit[PLAN_WORST_HOUR_ATTAINMENT] = slo->min_hour_attainment;
     size_t used = 0;
     buf[0] = '\0';
     for (int k = 0; k < PLAN_N_METRICS; k++) {
         if (!(ev->failing & (1u << k)) || used >= cap) continue;
         int w = snprintf(buf + used, cap - used, "%s%s %.4g%s %s %g%s", used ? "; " : "", metric_names[k],
-                         ev->judged[k], unit[k], k == PLAN_GOODPUT_SHARE ? "<" : ">", limit[k], unit[k]);
+                         ev->judged[k], unit[k], higher_is_better(k) ? "<" : ">", limit[k], unit[k]);
         if (w > 0) used += (size_t)w;
     }
 }
@@ -322,6 +369,7 @@ json_t *plan_slo_json(const PlanSlo *s)
     if (s->p99_tpot_s > 0) json_object_set_new(j, "p99_tpot_s", json_real(s->p99_tpot_s));
     if (s->min_goodput_share > 0) json_object_set_new(j, "min_goodput_share", json_real(s->min_goodput_share));
     if (s->max_failure_share >= 0) json_object_set_new(j, "max_failure_share", json_real(s->max_failure_share));
+    if (s->min_hour_attainment > 0) json_object_set_new(j, "min_hour_attainment", json_real(s->min_hour_attainment));
     json_object_set_new(j, "criterion", s->confidence > 0
         ? json_sprintf("one-sided %g t-bound of the mean over seeds", s->confidence)
         : json_string("every seed"));
@@ -333,12 +381,12 @@ static json_t *number(double x)
     return isfinite(x) ? json_real(x) : json_null();
 }
 
-static json_t *eval_json(const PlanAnswer *a, const PlanEval *ev)
+json_t *plan_eval_json(const PlanCandidate *cand, const PlanEval *ev)
 {
     json_t *j = json_object();
     json_object_set_new(j, "instances", json_integer(ev->instances));
-    json_object_set_new(j, "gpus", json_integer((json_int_t)ev->instances * a->cand.tp));
-    json_object_set_new(j, "cost_per_hour", json_real(ev->instances * a->cand.tp * a->cand.price_per_hour));
+    json_object_set_new(j, "gpus", json_integer((json_int_t)ev->instances * cand->tp));
+    json_object_set_new(j, "cost_per_hour", json_real(ev->instances * cand->tp * cand->price_per_hour));
     json_object_set_new(j, "pass", json_boolean(ev->pass));
     json_object_set_new(j, "seeds_run", json_integer(ev->seeds_run));
     json_object_set_new(j, "seeds_passed", json_integer(ev->seeds_passed));
@@ -350,6 +398,7 @@ static json_t *eval_json(const PlanAnswer *a, const PlanEval *ev)
     json_object_set_new(j, "unservable_share", number(ev->unservable_share));
     json_t *m = json_object();
     for (int k = 0; k < PLAN_N_METRICS; k++) {
+        if (k >= PLAN_FIRST_AUTOSCALE_METRIC && !isfinite(ev->mean[k])) continue; /* a fixed fleet */
         json_t *x = json_object();
         json_object_set_new(x, "mean", number(ev->mean[k]));
         /* null with one seed: a deterministic set-up has no spread to show */
@@ -383,11 +432,11 @@ json_t *plan_answer_json(const PlanAnswer *a)
         json_object_set_new(j, "cost_per_hour", json_real(a->cost_per_hour));
         const PlanEval *at = plan_answer_eval(a, a->instances);
         const PlanEval *below = plan_answer_eval(a, a->instances - 1);
-        if (at) json_object_set_new(j, "at_answer", eval_json(a, at));
-        if (below) json_object_set_new(j, "one_fewer", eval_json(a, below));
+        if (at) json_object_set_new(j, "at_answer", plan_eval_json(&a->cand, at));
+        if (below) json_object_set_new(j, "one_fewer", plan_eval_json(&a->cand, below));
     }
     json_t *evs = json_array();
-    for (int32_t i = 0; i < a->n_evals; i++) json_array_append_new(evs, eval_json(a, &a->evals[i]));
+    for (int32_t i = 0; i < a->n_evals; i++) json_array_append_new(evs, plan_eval_json(&a->cand, &a->evals[i]));
     json_object_set_new(j, "search", evs);
     json_object_set_new(j, "simulations", json_integer(a->sims));
     return j;

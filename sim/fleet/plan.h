@@ -14,15 +14,22 @@
 #include "engine/engine.h"
 #include "sweep.h"
 
-/* The figures judged against the SLOs, per run. */
+/* The figures judged against the SLOs, per run.  From PLAN_USD_PER_DAY on
+ * they come from an autoscaled run's accounting (run.autoscale; NAN for a
+ * fixed fleet, and left out of its JSON). */
 enum { PLAN_P99_TTFT, PLAN_P99_TPOT, PLAN_GOODPUT_SHARE, PLAN_FAILURE_SHARE,
-       PLAN_THROUGHPUT, PLAN_MEAN_TTFT, PLAN_N_METRICS };
+       PLAN_THROUGHPUT, PLAN_MEAN_TTFT,
+       PLAN_USD_PER_DAY, PLAN_GPU_HOURS_PER_DAY, PLAN_SLO_ATTAINMENT, PLAN_WORST_HOUR_ATTAINMENT,
+       PLAN_PEAK_INSTANCES, PLAN_N_METRICS };
+#define PLAN_FIRST_AUTOSCALE_METRIC PLAN_USD_PER_DAY
 
 typedef struct PlanSlo {
     double p99_ttft_s;          /* <= 0: not judged */
     double p99_tpot_s;          /* <= 0: not judged */
     double min_goodput_share;   /* of arrived requests meeting ttft and tpot; 0: not judged */
     double max_failure_share;   /* failed + rejected over arrived; < 0: not judged */
+    double min_hour_attainment; /* --autoscale: every hour's share of requests within ttft and
+                                   tpot (run.autoscale.per_hour), at least; 0: not judged */
     double confidence;          /* 0: every seed must pass; else one-sided level of the t-bound */
 } PlanSlo;
 
@@ -40,6 +47,9 @@ typedef struct PlanConfig {
     uint64_t first_seed;        /* seeds first_seed .. first_seed + R - 1 */
     int threads;                /* <= 0: one per core */
     int32_t max_instances;
+    /* --autoscale runs: run.autoscale's USD and GPU-hours are scaled by this
+     * to a 24-hour day (86400 / the simulated day's seconds); 0: fixed fleets. */
+    double per_day_scale;
 } PlanConfig;
 
 /* One size, R seeds. */
@@ -114,6 +124,8 @@ const PlanEval *plan_answer_eval(const PlanAnswer *a, int32_t instances);
 
 json_t *plan_slo_json(const PlanSlo *s);
 json_t *plan_answer_json(const PlanAnswer *a);
+/* One evaluation: size, cost per hour, pass, failing metrics, means, intervals. */
+json_t *plan_eval_json(const PlanCandidate *cand, const PlanEval *ev);
 /* The table of one scenario's answers, in `order` (plan_report.c). */
 void plan_print_answers(FILE *f, const char *title, const PlanAnswer *ans, const int *order, int n,
                         const PlanSlo *slo);

@@ -82,7 +82,7 @@ json_t *plan_mix_json(const PlanMix *m)
     json_object_set_new(j, "fleet", f);
     json_object_set_new(j, "cost_per_hour", json_real(m->cost_per_hour));
     json_t *x = json_object();
-    for (int k = 0; k < PLAN_N_METRICS; k++) {
+    for (int k = 0; k < PLAN_FIRST_AUTOSCALE_METRIC; k++) { /* a mix is a fixed fleet */
         json_t *v = json_object();
         json_object_set_new(v, "mean", isfinite(m->eval.mean[k]) ? json_real(m->eval.mean[k]) : json_null());
         json_t *ci = json_null();

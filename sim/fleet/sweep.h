@@ -37,6 +37,7 @@ typedef struct SimOutcome {
     int64_t unservable;
     double arrival_span_s;       /* first to last arrival: the offered time */
     double wall_s;
+    json_t *autoscale;           /* --autoscale: run.autoscale (owned); NULL for a fixed fleet */
 } SimOutcome;
 
 /* One simulation of `in` under `cfg` (cfg->seed seeds the workload too),

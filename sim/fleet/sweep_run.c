@@ -59,6 +59,11 @@ int sim_run_once(const EngineConfig *cfg, const SimInput *in, SimOutcome *out)
     out->unservable = m->rejected_by_reason[REQ_REJECT_TOO_LONG] + m->rejected_by_reason[REQ_REJECT_EMPTY_PROMPT];
     out->arrival_span_s = m->arrived > 1 ? m->last_arrival_s - m->first_arrival_s : NAN;
     out->wall_s = ss_wall_seconds() - wall0;
+    if (c.autoscale_spec[0]) { /* the day's cost and per-hour SLO attainment (plan --autoscale) */
+        json_t *info = engine_run_info_json(e);
+        out->autoscale = json_incref(json_object_get(info, "autoscale"));
+        json_decref(info);
+    }
 done:
     engine_destroy(&e);
     source_close(&src);
@@ -68,6 +73,7 @@ done:
 void sim_outcome_clear(SimOutcome *o)
 {
     if (o->metrics) json_decref(o->metrics);
+    if (o->autoscale) json_decref(o->autoscale);
     memset(o, 0, sizeof(*o));
 }
 
