@@ -186,6 +186,7 @@ json_t *results_manifest_json(const EngineConfig *c, const CliSource *src, int a
     json_object_set_new(m, "instances", fleet ? json_null() : json_integer(c->instances));
     json_object_set_new(m, "fleet", json_string(c->fleet));
     json_object_set_new(m, "router", json_string(c->router));
+    if (c->kv_link[0]) json_object_set_new(m, "kv_link", json_string(c->kv_link)); /* disaggregated fleets */
     json_object_set_new(m, "kv_block_size", json_integer(c->kv_block_size));
     json_object_set_new(m, "sched", sched_json(c->sched_spec));
     json_object_set_new(m, "predict", predict_json(c->predict_spec));

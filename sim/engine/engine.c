@@ -296,6 +296,11 @@ int engine_create(Engine **out, const EngineConfig *cfg, const EngineOutputs *ou
             goto fail;
         }
     }
+    if (cfg->kv_link[0] && !e->disagg) {
+        r = ss_error_set(EINVAL, "--kv-link %s: the fleet has no prefill:/decode: roles (it would not be used)",
+                         cfg->kv_link);
+        goto fail;
+    }
     if (outputs) engine_set_outputs(e, outputs);
     *out = e;
     return 0;

@@ -26,6 +26,8 @@ grep -q "unknown link 'infiniband'" "$T/err" || fail "unknown link: message: $(c
 grep -q "continuous" "$T/err" || fail "static batches: message: $(cat "$T/err")"
 [ "$(st "$S" $R --fleet $D --router central --out "$T/e7")" = 2 ] || fail "central router not exit 2"
 [ "$(st "$S" $R --fleet $D --autoscale queue --out "$T/e8")" = 2 ] || fail "--autoscale + roles not exit 2"
+[ "$(st "$S" $R --instances 2 --kv-link rdma --out "$T/e10")" = 2 ] || fail "--kv-link without roles not exit 2"
+grep -q "no prefill:/decode: roles" "$T/err" || fail "--kv-link without roles: message: $(cat "$T/err")"
 [ "$(st "$S" $R --fleet $D --client deadline:timeout=30 --out "$T/e9")" = 2 ] || fail "--client + roles not exit 2"
 
 # One request: a 1000-token prompt, 3 output tokens, alone on the fleet.

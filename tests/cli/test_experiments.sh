@@ -10,7 +10,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-for x in magnus continuous predictors burstgpt prefix autoscale; do
+for x in magnus continuous predictors burstgpt prefix autoscale disaggregation; do
     python3 "$ROOT/scripts/experiments/$x" --help > "$T/help" 2>&1 || fail "$x --help failed"
     grep -q -- "--out" "$T/help" || fail "$x has no --out"
     grep -q "results/runs/$x/report" "$T/help" || fail "$x's default report is not results/runs/$x/report"
