@@ -20,6 +20,7 @@
 #include "cost/calibrated_fit.h"
 #include "cost/cost.h"
 #include "cost/opcost.h"
+#include "cost/measured_builtin.h"
 #include "cost/optable.h"
 #include "engine_test_util.h"
 
@@ -353,6 +354,102 @@ static void test_memo_bits(void **state)
     gsl_rng_free(rng);
 }
 
+static void grids_equal(const OpGrid *a, const OpGrid *b)
+{
+    assert_int_equal(a->nx, b->nx);
+    assert_int_equal(a->ny, b->ny);
+    assert_int_equal(a->n_filled, b->n_filled);
+    assert_memory_equal(a->x, b->x, sizeof(double) * (size_t)a->nx);
+    assert_memory_equal(a->y, b->y, sizeof(double) * (size_t)a->ny);
+    assert_memory_equal(a->v, b->v, sizeof(double) * (size_t)a->nx * (size_t)a->ny);  /* NaN bits too */
+    assert_int_equal(a->filled == NULL, b->filled == NULL);
+    if (a->filled) assert_memory_equal(a->filled, b->filled, (size_t)a->nx * (size_t)a->ny);
+}
+
+/* The compiled-in tables (measured_builtin.h) are, bit for bit, what
+ * parsing the shipped files gives; a file whose bytes differ by one is
+ * parsed, not taken from them. */
+static void test_builtin_tables(void **state)
+{
+    (void)state;
+    assert_true(measured_builtins_count >= 2);
+    for (int32_t i = 0; i < measured_builtins_count; i++) {
+        const MeasuredBuiltin *b = &measured_builtins[i];
+        char gpu[64], path[1200];
+        snprintf(gpu, sizeof(gpu), "%.*s", (int)(strlen(b->name) - 4), b->name);
+        measured_tables_path(gpu, path, sizeof(path));
+        MeasuredTables t;
+        if (measured_tables_load(&t, path)) fail_msg("%s", ss_error_get());
+        const MeasuredTables *c = b->tables;
+        assert_int_equal(t.gm, c->gm);
+        assert_int_equal(t.gn, c->gn);
+        assert_int_equal(t.gk, c->gk);
+        assert_memory_equal(t.gemm_m, c->gemm_m, sizeof(double) * (size_t)t.gm);
+        assert_memory_equal(t.gemm_n, c->gemm_n, sizeof(double) * (size_t)t.gn);
+        assert_memory_equal(t.gemm_k, c->gemm_k, sizeof(double) * (size_t)t.gk);
+        assert_memory_equal(t.gemm_s, c->gemm_s, sizeof(double) * (size_t)t.gm * (size_t)t.gn * (size_t)t.gk);
+        assert_int_equal(t.n_prefill, c->n_prefill);
+        assert_int_equal(t.n_decode, c->n_decode);
+        assert_int_equal(t.n_ops, c->n_ops);
+        assert_int_equal(t.n_allreduce, c->n_allreduce);
+        for (int32_t j = 0; j < t.n_prefill; j++) {
+            assert_int_equal(t.prefill[j].heads, c->prefill[j].heads);
+            assert_int_equal(t.prefill[j].kv_heads, c->prefill[j].kv_heads);
+            grids_equal(&t.prefill[j].grid, &c->prefill[j].grid);
+        }
+        for (int32_t j = 0; j < t.n_decode; j++) {
+            assert_int_equal(t.decode[j].heads, c->decode[j].heads);
+            assert_int_equal(t.decode[j].kv_heads, c->decode[j].kv_heads);
+            grids_equal(&t.decode[j].grid, &c->decode[j].grid);
+        }
+        for (int32_t j = 0; j < t.n_ops; j++) {
+            assert_string_equal(t.ops[j].model, c->ops[j].model);
+            assert_int_equal(t.ops[j].tp, c->ops[j].tp);
+            for (int col = 0; col < OPS_COLUMNS; col++) grids_equal(&t.ops[j].col[col], &c->ops[j].col[col]);
+        }
+        for (int32_t j = 0; j < t.n_allreduce; j++) {
+            assert_int_equal(t.allreduce_gpus[j], c->allreduce_gpus[j]);
+            grids_equal(&t.allreduce[j], &c->allreduce[j]);
+        }
+        measured_tables_free(&t);
+        /* the same bytes are found; one byte more is not */
+        assert_ptr_equal(measured_builtin_for(b->text, b->text_len), c);
+        char *longer = ss_malloc(b->text_len + 2);
+        memcpy(longer, b->text, b->text_len);
+        memcpy(longer + b->text_len, "\n", 2);
+        assert_null(measured_builtin_for(longer, b->text_len + 1));
+        free(longer);
+    }
+    /* A shipped file with one GEMM time changed: a shared load parses it. */
+    const MeasuredBuiltin *b = &measured_builtins[0];
+    const char *gemm = strstr(b->text, "[gemm]");
+    assert_non_null(gemm);
+    const char *row = strchr(gemm, '\n') + 1;
+    while (*row == '#') row = strchr(row, '\n') + 1;
+    const char *eol = strchr(row, '\n'), *ms = eol;
+    while (ms[-1] != ' ') ms--;   /* the row's last field: ms */
+    static char path[] = "/tmp/servesim-test-builtin-XXXXXX.txt";
+    int fd = mkstemps(path, 4);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fwrite(b->text, 1, (size_t)(ms - b->text), f);
+    fprintf(f, "%.17g", 2.0 * strtod(ms, NULL) + 1.0);
+    fwrite(eol, 1, b->text_len - (size_t)(eol - b->text), f);
+    fclose(f);
+    char *p;
+    double row_m = strtod(row, &p), row_n = strtod(p, &p), row_k = strtod(p, NULL);
+    (void)row_m;
+    MeasuredNeed need = { .n = { row_n }, .k = { row_k }, .n_n = 1, .n_k = 1, .model = "llama-2-7b", .tp = 1,
+                          .heads = 32, .kv_heads = 32 };
+    const MeasuredTables *t = NULL;
+    if (measured_tables_shared_for(&t, path, &need)) fail_msg("%s", ss_error_get());
+    assert_ptr_not_equal(t->gemm_s, b->tables->gemm_s);
+    bool changed = false;
+    for (int32_t j = 0; j < t->gm * t->gn * t->gk; j++) changed |= t->gemm_s[j] == (2.0 * strtod(ms, NULL) + 1.0) * 1e-3;
+    assert_true(changed);
+    unlink(path);
+}
+
 static void test_auto_and_legacy(void **state)
 {
     (void)state;
@@ -461,6 +558,7 @@ int main(void)
         cmocka_unit_test(test_spans),
         cmocka_unit_test(test_memo_bits),
         cmocka_unit_test(test_axis_index),
+        cmocka_unit_test(test_builtin_tables),
         cmocka_unit_test(test_measured_stepwise),
         cmocka_unit_test(test_auto_and_legacy),
         cmocka_unit_test(test_defaults_are_the_fit),
