@@ -81,8 +81,8 @@ static void build_grid(PlanAutoscale *p, const PlanAutoscaleDay *day)
     counts_string(c12, counts_hr, sizeof(counts_hr));
     add_setting(p, "static-mean", "schedule:counts=%d,min=%d,max=%d,hour=%.17g", nm, nm, nm, hour_s);
     add_setting(p, "static-peak", "schedule:counts=%d,min=%d,max=%d,hour=%.17g", np, np, np, hour_s);
-    add_setting(p, "schedule", "schedule:counts=%s,min=1,max=%d,lead=%.6g,hour=%.17g", counts, hi, p->cold_start_s, hour_s);
-    add_setting(p, "schedule-x1.2", "schedule:counts=%s,min=1,max=%d,lead=%.6g,hour=%.17g", counts_hr, hi,
+    add_setting(p, "schedule", "schedule:counts=%s,min=1,max=%d,lead=%.10g,hour=%.17g", counts, hi, p->cold_start_s, hour_s);
+    add_setting(p, "schedule-x1.2", "schedule:counts=%s,min=1,max=%d,lead=%.10g,hour=%.17g", counts_hr, hi,
                 p->cold_start_s, hour_s);
     static const double band[3][3] = { { 0.2, 0.3, 0.4 }, { 0.3, 0.45, 0.6 }, { 0.4, 0.6, 0.8 } };
     for (int i = 0; i < 3; i++) {
