@@ -126,7 +126,7 @@ static double seg_sum(double y0, int64_t n, double ya, double yb, double fa, dou
 /* The decode row of an integer batch, located once and remembered: which
  * two table rows it blends, and where their measured cells end (kv_len in
  * [y_i, y_i+1) reads columns i and i + 1). */
-struct DecodeMemo *measured_decode_memo_fill(const MeasuredCost *c, int32_t batch)
+MEASURED_COLD struct DecodeMemo *measured_decode_memo_fill(const MeasuredCost *c, int32_t batch)
 {
     struct DecodeMemo *m = &c->dmemo[batch];
     const OpGrid *g = &c->decode->grid;
@@ -445,6 +445,23 @@ static double prefill_memo_eval(MeasuredCost *c, int32_t batch, double isl, bool
     return a + wx * (b - a);
 }
 
+/* op_fixed_part fills the memos of this many tokens and rows (kept out of
+ * line: the hot path below then saves fewer registers per call). */
+static MEASURED_COLD bool step_memo_fill(MeasuredCost *c, int64_t tokens, int64_t rows)
+{
+    OpCostVtbl v = measured_vtbl_of(c);
+    StepBreakdown b;
+    *c->flags = 0;
+    op_fixed_part(&v, c, &c->sh, (double)tokens, (double)rows, &b);
+    return c->memo[tokens].have && c->memo[rows].have_lm;
+}
+
+/* The general path, out of line for the same reason. */
+static MEASURED_COLD double step_time_composed(MeasuredCost *c, const StepShape *s, unsigned *flags)
+{
+    return measured_cost_step(c, s, NULL, flags);
+}
+
 /* op_step_time over the measured ops when every per-count part is in the
  * memos: the same operations in the same order, so the same bits, without
  * the op-by-op calls.  False when a memo is not there yet (the general path
@@ -456,13 +473,7 @@ static bool measured_step_memo(MeasuredCost *c, const StepShape *s, double *t_ou
     const struct FixedMemo *fixed = &c->memo[tokens], *lm = &c->memo[rows];
     bool prefill = s->prefill_seqs > 0 && s->prefill_tokens > 0, decode = s->decode_seqs > 0;
     if ((prefill && !c->prefill) || (decode && !c->decode) || !c->gemm_have[GEMM_LM_HEAD]) return false;
-    if (!fixed->have || !lm->have_lm) { /* op_fixed_part fills both memos */
-        OpCostVtbl v = measured_vtbl_of(c);
-        StepBreakdown b;
-        *c->flags = 0;
-        op_fixed_part(&v, c, &c->sh, (double)tokens, (double)rows, &b);
-        if (!fixed->have || !lm->have_lm) return false;
-    }
+    if ((!fixed->have || !lm->have_lm) && !step_memo_fill(c, tokens, rows)) return false;
     unsigned flags = fixed->flags | lm->lm_flags;
     double attn = 0;
     if (prefill) {
@@ -494,7 +505,7 @@ static double measured_backend_step_time(void *priv, const StepShape *shape)
 {
     MeasuredCost *c = priv;
     double t;
-    if (!measured_step_memo(c, shape, &t, &c->last_flags)) t = measured_cost_step(c, shape, NULL, &c->last_flags);
+    if (!measured_step_memo(c, shape, &t, &c->last_flags)) t = step_time_composed(c, shape, &c->last_flags);
     c->last_shape = *shape;
     return t;
 }

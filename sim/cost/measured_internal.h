@@ -57,6 +57,14 @@ typedef struct MeasuredCost {
 
 enum { FIXED_MEMO_ROWS = 4096 };  /* row counts memoised: steps of up to 4095 tokens */
 
+/* Rare paths (memo fills, shapes past the memos) kept out of the per-span
+ * functions, which then save fewer registers per call. */
+#if defined(__GNUC__)
+#define MEASURED_COLD __attribute__((noinline, cold))
+#else
+#define MEASURED_COLD
+#endif
+
 #define FLAG(c, g) (*(c)->flags |= 1u << (g))
 
 /* The decode table's row at a batch: (1 - w) row[i] + w row[i + 1] over kv_len. */

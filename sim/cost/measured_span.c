@@ -67,7 +67,7 @@ static double decode_fixed_sum(MeasuredCost *c, double seqs, unsigned *flags)
 }
 
 /* An integer batch's memo with its fixed part (decode tables present). */
-static struct DecodeMemo *decode_base_fill(MeasuredCost *c, int32_t seqs)
+static MEASURED_COLD struct DecodeMemo *decode_base_fill(MeasuredCost *c, int32_t seqs)
 {
     struct DecodeMemo *m = decode_memo(c, seqs);
     m->base_s = decode_fixed_sum(c, seqs, &m->fixed_flags);
@@ -109,6 +109,15 @@ bool measured_decode_attn_leaves(const MeasuredCost *c, double batch, double kv)
     return g->filled[ib * ny + iy] | g->filled[jb * ny + iy] | g->filled[ib * ny + jy] | g->filled[jb * ny + jy];
 }
 
+/* (int64_t)ceil(x) for |x| < 2^53 (a kv_len difference), without the libm
+ * call: truncation is the ceiling for x <= 0 and one below it for a
+ * positive non-integer. */
+static inline int64_t ceil_i64(double x)
+{
+    int64_t t = (int64_t)x;
+    return (double)t < x ? t + 1 : t;
+}
+
 /* The span's decode iterations, one linear piece per kv_len segment of the
  * decode table's row crossed (the grid is powers of two: most spans are one
  * piece, which the engine then treats as linear). */
@@ -129,14 +138,14 @@ static inline int decode_pieces(const MeasuredCost *c, const struct DecodeMemo *
         if (ny == 1 || kv < y[0]) {             /* the floor below the first kv_len */
             f = m->f[0];
             slope = 0;
-            next = ny == 1 ? iters : (int64_t)ceil(y[0] - kv0);
+            next = ny == 1 ? iters : ceil_i64(y[0] - kv0);
         } else {
             int32_t i;
             double w;
             opaxis_locate(c->decode_kv_index, y, ny, kv, &i, &w);
             slope = m->slope[i];
             f = m->f[i] + (kv - y[i]) * slope;
-            next = i + 2 == ny ? iters : (int64_t)ceil(y[i + 1] - kv0);
+            next = i + 2 == ny ? iters : ceil_i64(y[i + 1] - kv0);
         }
         if (next <= j) next = j + 1;
         if (next > iters) next = iters;
@@ -145,6 +154,8 @@ static inline int decode_pieces(const MeasuredCost *c, const struct DecodeMemo *
     }
     return n;
 }
+
+static int big_batch_pieces(MeasuredCost *c, const StepShape *first, int64_t iters, DecodePiece *out, int max);
 
 int measured_backend_decode_iter_pieces(void *priv, const StepShape *first, int64_t iters,
                                                DecodePiece *out, int max)
@@ -156,7 +167,13 @@ int measured_backend_decode_iter_pieces(void *priv, const StepShape *first, int6
      * its blended row and fixed part from the memo; a larger one blends
      * them now into a memo of its own (the same values). */
     if (batch < FIXED_MEMO_ROWS) return decode_pieces(c, decode_base(c, batch), first, iters, out, max);
-    double seqs = batch;
+    return big_batch_pieces(c, first, iters, out, max);
+}
+
+static MEASURED_COLD int big_batch_pieces(MeasuredCost *c, const StepShape *first, int64_t iters, DecodePiece *out,
+                                          int max)
+{
+    double seqs = first->decode_seqs;
     DecodeRow r = measured_decode_row(c, seqs);
     struct DecodeMemo big = { 0 };
     big.f = ss_malloc((size_t)(2 * r.ny) * sizeof(double));
