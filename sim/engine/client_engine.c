@@ -85,7 +85,6 @@ void client__free(Engine *e)
     free(e->retry_free);
     free(e->original_e2e_s);
     free(e->original_ttft_s);
-    free(e->original_scratch);
 }
 
 static void push_deadline(Engine *e, Request *r, double at_s, int kind)
@@ -113,7 +112,6 @@ bool client__admit(Engine *e, Instance *in, Request *q)
     int64_t waiting = in->sched_ops->queue_length ? in->sched_ops->queue_length(in->sched) : 0;
     /* It would wait behind `waiting` others, or behind the running step. */
     if (waiting >= max && (waiting > 0 || in->busy)) {
-        q->state = REQ_QUEUED; /* engine_reject finishes it from here */
         engine_reject(in, q, REQ_REJECT_QUEUE_FULL, e->now_s);
         return false;
     }
@@ -210,9 +208,12 @@ void client__on_finished(Engine *e, Request *r)
 {
     if (r->state == REQ_DONE) {
         e->originals_completed++;
-        size_t n = (size_t)e->originals_completed, cap = e->original_cap;
-        SS_GROW(e->original_e2e_s, e->original_cap, n);
-        SS_GROW(e->original_ttft_s, cap, n);
+        size_t n = (size_t)e->originals_completed;
+        if (n > e->original_cap) { /* the two arrays grow together */
+            e->original_cap = e->original_cap ? 2 * e->original_cap : 256;
+            e->original_e2e_s = ss_realloc(e->original_e2e_s, e->original_cap * sizeof(double));
+            e->original_ttft_s = ss_realloc(e->original_ttft_s, e->original_cap * sizeof(double));
+        }
         e->original_e2e_s[n - 1] = r->finish_s - r->original_arrival_s;
         e->original_ttft_s[n - 1] = r->first_token_s - r->original_arrival_s;
         return;
@@ -253,14 +254,12 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The p-quantile (linear between order statistics) of x[0..n), sorted in a copy. */
-static double percentile(Engine *e, const double *x, int64_t n, double p)
+/* The p-quantile (linear between order statistics, as metrics.c's) of
+ * x[0..n), sorted in place: the arrays serve only this summary. */
+static double percentile(double *x, int64_t n, double p)
 {
     if (n <= 0) return NAN;
-    SS_GROW(e->original_scratch, e->original_scratch_cap, (size_t)n);
-    memcpy(e->original_scratch, x, (size_t)n * sizeof(*x));
-    x = e->original_scratch;
-    qsort(e->original_scratch, (size_t)n, sizeof(*x), cmp_double);
+    qsort(x, (size_t)n, sizeof(*x), cmp_double);
     double k = p * (double)(n - 1);
     int64_t i = (int64_t)k;
     double f = k - (double)i;
@@ -289,7 +288,7 @@ json_t *client__summary_json(Engine *e)
     json_object_set_new(o, "mean_original_ttft_ms", num);
     num = n ? json_real(1e3 * mean_e2e / (double)n) : json_null();
     json_object_set_new(o, "mean_original_e2el_ms", num);
-    double p99_ttft = percentile(e, e->original_ttft_s, n, 0.99), p99_e2e = percentile(e, e->original_e2e_s, n, 0.99);
+    double p99_ttft = percentile(e->original_ttft_s, n, 0.99), p99_e2e = percentile(e->original_e2e_s, n, 0.99);
     json_object_set_new(o, "p99_original_ttft_ms", isfinite(p99_ttft) ? json_real(1e3 * p99_ttft) : json_null());
     json_object_set_new(o, "p99_original_e2el_ms", isfinite(p99_e2e) ? json_real(1e3 * p99_e2e) : json_null());
     json_t *adm = json_object();

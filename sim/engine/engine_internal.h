@@ -56,8 +56,8 @@ struct Engine {
     size_t retry_free_cap;
     int64_t n_retry_free;
     int64_t originals, attempts, retries_sent, originals_completed;
-    double *original_e2e_s, *original_ttft_s, *original_scratch; /* completed originals, from first arrival */
-    size_t original_cap, original_scratch_cap;
+    double *original_e2e_s, *original_ttft_s; /* completed originals, from first arrival */
+    size_t original_cap;       /* of both */
     Request *free_list;
     Request **chunks;
     size_t n_chunks, cap_chunks;

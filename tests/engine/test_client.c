@@ -232,7 +232,6 @@ static void test_conservation_random(void **state)
 static void test_bad_specs(void **state)
 {
     (void)state;
-    TraceRow rows[1] = { test_row(0.0, 10, 3) };
     const char *clients[] = { "nope", "deadline:bogus=1", "deadline:timeout=-1", "deadline:retries=x" };
     for (size_t i = 0; i < 4; i++) {
         EngineConfig c = config("fcfs-static", clients[i], "");
@@ -243,7 +242,6 @@ static void test_bad_specs(void **state)
     EngineConfig c = config("fcfs-static", "none", "max_queue=x");
     Engine *e = NULL;
     assert_true(engine_create(&e, &c, NULL) < 0);
-    (void)rows;
 }
 
 int main(void)
