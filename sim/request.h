@@ -74,6 +74,10 @@ typedef struct Request {
     bool cancel_pending;            /* engine: given up while in a step; cut at its end */
     int32_t disagg_output_tokens;   /* engine (disagg.c): its true output while a prefill instance
                                        serves its first token (output_tokens is 1 there); 0: not split */
+    int32_t kv_transfer_slot;       /* engine (disagg.c): 1 + its KV transfer's slot from the hand-off
+                                       to a decode instance until the KV lands; 0: none.  While set
+                                       and queued, the decode scheduler admits it with blocks for its
+                                       prompt and calls engine_kv_pull (sched.h), never computing it */
     int32_t prefill_computed_tokens;/* prompt tokens computed for it, recomputes included (wasted work) */
     uint64_t *hash_ids;             /* prefix block hashes (TraceRow.hash_ids, engine-owned); NULL: none */
     int32_t n_hash_ids;

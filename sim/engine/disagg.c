@@ -3,24 +3,35 @@
  * A request's prompt runs on a prefill instance with its output capped at the
  * first token; when that token is out the prefill instance is done with it
  * (its scheduler frees the KV there at once, as for any finished request: the
- * copy is modelled as leaving with the request), a decode instance is picked
- * by the decode router, and a SIM_EV_KV_TRANSFER event fires when the prompt's
- * KV has crossed the link.  Then the decode instance's scheduler receives it as
- * an arrival whose prompt is already in cache (prefilled_tokens = prompt,
- * generated_tokens = 1): a continuous scheduler admits it as a decoder, with
- * blocks for its whole KV, never recomputing it (continuous.c is_decoding).
+ * copy is modelled as staged out of its blocks, as connectors that keep it in
+ * host memory do), a decode instance is picked by the decode router, and the
+ * request joins that instance's waiting queue with its prompt marked remote
+ * (Request.kv_transfer_slot).  Its scheduler admits it as it would any
+ * waiting request, by memory and max_num_seqs, taking blocks for the whole
+ * prompt (continuous.c admit_remote, as vLLM's decode side allocates before
+ * it reads the remote KV); then engine_kv_pull starts the transfer and a
+ * SIM_EV_KV_TRANSFER event fires when the KV has landed, after which the
+ * request decodes from the next step on, never recomputing its prompt.  So
+ * decode KV admission accounts for every incoming transfer: a transfer never
+ * lands where there is no room, and a full decode instance makes the prefill
+ * results wait (run.disaggregation.decode_kv_wait_s_*).
  *
  * The first token reaches the client when the KV lands on the decode instance
- * (first_token_s = the prefill's first token + the transfer), so TTFT includes
- * the transfer.  One request is one record, written where it ends (decode, or
+ * (first_token_s = landing), so TTFT includes the decode-side wait and the
+ * transfer.  One request is one record, written where it ends (decode, or
  * prefill for one-token outputs, trace failures and rejections).
  *
  * The link: bytes = prompt tokens x kv_bytes_per_token over the ranks that send
  * in parallel (each tensor-parallel rank its shard, min(tp, KV heads) distinct
- * shards, the smaller tp of the two sides).  time = latency + bytes / bandwidth;
- * with overlap=layer each layer's KV leaves as soon as that layer's prefill is
- * done, so only max(one layer's share, bytes/bw - (L-1)/L x P) shows after the
- * prefill, P being the prefill iteration's duration (a pipeline of L layers). */
+ * shards, the smaller tp of the two sides).  overlap=none (a pull, vLLM's NIXL
+ * connector): the KV is read once the decode side has admitted it, landing at
+ * admission + latency + bytes / bandwidth.  overlap=layer (a push, layer by
+ * layer during the prefill, into a receive buffer on the decode node): each
+ * layer leaves as soon as its prefill is done, so the KV is across at the
+ * first token + latency + max(one layer's share, bytes/bw - (L-1)/L x P), P
+ * the prefill iteration's duration (a pipeline of L layers), and lands at
+ * that time or at admission, whichever is later.  Links have no contention:
+ * each transfer gets the whole per-GPU bandwidth. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +57,14 @@ static const OptSpec link_opts[] = {
     { NULL, 0, 0, NULL, NULL, NULL, 0, 0 },
 };
 
+/* A request from its hand-off to its landing. */
+typedef struct Transfer {
+    Request *r;
+    double handoff_s;     /* its first token on the prefill instance */
+    double pull_s;        /* overlap=none: seconds from admission to landing */
+    double pushed_s;      /* overlap=layer: when the whole KV is on the decode node */
+} Transfer;
+
 struct DisaggRun {
     int32_t *prefill, n_prefill;     /* instance indices by role */
     int32_t *decode, n_decode;
@@ -55,11 +74,11 @@ struct DisaggRun {
     void *router_priv;               /* the decode role's own router state */
     gsl_rng *router_rng;
     RouterInstance *view;
-    Request **slot;                  /* transfers in flight; SimEvent.generation is the slot */
-    int64_t n_slots, *free_slots, n_free;
+    Transfer *slot;                  /* hand-offs not landed; Request.kv_transfer_slot = index + 1 */
+    int32_t n_slots, *free_slots, n_free;
     size_t slot_cap, free_cap;
-    int64_t transfers, handed_off_done;
-    double kv_bytes, transfer_s_sum, transfer_s_max;
+    int64_t transfers, waited;       /* landed; of them admitted after their hand-off instant */
+    double kv_bytes, transfer_s_sum, transfer_s_max, wait_s_sum, wait_s_max;
 };
 
 static int link_setup(DisaggRun *d, const Engine *e)
@@ -142,14 +161,14 @@ void disagg__on_arrival(Engine *e, Request *q)
 }
 
 double disagg__transfer_s(const DisaggRun *d, const Instance *from, const Instance *to, int32_t prompt_tokens,
-                          double prefill_iter_s, double *bytes_out)
+                          double prefill_iter_s, bool overlap_layers, double *bytes_out)
 {
     int32_t tp = SS_MIN(from->tensor_parallel, to->tensor_parallel);
     int32_t shards = SS_MAX(1, SS_MIN(tp, from->model.kv_heads));
     double bytes = (double)prompt_tokens * from->model.kv_bytes_per_token;
     double wire_s = bytes / shards / d->link_bytes_per_s;
     *bytes_out = bytes;
-    if (!d->overlap_layers) return d->link_latency_s + wire_s;
+    if (!overlap_layers) return d->link_latency_s + wire_s;
     double layers = from->model.layers;
     return d->link_latency_s + SS_MAX(wire_s / layers, wire_s - (layers - 1) / layers * prefill_iter_s);
 }
@@ -166,57 +185,92 @@ static int32_t pick_decode(Engine *e, DisaggRun *d, const Request *q)
     return d->decode[k];
 }
 
+static void slot_free(DisaggRun *d, Request *r)
+{
+    int32_t k = r->kv_transfer_slot - 1;
+    SS_ASSERT(k >= 0 && k < d->n_slots && d->slot[k].r == r);
+    d->slot[k].r = NULL;
+    SS_GROW(d->free_slots, d->free_cap, (size_t)d->n_free + 1);
+    d->free_slots[d->n_free++] = k;
+    r->kv_transfer_slot = 0;
+}
+
 bool disagg__hand_off(Engine *e, Instance *in, Request *r)
 {
     DisaggRun *d = e->disagg;
-    if (!d || !r->disagg_output_tokens || r->state != REQ_DONE) return false;
+    if (!d) return false;
+    /* Refused by the decode instance before its KV moved (a prompt its KV
+     * cache cannot hold): it ends there, its slot with it. */
+    if (r->kv_transfer_slot) {
+        slot_free(d, r);
+        return false;
+    }
+    if (!r->disagg_output_tokens || r->state != REQ_DONE) return false;
     SS_ASSERT(in->role == FLEET_ROLE_PREFILL && r->generated_tokens == 1 && r->prefilled_tokens == r->input_tokens);
     in->outstanding_tokens -= (double)r->input_tokens + r->predicted_output_tokens;
     in->in_system--;
     in->finished++;
     r->output_tokens = r->disagg_output_tokens;
     r->disagg_output_tokens = 0;
-    r->state = REQ_QUEUED;
     r->finish_s = -1;
     r->kv_blocks = 0;
     Instance *to = &e->instances[pick_decode(e, d, r)];
     /* Routed now: the decode router sees transfers on their way in. */
     to->in_system++;
     to->outstanding_tokens += (double)r->input_tokens + r->predicted_output_tokens;
-    double bytes;
-    double t_s = disagg__transfer_s(d, in, to, r->input_tokens, in->first_iter_s, &bytes);
-    d->transfers++;
-    d->kv_bytes += bytes;
-    d->transfer_s_sum += t_s;
-    d->transfer_s_max = SS_MAX(d->transfer_s_max, t_s);
-    int64_t slot;
+    int32_t k;
     if (d->n_free) {
-        slot = d->free_slots[--d->n_free];
+        k = d->free_slots[--d->n_free];
     } else {
         SS_GROW(d->slot, d->slot_cap, (size_t)d->n_slots + 1);
-        slot = d->n_slots++;
+        k = d->n_slots++;
     }
-    d->slot[slot] = r;
+    Transfer *t = &d->slot[k];
+    double bytes;
+    t->r = r;
+    t->handoff_s = r->first_token_s;
+    t->pull_s = disagg__transfer_s(d, in, to, r->input_tokens, in->first_iter_s, false, &bytes);
+    t->pushed_s = r->first_token_s + disagg__transfer_s(d, in, to, r->input_tokens, in->first_iter_s, true, &bytes);
+    d->kv_bytes += bytes;
+    r->kv_transfer_slot = k + 1;
     r->instance = to->index;
-    /* Static batches end after their members' first tokens: never before now. */
-    event_queue_push(&e->queue, SS_MAX(e->now_s, r->first_token_s + t_s), SIM_EV_KV_TRANSFER, to->index,
-                     (uint64_t)slot);
+    engine__deliver(e, to, r); /* may end it at once (too long there): see the top */
     return true;
+}
+
+void engine_kv_pull(Instance *to, Request *r, double now_s)
+{
+    Engine *e = to->engine;
+    DisaggRun *d = e->disagg;
+    int32_t k = r->kv_transfer_slot - 1;
+    SS_ASSERT(d && k >= 0 && k < d->n_slots && d->slot[k].r == r);
+    const Transfer *t = &d->slot[k];
+    /* Static prefill batches hand off after their members' first tokens:
+     * nothing lands before now. */
+    double land_s = d->overlap_layers ? SS_MAX(now_s, t->pushed_s) : now_s + t->pull_s;
+    double wait_s = SS_MAX(0.0, now_s - t->handoff_s);
+    d->waited += wait_s > 0;
+    d->wait_s_sum += wait_s;
+    d->wait_s_max = SS_MAX(d->wait_s_max, wait_s);
+    double link_s = d->overlap_layers ? t->pushed_s - t->handoff_s : t->pull_s;
+    d->transfer_s_sum += link_s;
+    d->transfer_s_max = SS_MAX(d->transfer_s_max, link_s);
+    d->transfers++;
+    event_queue_push(&e->queue, land_s, SIM_EV_KV_TRANSFER, to->index, (uint64_t)k);
 }
 
 void disagg__on_transfer(Engine *e, const SimEvent *ev)
 {
     DisaggRun *d = e->disagg;
-    SS_ASSERT(d && ev->generation < (uint64_t)d->n_slots && d->slot[ev->generation]);
-    Request *r = d->slot[ev->generation];
-    d->slot[ev->generation] = NULL;
-    SS_GROW(d->free_slots, d->free_cap, (size_t)d->n_free + 1);
-    d->free_slots[d->n_free++] = (int64_t)ev->generation;
+    SS_ASSERT(d && ev->generation < (uint64_t)d->n_slots && d->slot[ev->generation].r);
+    Request *r = d->slot[ev->generation].r;
+    slot_free(d, r);
     /* The client sees the first token when its KV has landed (TTFT includes
      * the transfer); the second token's gap starts there. */
     r->first_token_s = r->last_token_s = e->now_s;
-    d->handed_off_done++;
-    engine__deliver(e, &e->instances[ev->instance], r);
+    Instance *in = &e->instances[ev->instance];
+    in->sched_ops->kv_landed(in->sched, r, e->now_s);
+    engine__wake(e, in);
 }
 
 json_t *disagg__summary_json(const Engine *e)
@@ -234,6 +288,11 @@ json_t *disagg__summary_json(const Engine *e)
     json_object_set_new(o, "transfer_s_mean", json_real(d->transfers ? d->transfer_s_sum / (double)d->transfers : 0));
     json_object_set_new(o, "transfer_s_max", json_real(d->transfer_s_max));
     json_object_set_new(o, "transfer_s_total", json_real(d->transfer_s_sum));
+    /* From the first token on the prefill instance to the decode side's
+     * admission (blocks for the prompt): time the KV waited for room. */
+    json_object_set_new(o, "transfers_waited_for_decode_kv", json_integer(d->waited));
+    json_object_set_new(o, "decode_kv_wait_s_mean", json_real(d->transfers ? d->wait_s_sum / (double)d->transfers : 0));
+    json_object_set_new(o, "decode_kv_wait_s_max", json_real(d->wait_s_max));
     return o;
 }
 

@@ -520,6 +520,11 @@ void engine__deliver(Engine *e, Instance *in, Request *q)
 {
     q->state = REQ_QUEUED;
     in->sched_ops->on_arrival(in->sched, q, e->now_s);
+    engine__wake(e, in);
+}
+
+void engine__wake(Engine *e, Instance *in)
+{
     if (in->busy) {
         span_on_arrival(e, in);
     } else if (!in->kick_pending) {

@@ -76,15 +76,18 @@ bool span_first_token_by(Engine *e, Instance *in, const Request *r, double t_s);
 void engine__finish(Engine *e, Instance *in, Request *r);
 void engine__release(Engine *e, Request *r); /* back to the pool */
 void engine__deliver(Engine *e, Instance *in, Request *q); /* to in's scheduler, limits checked */
+/* Its scheduler has new work: cut the running span at the next iteration
+ * boundary (interruptible steps), or plan once this instant's events are in. */
+void engine__wake(Engine *e, Instance *in);
 
 /* disagg.c */
 typedef struct DisaggRun DisaggRun;
 int disagg__setup(Engine *e, const FleetSpec *f); /* after the router; no-op for colocated fleets */
 void disagg__on_arrival(Engine *e, Request *q);   /* cap the output at the first token */
-bool disagg__hand_off(Engine *e, Instance *in, Request *r); /* true: prefill done, transfer started */
+bool disagg__hand_off(Engine *e, Instance *in, Request *r); /* true: prefill done, queued at a decode instance */
 void disagg__on_transfer(Engine *e, const SimEvent *ev);
 double disagg__transfer_s(const DisaggRun *d, const Instance *from, const Instance *to, int32_t prompt_tokens,
-                          double prefill_iter_s, double *bytes_out);
+                          double prefill_iter_s, bool overlap_layers, double *bytes_out);
 json_t *disagg__summary_json(const Engine *e);
 void disagg__free(Engine *e);
 

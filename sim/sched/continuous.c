@@ -86,6 +86,7 @@ void cont_close(void *priv)
     free(c->heap);
     free(c->running);
     free(c->future);
+    free(c->landed);
     cont_ride_free(c);
     cont_rank_free(c);
     kv_free(&c->kv);
@@ -105,6 +106,7 @@ json_t *cont_stats_json(void *priv)
     json_object_set_new(o, "swap_full_recomputes", json_integer(c->swap_full));
     json_object_set_new(o, "planning_rounds", json_integer((json_int_t)c->plans));
     json_object_set_new(o, "rider_take_backs", json_integer(c->ride_derides));
+    if (c->kv_pulls) json_object_set_new(o, "kv_pulls", json_integer(c->kv_pulls));
     if (c->kv.prefix) {
         const KvPrefix *p = c->kv.prefix;
         json_t *x = json_object();
@@ -308,9 +310,16 @@ static void run_phase(Cont *c, Step *step, Plan *p, double now_s)
  * leading blocks of its prompt found in the prefix cache (*hits). */
 static int admit_check(Cont *c, const Request *r, const Plan *p, int32_t *chunk, int64_t *tokens, int32_t *hits)
 {
-    if (c->n_running >= c->o.max_num_seqs) return ADMIT_SEQS;
+    if (c->n_running + c->n_receiving >= c->o.max_num_seqs) return ADMIT_SEQS;
     bool dec = is_decoding(r); /* swapped out while decoding */
     *hits = 0;
+    if (r->kv_transfer_slot) { /* its KV is on a prefill instance: blocks now, no compute this step */
+        *chunk = 0;
+        *tokens = r->prefilled_tokens + 1;
+        if (!kv_can_admit(&c->kv, kv_blocks_for(&c->kv, *tokens))) return ADMIT_MEMORY;
+        if (c->o.length_aware && c->n_running > 0 && !future_fits(c, r)) return ADMIT_FUTURE;
+        return ADMIT_OK;
+    }
     /* A fresh (or recomputing) prompt reuses cached blocks; at least its
      * last token is computed, for the logits of the first new one. */
     if (c->kv.prefix && !dec && r->prefilled_tokens == 0 && r->n_hash_ids)
@@ -336,6 +345,30 @@ static int admit_check(Cont *c, const Request *r, const Plan *p, int32_t *chunk,
     if (c->o.length_aware && c->n_running > 0 && !future_fits(c, r))
         return ADMIT_FUTURE;
     return ADMIT_OK;
+}
+
+/* The waiting head is a disaggregated decode whose KV is elsewhere: its
+ * blocks are taken now (as vLLM's decode side allocates before it reads the
+ * remote KV), then it waits out the transfer off the running set. */
+static void admit_remote(Cont *c, int64_t tokens, double now_s)
+{
+    Request *r = cont_wait_pop(c);
+    ContSeq *s = cont_seq(r);
+    SS_ASSERT(kv_seq_grow_to(&c->kv, &s->kv, tokens, false) == 0);
+    r->kv_blocks = s->kv.n_blocks;
+    c->n_receiving++;
+    c->kv_pulls++;
+    engine_kv_pull(c->env.instance, r, now_s);
+}
+
+void cont_kv_landed(void *priv, Request *r, double now_s)
+{
+    Cont *c = priv;
+    (void)now_s;
+    SS_ASSERT(c->n_receiving > 0 && !r->kv_transfer_slot && is_decoding(r));
+    c->n_receiving--;
+    SS_GROW(c->landed, c->cap_landed, c->n_landed + 1);
+    c->landed[c->n_landed++] = r;
 }
 
 static void admit(Cont *c, Step *step, Plan *p, int32_t chunk, int64_t tokens, int32_t hits)
@@ -383,7 +416,8 @@ static void admit_phase(Cont *c, Step *step, Plan *p, double now_s)
         int64_t tokens = 0;
         int why = admit_check(c, r, p, &chunk, &tokens, &hits);
         if (why == ADMIT_OK) {
-            admit(c, step, p, chunk, tokens, hits);
+            if (r->kv_transfer_slot) admit_remote(c, tokens, now_s);
+            else admit(c, step, p, chunk, tokens, hits);
             continue;
         }
         if (why == ADMIT_NEVER) { /* a recomputed prompt that outgrew the cache */
@@ -459,6 +493,14 @@ int cont_next_step(void *priv, double now_s, Step *step, double *wake_s)
     (void)wake_s; /* arrivals are the only thing that makes work appear */
     if (c->rank_lazy) cont_rank_plan_start(c);
     else cont_run_resort(c);
+    /* Landed transfers hold their blocks: they run as decoders, listed after
+     * the plan's clock and order are set (as an admission is). */
+    for (int32_t i = 0; i < c->n_landed; i++) {
+        Request *r = c->landed[i];
+        cont_seq(r)->key = cont_key(c, r);
+        cont_run_insert(c, r);
+    }
+    c->n_landed = 0;
     if (c->n_riders) {
         /* Blocks the listed runners may need for their next token, at most
          * (prompts hold theirs from admission). */

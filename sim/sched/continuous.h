@@ -155,6 +155,13 @@ typedef struct Cont {
     RankHeap to_clamp;       /* srpt, the open ones: min (rank_u, id) */
     Request **rank_scratch;  /* finished riders by rank */
     int32_t cap_rank_scratch;
+    /* Disaggregated decode (engine_kv_pull): admitted with blocks, KV on its
+     * way (they count against max_num_seqs); landed, joining the running
+     * set at the next plan (not inside a step, whose members are fixed). */
+    int32_t n_receiving;
+    Request **landed;
+    int32_t n_landed, cap_landed;
+    int64_t kv_pulls;
     int64_t mem_preemptions, prio_preemptions, swap_outs;
     int64_t swap_full;       /* preempt=swap with the swap space full: recomputed instead */
 } Cont;
@@ -166,7 +173,8 @@ typedef struct Cont {
     .next_step = cont_next_step, .on_step_done = cont_on_step_done,                            \
     .queue_length = cont_queue_length, .kv_tokens_used = cont_kv_tokens_used,                  \
     .close = cont_close, .stats_json = cont_stats_json, .cancel = cont_cancel,                  \
-    .prefix_match_tokens = cont_prefix_match_tokens, .prefix_cached_blocks = cont_prefix_cached_blocks
+    .prefix_match_tokens = cont_prefix_match_tokens, .prefix_cached_blocks = cont_prefix_cached_blocks, \
+    .kv_landed = cont_kv_landed
 
 typedef struct ContMode {
     bool chunked, priority, srpt;
@@ -182,6 +190,7 @@ void cont_on_arrival(void *priv, Request *r, double now_s);
 int cont_next_step(void *priv, double now_s, Step *step, double *wake_s);
 void cont_on_step_done(void *priv, const Step *step, double now_s);
 void cont_cancel(void *priv, Request *r, double now_s);
+void cont_kv_landed(void *priv, Request *r, double now_s);
 int64_t cont_prefix_match_tokens(void *priv, const Request *r);
 int64_t cont_prefix_cached_blocks(void *priv);
 int64_t cont_queue_length(void *priv);

@@ -114,6 +114,11 @@ typedef struct SchedOps {
      * -1 from the latter when caching is off. */
     int64_t (*prefix_match_tokens)(void *priv, const Request *r);
     int64_t (*prefix_cached_blocks)(void *priv);
+    /* Optional, disaggregated decode instances (engine_kv_pull): the KV of
+     * r, admitted earlier with its blocks, has landed; r decodes from the
+     * next step on.  Called between or inside steps (a landing interrupts
+     * an interruptible span as an arrival does). */
+    void (*kv_landed)(void *priv, Request *r, double now_s);
     /* Optional: the policy's own counters (a new reference), shown under
      * "sched_stats" in summary.json; NULL when it has none. */
     json_t *(*stats_json)(void *priv);
@@ -136,6 +141,10 @@ void engine_preempt_swapped(struct Instance *inst, Request *r);
  * nothing of a rider but what does not change while it rides. */
 bool engine_ride_join(struct Instance *inst, Request *r);
 void engine_ride_leave(struct Instance *inst, Request *r);
+/* Disaggregation: r (r->kv_transfer_slot set) now holds blocks for its
+ * prompt on this decode instance: its KV starts across the link, and the
+ * scheduler's kv_landed fires when it is in. */
+void engine_kv_pull(struct Instance *inst, Request *r, double now_s);
 /* Iterations run on the instance so far (riders' tokens grow with it). */
 int64_t engine_ride_clock(const struct Instance *inst);
 

@@ -2,7 +2,7 @@
 # test_disagg.sh: disaggregated prefill/decode (#21 items 5 and 7): bad specs are
 # usage errors; one request through prefill -> KV transfer -> decode, timed by
 # hand (the transfer from the KV bytes and the link, with and without layer
-# overlap); conservation across roles on random runs (one record per request,
+# overlap); a transfer that waits for the decode instance's KV; conservation across roles on random runs (one record per request,
 # every transfer lands, the decode instances produce every later token).
 #   test_disagg.sh SERVESIM
 set -u
@@ -74,6 +74,42 @@ for ov in ("none", "layer"):
     assert abs(dg["transfer_s_mean"] - transfer) < 1e-9 and dg["overlap"] == ov, dg
     assert [f.get("role") for f in s["run"]["fleet"]] == ["prefill", "decode"], s["run"]["fleet"]
 print("hand-computed request: ok")
+PY
+
+# Decode-side KV admission: two 4000-token prompts at t = 0, a decode
+# instance whose KV (432 blocks at --gpu-mem-util 0.2) holds one of them.  The
+# second is prefilled second, handed off, and admitted (its blocks taken, its
+# KV pulled) only when the first has finished and freed its blocks: its TTFT
+# is the first's end + the pull; it never lands where there is no room.
+printf 'Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n0,ChatGPT,4000,3,4003,Conversation log\n0,ChatGPT,4000,3,4003,Conversation log\n' \
+    > "$T/two.csv"
+for mem in 0.2 0.9; do
+    "$S" run --trace "$T/two.csv" --cost roofline --steps --quiet --gpu-mem-util $mem \
+        --fleet prefill:1xh100-sxm:tp=2,decode:1xh100-sxm --kv-link rdma:gbps=8,latency_us=1000 \
+        --out "$T/wait_$mem" 2> "$T/err" || fail "decode KV wait run ($mem): $(cat "$T/err")"
+done
+python3 - "$T" <<'PY' || fails=$((fails + 1))
+import csv, json, sys
+T = sys.argv[1]
+pull = 1e-3 + 4000 * 2 * 32 * 32 * 128 * 2 / 1e9          # latency + prompt KV over 1 GB/s (one shard)
+for mem, waits in (("0.2", True), ("0.9", False)):
+    d = T + "/wait_" + mem
+    s = json.load(open(d + "/summary.json"))
+    dg = s["run"]["disaggregation"]
+    dec_stats = s["sched_stats"][1]
+    pre = [x for x in csv.DictReader(open(d + "/steps.csv")) if x["instance"] == "0"]
+    a, b = sorted(csv.DictReader(open(d + "/requests.csv")), key=lambda r: float(r["first_token_s"]))
+    hand_a = float(pre[0]["start_s"]) + float(pre[0]["duration_s"])
+    hand_b = float(pre[1]["start_s"]) + float(pre[1]["duration_s"])
+    assert abs(float(a["ttft_s"]) - (hand_a + pull)) < 1e-6, (a, hand_a, pull)
+    admit_b = float(a["e2e_s"]) if waits else hand_b       # both arrived at t = 0
+    assert abs(float(b["ttft_s"]) - (admit_b + pull)) < 1e-6, (mem, b, admit_b, pull)
+    assert dg["transfers"] == 2 and dec_stats["kv_pulls"] == 2, (dg, dec_stats)
+    assert dg["transfers_waited_for_decode_kv"] == (1 if waits else 0), dg
+    assert abs(dg["decode_kv_wait_s_max"] - (admit_b - hand_b)) < 1e-6, (dg, admit_b - hand_b)
+    assert dec_stats["kv_peak_blocks"] <= dec_stats["kv_blocks"] and dec_stats["memory_preemptions"] == 0, dec_stats
+    if waits: assert dec_stats["kv_blocks"] < 2 * 251, dec_stats   # the set-up: one prompt's blocks fit, not two
+print("decode-side KV admission: ok")
 PY
 
 # Conservation across roles on random runs; seed 3 with a small KV cache, so
