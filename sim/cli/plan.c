@@ -13,6 +13,7 @@
 #include "out_file.h"
 #include "fleet/plan.h"
 #include "fleet/plan_autoscale.h"
+#include "fleet/plan_disagg.h"
 #include "results.h"
 #include "servesim_config.h"
 #include "sched/sched.h"
@@ -69,6 +70,10 @@ static void plan_usage(FILE *f)
         "                        profile compressed 12x; 86400 for the real day)\n"
         "  --hour-attainment F   --autoscale: also every hour's share of requests within --slo, at\n"
         "                        least (default: not judged)\n"
+        "  --disagg              also the cheapest prefill:decode split of each kind (--fleet\n"
+        "                        prefill:P x GPU,decode:D x GPU), beside its colocated answer\n"
+        "  --kv-link SPEC        --disagg: the link between the roles (as `run`; default nvlink\n"
+        "                        within 8 GPUs, else rdma)\n"
         "  --threads N           simulations in parallel (default: cores)\n"
         "  --out FILE.json       write the plan as JSON    --json  print it instead of the table\n",
         synth_diurnal_profile()[14], cli_trace_options_help());
@@ -81,14 +86,15 @@ typedef struct PlanArgs {
     SynthParams synth;
     double rate, duration_s, burstiness;
     int64_t requests;
-    bool diurnal, json, requests_given, mix, autoscale;
+    bool diurnal, json, requests_given, mix, autoscale, disagg;
+    char kv_link[128];           /* --disagg runs only: colocated fleets refuse a link */
     double day_s;                /* --autoscale: simulated seconds of the day */
     char serving_args[1024];     /* the serving options as given (for run_args), but --tp */
 } PlanArgs;
 
 enum { P_MIX = 999, P_RATE = 1000, P_REQUESTS, P_DURATION, P_DIURNAL, P_GPUS, P_PRICE, P_SLO,
        P_GOODPUT, P_MAXFAIL, P_SEEDS, P_SEED, P_CONF, P_MAXINST, P_THREADS, P_OUT, P_JSON, P_TRACE,
-       P_WORKLOAD, P_BURST, P_AUTOSCALE, P_DAY, P_HOUR_ATT };
+       P_WORKLOAD, P_BURST, P_AUTOSCALE, P_DAY, P_HOUR_ATT, P_DISAGG, P_KV_LINK };
 
 static int parse_slo_arg(const char *s, PlanSlo *slo, SloSpec *req)
 {
@@ -126,6 +132,11 @@ static int parse_one(PlanArgs *a, int c, const char *v)
     case P_BURST: r = parse_number("--burstiness", v, 1e-6, 1e9, &a->burstiness); break;
     case P_MIX: a->mix = true; break;
     case P_AUTOSCALE: a->autoscale = true; break;
+    case P_DISAGG: a->disagg = true; break;
+    case P_KV_LINK:
+        if (strlen(v) >= sizeof(a->kv_link)) r = cli_fail("--kv-link: longer than %zu characters", sizeof(a->kv_link) - 1);
+        else snprintf(a->kv_link, sizeof(a->kv_link), "%s", v);
+        break;
     case P_DAY: r = parse_number("--day-s", v, 240, 1e9, &a->day_s); break;
     case P_HOUR_ATT: r = parse_number("--hour-attainment", v, 0, 1, &a->cfg.slo.min_hour_attainment); break;
     case P_GPUS: a->gpus = v; break;
@@ -191,6 +202,7 @@ static int parse_plan_args(int argc, char **argv, PlanArgs *a)
         { "out", required_argument, 0, P_OUT }, { "json", no_argument, 0, P_JSON },
         { "autoscale", no_argument, 0, P_AUTOSCALE }, { "day-s", required_argument, 0, P_DAY },
         { "hour-attainment", required_argument, 0, P_HOUR_ATT },
+        { "disagg", no_argument, 0, P_DISAGG }, { "kv-link", required_argument, 0, P_KV_LINK },
         CLI_TRACE_LONG_OPTIONS, { 0, 0, 0, 0 },
     };
     plan_args_default(a);
@@ -221,6 +233,9 @@ static int parse_plan_args(int argc, char **argv, PlanArgs *a)
             return cli_fail("plan: --burstiness and the workload's shape= both set the gap shape; give one");
         if (strlen(a->workload) > 120) return cli_fail("plan: --workload spec longer than 120 characters");
     }
+    if (a->kv_link[0] && !a->disagg) return cli_fail("plan: --kv-link is the link of --disagg's split fleets; add --disagg");
+    if (a->disagg && a->autoscale)
+        return cli_fail("plan: --disagg with --autoscale is not supported (the engine does not autoscale roles yet)");
     if (a->autoscale && a->trace.path)
         return cli_fail("plan --autoscale: runs the embedded workload's diurnal day (--workload default); not a trace");
     if (!a->autoscale && (a->day_s > 0 || a->cfg.slo.min_hour_attainment > 0))
@@ -280,6 +295,7 @@ typedef struct Scenario {
     double rate;                       /* requests/s; NAN for a trace */
     PlanAnswer *ans;                   /* [n_cands] */
     PlanMix mix;                       /* --mix: the cheapest two-kind fleet, if one beats them */
+    PlanDisagg *disagg;                /* --disagg: [n_cands], each kind's cheapest split */
     int order[PLAN_MAX_CANDS];         /* cheapest found first */
 } Scenario;
 
@@ -389,6 +405,8 @@ static json_t *plan_json(const PlanArgs *a, Scenario *sc, int n_sc, int n_cands,
     json_object_set_new(m, "seeds", json_integer(a->cfg.seeds));
     json_object_set_new(m, "first_seed", json_integer((json_int_t)a->cfg.first_seed));
     json_object_set_new(m, "slo", plan_slo_json(&a->cfg.slo));
+    if (a->disagg) /* the split fleets' link; colocated fleets have none */
+        json_object_set_new(m, "disagg_kv_link", json_string(a->kv_link[0] ? a->kv_link : "default (nvlink within 8 GPUs, else rdma)"));
     json_object_set_new(j, "manifest", m);
     for (int s = 0; s < n_sc; s++) {
         json_t *o = json_object(), *cands = json_array();
@@ -399,6 +417,11 @@ static json_t *plan_json(const PlanArgs *a, Scenario *sc, int n_sc, int n_cands,
         for (int i = 0; i < n_cands; i++) json_array_append_new(cands, plan_answer_json(&sc[s].ans[sc[s].order[i]]));
         json_object_set_new(o, "candidates", cands);
         if (a->mix) json_object_set_new(o, "mix", plan_mix_json(&sc[s].mix));
+        if (a->disagg) {
+            json_t *d = json_array();
+            for (int i = 0; i < n_cands && sc[s].disagg; i++) json_array_append_new(d, plan_disagg_json(&sc[s].disagg[i]));
+            json_object_set_new(o, "disaggregated", d);
+        }
         json_array_append_new(arr, o);
     }
     json_object_set_new(j, "scenarios", arr);
@@ -440,6 +463,24 @@ static int plan_scenario_mix(PlanArgs *a, Scenario *sc, int n_cands, int64_t *si
     return 0;
 }
 
+/* --disagg: each kind's cheapest prefill:decode split, beside its colocated
+ * answer (the same seeds, SLOs and serving set-up, plus --kv-link). */
+static int plan_scenario_disagg(PlanArgs *a, Scenario *sc, int n_cands, int64_t *sims)
+{
+    PlanConfig dc = a->cfg;
+    snprintf(dc.base.kv_link, sizeof(dc.base.kv_link), "%s", a->kv_link);
+    sc->disagg = ss_calloc((size_t)n_cands, sizeof(PlanDisagg));
+    for (int i = 0; i < n_cands; i++) {
+        const PlanAnswer *colo = &sc->ans[sc->order[i]];
+        PlanDisagg *d = &sc->disagg[i];
+        int r = plan_disagg_candidate(&dc, colo, d);
+        *sims += d->sims;
+        if (r) { fprintf(stderr, "servesim: plan --disagg: %s: %s\n", colo->cand.gpu, ss_error_get()); return r; }
+        if (!a->json) plan_disagg_print(stdout, d, &a->cfg.slo);
+    }
+    return 0;
+}
+
 static int run_scenarios(PlanArgs *a, Scenario *sc, int n_sc, const PlanCandidate *cands, int n_cands,
                          int64_t *sims)
 {
@@ -460,6 +501,7 @@ static int run_scenarios(PlanArgs *a, Scenario *sc, int n_sc, const PlanCandidat
         sort_answers(&sc[s], n_cands);
         if (!a->json) plan_print_answers(stdout, sc[s].desc, sc[s].ans, sc[s].order, n_cands, &a->cfg.slo);
         if (a->mix && plan_scenario_mix(a, &sc[s], n_cands, sims)) errors++;
+        if (a->disagg && plan_scenario_disagg(a, &sc[s], n_cands, sims)) errors++;
     }
     a->cfg.slo.min_hour_attainment = hour_attainment;
     return errors == n_sc * n_cands ? -EINVAL : 0;
@@ -643,6 +685,6 @@ int cmd_plan(int argc, char **argv)
     json_decref(j);
 done:
     free(pa);
-    for (int s = 0; s < n_sc; s++) free(sc[s].ans);
+    for (int s = 0; s < n_sc; s++) free(sc[s].ans), free(sc[s].disagg);
     return status;
 }
