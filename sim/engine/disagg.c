@@ -30,8 +30,18 @@
  * layer leaves as soon as its prefill is done, so the KV is across at the
  * first token + latency + max(one layer's share, bytes/bw - (L-1)/L x P), P
  * the prefill iteration's duration (a pipeline of L layers), and lands at
- * that time or at admission, whichever is later.  Links have no contention:
- * each transfer gets the whole per-GPU bandwidth. */
+ * that time or at admission, whichever is later.
+ *
+ * Contention (contention=fifo, the default): each instance's link (its GPUs'
+ * NICs or NVLink ports, one per tensor-parallel rank) carries one transfer at
+ * a time, in the order transfers ask for it; a transfer holds the sender's
+ * and the receiver's link for its wire time, starting when both are free.
+ * FIFO rather than fair sharing: the same throughput at the bottleneck (what
+ * decides whether a slow link keeps up), a different spread of waits.  A
+ * layer-wise push asks for the links at its hand-off for a stream that began
+ * with the prefill's first layer: one that asked during the prefill is
+ * ordered after it (an approximation).  contention=none: every transfer
+ * has the whole link. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +55,7 @@ typedef struct LinkOpts {
     double gbps;        /* Gb/s per GPU; 0: the link's default */
     double latency_us;  /* microseconds per transfer; < 0: the link's default */
     int overlap;        /* 0 none, 1 layer */
+    int contention;     /* 0 fifo, 1 none */
 } LinkOpts;
 
 static const OptSpec link_opts[] = {
@@ -54,6 +65,9 @@ static const OptSpec link_opts[] = {
       "latency per transfer, us (< 0: nvlink = the GPU spec's interconnect_latency_s, rdma = 10)", NULL, -1, 1e9 },
     { "overlap", OPT_CHOICE, offsetof(LinkOpts, overlap), "none",
       "none: the KV leaves after the prefill; layer: layer by layer during it", "none|layer", OPT_NO_BOUNDS },
+    { "contention", OPT_CHOICE, offsetof(LinkOpts, contention), "fifo",
+      "fifo: an instance's link carries one transfer at a time; none: each has the whole link", "fifo|none",
+      OPT_NO_BOUNDS },
     { NULL, 0, 0, NULL, NULL, NULL, 0, 0 },
 };
 
@@ -61,8 +75,9 @@ static const OptSpec link_opts[] = {
 typedef struct Transfer {
     Request *r;
     double handoff_s;     /* its first token on the prefill instance */
-    double pull_s;        /* overlap=none: seconds from admission to landing */
+    double wire_s;        /* bytes over the ranks' links, seconds (no latency) */
     double pushed_s;      /* overlap=layer: when the whole KV is on the decode node */
+    int32_t from;         /* the prefill instance */
 } Transfer;
 
 struct DisaggRun {
@@ -70,7 +85,8 @@ struct DisaggRun {
     int32_t *decode, n_decode;
     const char *link_name;           /* "nvlink" | "rdma" */
     double link_bytes_per_s, link_latency_s;
-    bool overlap_layers;
+    bool overlap_layers, contention;
+    double *link_free_s;             /* per instance: when its link is next free (contention) */
     void *router_priv;               /* the decode role's own router state */
     gsl_rng *router_rng;
     RouterInstance *view;
@@ -78,7 +94,7 @@ struct DisaggRun {
     int32_t n_slots, *free_slots, n_free;
     size_t slot_cap, free_cap;
     int64_t transfers, waited;       /* landed; of them admitted after their hand-off instant */
-    double kv_bytes, transfer_s_sum, transfer_s_max, wait_s_sum, wait_s_max;
+    double kv_bytes, transfer_s_sum, transfer_s_max, wait_s_sum, wait_s_max, link_wait_s_sum, link_wait_s_max;
 };
 
 static int link_setup(DisaggRun *d, const Engine *e)
@@ -110,6 +126,7 @@ static int link_setup(DisaggRun *d, const Engine *e)
     if (!(d->link_bytes_per_s > 0))
         return ss_error_set(EINVAL, "--kv-link: %s has no bandwidth (give gbps=)", g->name);
     d->overlap_layers = o.overlap == 1;
+    d->contention = o.contention == 0;
     return 0;
 }
 
@@ -147,6 +164,7 @@ int disagg__setup(Engine *e, const FleetSpec *f)
     d->router_priv = ss_calloc(1, e->router->priv_size + 1);
     d->router_rng = ss_rng_stream(e->cfg.seed, "router-decode", 0);
     d->view = ss_calloc((size_t)d->n_decode, sizeof(RouterInstance));
+    d->link_free_s = ss_calloc((size_t)e->n_instances, sizeof(double));
     return e->router->init(d->router_priv, e->router_opts, d->n_decode, d->router_rng);
 }
 
@@ -160,17 +178,27 @@ void disagg__on_arrival(Engine *e, Request *q)
     }
 }
 
-double disagg__transfer_s(const DisaggRun *d, const Instance *from, const Instance *to, int32_t prompt_tokens,
-                          double prefill_iter_s, bool overlap_layers, double *bytes_out)
+double disagg__wire_s(const DisaggRun *d, const Instance *from, const Instance *to, int32_t prompt_tokens,
+                      double *bytes_out)
 {
     int32_t tp = SS_MIN(from->tensor_parallel, to->tensor_parallel);
     int32_t shards = SS_MAX(1, SS_MIN(tp, from->model.kv_heads));
     double bytes = (double)prompt_tokens * from->model.kv_bytes_per_token;
-    double wire_s = bytes / shards / d->link_bytes_per_s;
     *bytes_out = bytes;
-    if (!overlap_layers) return d->link_latency_s + wire_s;
-    double layers = from->model.layers;
-    return d->link_latency_s + SS_MAX(wire_s / layers, wire_s - (layers - 1) / layers * prefill_iter_s);
+    return bytes / shards / d->link_bytes_per_s;
+}
+
+/* Both ends' links from ready_s on for wire_s (FIFO); returns the start. */
+static double link_claim(DisaggRun *d, int32_t from, int32_t to, double ready_s, double wire_s, double not_before_end_s)
+{
+    if (!d->contention) return ready_s;
+    double start = SS_MAX(ready_s, SS_MAX(d->link_free_s[from], d->link_free_s[to]));
+    double end = SS_MAX(start + wire_s, not_before_end_s);
+    d->link_free_s[from] = d->link_free_s[to] = end;
+    double wait = start - ready_s;
+    d->link_wait_s_sum += wait;
+    d->link_wait_s_max = SS_MAX(d->link_wait_s_max, wait);
+    return start;
 }
 
 static int32_t pick_decode(Engine *e, DisaggRun *d, const Request *q)
@@ -228,9 +256,20 @@ bool disagg__hand_off(Engine *e, Instance *in, Request *r)
     Transfer *t = &d->slot[k];
     double bytes;
     t->r = r;
+    t->from = in->index;
     t->handoff_s = r->first_token_s;
-    t->pull_s = disagg__transfer_s(d, in, to, r->input_tokens, in->first_iter_s, false, &bytes);
-    t->pushed_s = r->first_token_s + disagg__transfer_s(d, in, to, r->input_tokens, in->first_iter_s, true, &bytes);
+    t->wire_s = disagg__wire_s(d, in, to, r->input_tokens, &bytes);
+    t->pushed_s = NAN;
+    if (d->overlap_layers) {
+        /* A pipeline of L layers over the prefill iteration P: the stream
+         * starts when layer 1 is done and its last layer leaves after the
+         * prefill ends, so wire - (L - 1)/L x P shows after it, at least
+         * one layer's share. */
+        double L = in->model.layers, P = in->first_iter_s;
+        double stream_s = t->handoff_s - P + P / L;
+        double start = link_claim(d, t->from, to->index, stream_s, t->wire_s, t->handoff_s + t->wire_s / L);
+        t->pushed_s = SS_MAX(start + t->wire_s, t->handoff_s + t->wire_s / L) + d->link_latency_s;
+    }
     d->kv_bytes += bytes;
     r->kv_transfer_slot = k + 1;
     r->instance = to->index;
@@ -247,12 +286,16 @@ void engine_kv_pull(Instance *to, Request *r, double now_s)
     const Transfer *t = &d->slot[k];
     /* Static prefill batches hand off after their members' first tokens:
      * nothing lands before now. */
-    double land_s = d->overlap_layers ? SS_MAX(now_s, t->pushed_s) : now_s + t->pull_s;
+    double land_s;
+    if (d->overlap_layers) land_s = SS_MAX(now_s, t->pushed_s);
+    else land_s = link_claim(d, t->from, to->index, now_s, t->wire_s, 0) + t->wire_s + d->link_latency_s;
     double wait_s = SS_MAX(0.0, now_s - t->handoff_s);
     d->waited += wait_s > 0;
     d->wait_s_sum += wait_s;
     d->wait_s_max = SS_MAX(d->wait_s_max, wait_s);
-    double link_s = d->overlap_layers ? t->pushed_s - t->handoff_s : t->pull_s;
+    /* The link's share: latency + what shows of the wire (after the first
+     * token when layer-wise; from the decode admission when a pull). */
+    double link_s = d->overlap_layers ? t->pushed_s - t->handoff_s : land_s - now_s;
     d->transfer_s_sum += link_s;
     d->transfer_s_max = SS_MAX(d->transfer_s_max, link_s);
     d->transfers++;
@@ -283,6 +326,10 @@ json_t *disagg__summary_json(const Engine *e)
     json_object_set_new(o, "link_bytes_per_s", json_real(d->link_bytes_per_s));
     json_object_set_new(o, "link_latency_s", json_real(d->link_latency_s));
     json_object_set_new(o, "overlap", json_string(d->overlap_layers ? "layer" : "none"));
+    json_object_set_new(o, "contention", json_string(d->contention ? "fifo" : "none"));
+    /* A transfer's wait for busy links (contention=fifo), in its link time. */
+    json_object_set_new(o, "link_wait_s_mean", json_real(d->transfers ? d->link_wait_s_sum / (double)d->transfers : 0));
+    json_object_set_new(o, "link_wait_s_max", json_real(d->link_wait_s_max));
     json_object_set_new(o, "transfers", json_integer(d->transfers));
     json_object_set_new(o, "kv_bytes_transferred", json_real(d->kv_bytes));
     json_object_set_new(o, "transfer_s_mean", json_real(d->transfers ? d->transfer_s_sum / (double)d->transfers : 0));
@@ -305,6 +352,7 @@ void disagg__free(Engine *e)
     free(d->router_priv);
     if (d->router_rng) gsl_rng_free(d->router_rng);
     free(d->view);
+    free(d->link_free_s);
     free(d->slot);
     free(d->free_slots);
     free(d);

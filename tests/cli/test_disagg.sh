@@ -2,7 +2,8 @@
 # test_disagg.sh: disaggregated prefill/decode (#21 items 5 and 7): bad specs are
 # usage errors; one request through prefill -> KV transfer -> decode, timed by
 # hand (the transfer from the KV bytes and the link, with and without layer
-# overlap); a transfer that waits for the decode instance's KV; conservation across roles on random runs (one record per request,
+# overlap); a transfer that waits for the decode instance's KV, and one that
+# waits for the link; conservation across roles on random runs (one record per request,
 # every transfer lands, the decode instances produce every later token).
 #   test_disagg.sh SERVESIM
 set -u
@@ -76,24 +77,29 @@ for ov in ("none", "layer"):
 print("hand-computed request: ok")
 PY
 
-# Decode-side KV admission: two 4000-token prompts at t = 0, a decode
-# instance whose KV (432 blocks at --gpu-mem-util 0.2) holds one of them.  The
-# second is prefilled second, handed off, and admitted (its blocks taken, its
-# KV pulled) only when the first has finished and freed its blocks: its TTFT
-# is the first's end + the pull; it never lands where there is no room.
+# Decode-side KV admission and link contention: two 4000-token prompts at
+# t = 0, prefilled one after the other.  With a decode KV that holds one of
+# them (432 blocks at --gpu-mem-util 0.2) the second is admitted (its blocks
+# taken, its KV pulled) only when the first has finished: TTFT = the first's
+# end + the pull.  With room for both (0.9) it is admitted at its hand-off,
+# but its pull waits for the link the first one holds (contention=fifo) or
+# not (contention=none).
 printf 'Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n0,ChatGPT,4000,3,4003,Conversation log\n0,ChatGPT,4000,3,4003,Conversation log\n' \
     > "$T/two.csv"
-for mem in 0.2 0.9; do
+for case in 0.2,fifo 0.9,fifo 0.9,none; do
+    mem=${case%,*}; cont=${case#*,}
     "$S" run --trace "$T/two.csv" --cost roofline --steps --quiet --gpu-mem-util $mem \
-        --fleet prefill:1xh100-sxm:tp=2,decode:1xh100-sxm --kv-link rdma:gbps=8,latency_us=1000 \
-        --out "$T/wait_$mem" 2> "$T/err" || fail "decode KV wait run ($mem): $(cat "$T/err")"
+        --fleet prefill:1xh100-sxm:tp=2,decode:1xh100-sxm --kv-link rdma:gbps=8,latency_us=1000,contention=$cont \
+        --out "$T/wait_${mem}_$cont" 2> "$T/err" || fail "decode KV wait run ($case): $(cat "$T/err")"
 done
+"$S" run --trace "$T/two.csv" --cost roofline --steps --quiet --fleet prefill:1xh100-sxm:tp=2,decode:1xh100-sxm \
+    --kv-link rdma:gbps=8,latency_us=1000,overlap=layer --out "$T/wait_layer" 2> "$T/err" || fail "layer run: $(cat "$T/err")"
 python3 - "$T" <<'PY' || fails=$((fails + 1))
 import csv, json, sys
 T = sys.argv[1]
-pull = 1e-3 + 4000 * 2 * 32 * 32 * 128 * 2 / 1e9          # latency + prompt KV over 1 GB/s (one shard)
-for mem, waits in (("0.2", True), ("0.9", False)):
-    d = T + "/wait_" + mem
+lat, wire = 1e-3, 4000 * 2 * 32 * 32 * 128 * 2 / 1e9   # prompt KV over 1 GB/s (one shard)
+for mem, cont in (("0.2", "fifo"), ("0.9", "fifo"), ("0.9", "none")):
+    d = "%s/wait_%s_%s" % (T, mem, cont)
     s = json.load(open(d + "/summary.json"))
     dg = s["run"]["disaggregation"]
     dec_stats = s["sched_stats"][1]
@@ -101,15 +107,30 @@ for mem, waits in (("0.2", True), ("0.9", False)):
     a, b = sorted(csv.DictReader(open(d + "/requests.csv")), key=lambda r: float(r["first_token_s"]))
     hand_a = float(pre[0]["start_s"]) + float(pre[0]["duration_s"])
     hand_b = float(pre[1]["start_s"]) + float(pre[1]["duration_s"])
-    assert abs(float(a["ttft_s"]) - (hand_a + pull)) < 1e-6, (a, hand_a, pull)
-    admit_b = float(a["e2e_s"]) if waits else hand_b       # both arrived at t = 0
-    assert abs(float(b["ttft_s"]) - (admit_b + pull)) < 1e-6, (mem, b, admit_b, pull)
-    assert dg["transfers"] == 2 and dec_stats["kv_pulls"] == 2, (dg, dec_stats)
+    assert abs(float(a["ttft_s"]) - (hand_a + wire + lat)) < 1e-6, (a, hand_a)
+    waits = mem == "0.2"
+    admit_b = float(a["e2e_s"]) if waits else hand_b        # both arrived at t = 0
+    start_b = max(admit_b, hand_a + wire) if cont == "fifo" else admit_b
+    assert abs(float(b["ttft_s"]) - (start_b + wire + lat)) < 1e-6, (mem, cont, b, admit_b, start_b)
+    assert dg["transfers"] == 2 and dec_stats["kv_pulls"] == 2 and dg["contention"] == cont, (dg, dec_stats)
     assert dg["transfers_waited_for_decode_kv"] == (1 if waits else 0), dg
     assert abs(dg["decode_kv_wait_s_max"] - (admit_b - hand_b)) < 1e-6, (dg, admit_b - hand_b)
+    assert abs(dg["link_wait_s_max"] - (start_b - admit_b)) < 1e-6, (dg, start_b - admit_b)
     assert dec_stats["kv_peak_blocks"] <= dec_stats["kv_blocks"] and dec_stats["memory_preemptions"] == 0, dec_stats
     if waits: assert dec_stats["kv_blocks"] < 2 * 251, dec_stats   # the set-up: one prompt's blocks fit, not two
-print("decode-side KV admission: ok")
+    else: assert start_b > admit_b or cont == "none", (start_b, admit_b)   # the link case does wait
+# A layer-wise push claims the links from its prefill's first layer on.
+d = T + "/wait_layer"
+steps = [x for x in csv.DictReader(open(d + "/steps.csv")) if x["instance"] == "0"]
+a, b = sorted(csv.DictReader(open(d + "/requests.csv")), key=lambda r: float(r["first_token_s"]))
+L = 32
+(sa, pa), (sb, pb) = [(float(x["start_s"]), float(x["duration_s"])) for x in steps]
+end_a = max(sa + pa / L + wire, sa + pa + wire / L)
+start_b = max(sb + pb / L, end_a)
+pushed_b = max(start_b + wire, sb + pb + wire / L) + lat
+assert abs(float(a["ttft_s"]) - (end_a + lat)) < 1e-6, (a, end_a + lat)
+assert abs(float(b["ttft_s"]) - pushed_b) < 1e-6, (b, pushed_b)
+print("decode-side KV admission and link contention: ok")
 PY
 
 # Conservation across roles on random runs; seed 3 with a small KV cache, so
