@@ -78,6 +78,7 @@ typedef struct Transfer {
     double wire_s;        /* bytes over the ranks' links, seconds (no latency) */
     double pushed_s;      /* overlap=layer: when the whole KV is on the decode node */
     int32_t from;         /* the prefill instance */
+    uint32_t epoch;       /* bumped when the slot is freed: a cancelled transfer's event is stale */
 } Transfer;
 
 struct DisaggRun {
@@ -218,6 +219,7 @@ static void slot_free(DisaggRun *d, Request *r)
     int32_t k = r->kv_transfer_slot - 1;
     SS_ASSERT(k >= 0 && k < d->n_slots && d->slot[k].r == r);
     d->slot[k].r = NULL;
+    d->slot[k].epoch++;
     SS_GROW(d->free_slots, d->free_cap, (size_t)d->n_free + 1);
     d->free_slots[d->n_free++] = k;
     r->kv_transfer_slot = 0;
@@ -258,6 +260,8 @@ bool disagg__hand_off(Engine *e, Instance *in, Request *r)
     t->r = r;
     t->from = in->index;
     t->handoff_s = r->first_token_s;
+    /* Not the client's yet: it sees the first token when the KV lands. */
+    r->first_token_s = r->last_token_s = -1;
     t->wire_s = disagg__wire_s(d, in, to, r->input_tokens, &bytes);
     t->pushed_s = NAN;
     if (d->overlap_layers) {
@@ -299,14 +303,17 @@ void engine_kv_pull(Instance *to, Request *r, double now_s)
     d->transfer_s_sum += link_s;
     d->transfer_s_max = SS_MAX(d->transfer_s_max, link_s);
     d->transfers++;
-    event_queue_push(&e->queue, land_s, SIM_EV_KV_TRANSFER, to->index, (uint64_t)k);
+    event_queue_push(&e->queue, land_s, SIM_EV_KV_TRANSFER, to->index, (uint64_t)t->epoch << 32 | (uint32_t)k);
 }
 
 void disagg__on_transfer(Engine *e, const SimEvent *ev)
 {
     DisaggRun *d = e->disagg;
-    SS_ASSERT(d && ev->generation < (uint64_t)d->n_slots && d->slot[ev->generation].r);
-    Request *r = d->slot[ev->generation].r;
+    uint32_t k = (uint32_t)ev->generation, epoch = (uint32_t)(ev->generation >> 32);
+    SS_ASSERT(d && k < (uint32_t)d->n_slots);
+    if (d->slot[k].epoch != epoch) return; /* its client gave up while the KV was on the way */
+    Request *r = d->slot[k].r;
+    SS_ASSERT(r);
     slot_free(d, r);
     /* The client sees the first token when its KV has landed (TTFT includes
      * the transfer); the second token's gap starts there. */

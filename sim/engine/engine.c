@@ -291,10 +291,6 @@ int engine_create(Engine **out, const EngineConfig *cfg, const EngineOutputs *ou
     if (cfg->fleet[0]) {
         FleetSpec f;
         if ((r = fleet_spec_parse(&f, cfg->fleet)) || (r = disagg__setup(e, &f))) goto fail;
-        if (e->disagg && e->client_active) {
-            r = ss_error_set(EINVAL, "--client/--admission with a disaggregated --fleet is not supported yet");
-            goto fail;
-        }
     }
     if (cfg->kv_link[0] && !e->disagg) {
         r = ss_error_set(EINVAL, "--kv-link %s: the fleet has no prefill:/decode: roles (it would not be used)",

@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common.h"
 
@@ -356,6 +357,7 @@ static void admit_remote(Cont *c, int64_t tokens, double now_s)
     ContSeq *s = cont_seq(r);
     SS_ASSERT(kv_seq_grow_to(&c->kv, &s->kv, tokens, false) == 0);
     r->kv_blocks = s->kv.n_blocks;
+    s->remote = CONT_REMOTE_RECEIVING;
     c->n_receiving++;
     c->kv_pulls++;
     engine_kv_pull(c->env.instance, r, now_s);
@@ -365,8 +367,10 @@ void cont_kv_landed(void *priv, Request *r, double now_s)
 {
     Cont *c = priv;
     (void)now_s;
-    SS_ASSERT(c->n_receiving > 0 && !r->kv_transfer_slot && is_decoding(r));
+    SS_ASSERT(c->n_receiving > 0 && !r->kv_transfer_slot && is_decoding(r) &&
+              cont_seq(r)->remote == CONT_REMOTE_RECEIVING);
     c->n_receiving--;
+    cont_seq(r)->remote = CONT_REMOTE_LANDED;
     SS_GROW(c->landed, c->cap_landed, c->n_landed + 1);
     c->landed[c->n_landed++] = r;
 }
@@ -497,6 +501,7 @@ int cont_next_step(void *priv, double now_s, Step *step, double *wake_s)
      * the plan's clock and order are set (as an admission is). */
     for (int32_t i = 0; i < c->n_landed; i++) {
         Request *r = c->landed[i];
+        cont_seq(r)->remote = CONT_REMOTE_NONE;
         cont_seq(r)->key = cont_key(c, r);
         cont_run_insert(c, r);
     }
@@ -539,7 +544,8 @@ static void drop_finished(Cont *c, Request *r)
 }
 
 /* Its client gave up between steps: out of the running set (its blocks
- * freed, as a finished member's) or out of the waiting queue.  No rider
+ * freed, as a finished member's), out of the waiting queue, or (a
+ * disaggregated decode) out of the receiving or landed ones.  No rider
  * exists then: the engine does not ride while clients can cancel. */
 void cont_cancel(void *priv, Request *r, double now_s)
 {
@@ -548,6 +554,19 @@ void cont_cancel(void *priv, Request *r, double now_s)
     SS_ASSERT(!r->riding);
     if (r->state == REQ_RUNNING) {
         drop_finished(c, r);
+        return;
+    }
+    ContSeq *s = cont_seq(r);
+    if (s->remote == CONT_REMOTE_RECEIVING) { /* its blocks held, its KV on the way: the engine drops the transfer */
+        c->n_receiving--;
+        cont_seq_detach(c, r);
+        return;
+    }
+    if (s->remote == CONT_REMOTE_LANDED) { /* not yet in the running set */
+        int32_t i = 0;
+        while (c->landed[i] != r) i++;
+        memmove(c->landed + i, c->landed + i + 1, (size_t)(--c->n_landed - i) * sizeof(*c->landed));
+        cont_seq_detach(c, r);
         return;
     }
     cont_wait_remove(c, r);

@@ -22,6 +22,8 @@
 #include "sched.h"
 
 enum { CONT_PREEMPT_RECOMPUTE, CONT_PREEMPT_SWAP };
+/* A remote-prompt request's place between admission and the running set. */
+enum { CONT_REMOTE_NONE, CONT_REMOTE_RECEIVING, CONT_REMOTE_LANDED };
 
 typedef struct ContOpts {
     int64_t max_num_seqs;           /* running requests, at most */
@@ -76,6 +78,7 @@ typedef struct ContSeq {
     int32_t heap_index;
     int32_t prio_preempts;   /* srpt preemptions suffered */
     bool swapped;
+    uint8_t remote;          /* disaggregated decode: CONT_REMOTE_* (admitted before its KV landed) */
     uint64_t preempted_plan; /* planning round of its last preemption */
     int64_t ride_offset;     /* riding: prefilled tokens - ride clock (constant while it rides) */
     int32_t deferred_blocks; /* finished as a rider: blocks held without ids, freed on detach */
