@@ -152,7 +152,10 @@ void client__on_deadline(Engine *e, const SimEvent *ev)
         break;
     case DEADLINE_TTFT:
         if (r->first_token_s >= 0) break;
-        if (r->in_step && span_first_token_by(e, &e->instances[r->instance], r, e->now_s)) break;
+        /* A prefill instance's first token is the client's only when its KV
+         * has landed on a decode instance (disagg.c): not in this step. */
+        if (r->in_step && !r->disagg_output_tokens && span_first_token_by(e, &e->instances[r->instance], r, e->now_s))
+            break;
         give_up(e, r, REQ_CANCEL_TTFT_TIMEOUT, REQ_CANCELLED);
         break;
     case DEADLINE_QUEUE:
@@ -175,6 +178,7 @@ void client__settle_step(Engine *e, Instance *in)
         /* What the client waited for arrived before it gave up: no cancel. */
         bool made_it = why == REQ_CANCEL_TTFT_TIMEOUT ? r->first_token_s >= 0 && r->first_token_s <= r->give_up_s
                                                      : r->state == REQ_DONE && r->finish_s <= r->give_up_s;
+        made_it &= !r->disagg_output_tokens; /* a prefill instance's part of a split request */
         if (made_it) continue;
         r->state = why == REQ_REJECT_QUEUE_TIMEOUT ? REQ_REJECTED : REQ_CANCELLED;
         r->fail_reason = why;
