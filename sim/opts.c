@@ -177,6 +177,17 @@ int opts_split_spec(const char *spec, char *name, size_t cap, const char **kvs)
     return 0;
 }
 
+bool opts_spec_has_key(const char *kvs, const char *key)
+{
+    size_t n = strlen(key);
+    for (const char *p = kvs; p && *p;) {
+        size_t len = strcspn(p, ",");
+        if (len > n && p[n] == '=' && !strncmp(p, key, n)) return true;
+        p = p[len] ? p + len + 1 : NULL;
+    }
+    return false;
+}
+
 static const char *type_name(const OptSpec *s)
 {
     switch (s->type) {

@@ -51,6 +51,8 @@ int opts_init(const OptSpec *specs, const char *kvs, void *out, const char *owne
 /* Split "name:k=v,..." into the name (copied into `name`, at most cap-1
  * chars) and a pointer to the key=value part (NULL when there is none). */
 int opts_split_spec(const char *spec, char *name, size_t cap, const char **kvs);
+/* Whether "k=v,k2=v2" (NULL: none) names `key`. */
+bool opts_spec_has_key(const char *kvs, const char *key);
 
 /* Print the options table, one per line, indented (for `servesim list`). */
 void opts_print(FILE *f, const OptSpec *specs, const char *indent);

@@ -83,16 +83,31 @@ int cli_serving_check(const EngineConfig *c)
     if ((r = check_plugin("--admission", "admission control", "admission", true, engine_admission_opts(),
                           sizeof(AdmissionOpts), c->admission_spec)))
         return r;
-    if (c->autoscale_spec[0]) {
-        if (opts_split_spec(c->autoscale_spec, name, sizeof(name), &kvs)) return cli_fail_lib();
-        const AutoscaleOps *as = autoscale_find(name);
-        if ((r = check_plugin("--autoscale", "autoscaling policy", name, as, as ? as->opts : NULL,
-                              as ? as->opts_size : 0, kvs)))
-            return r;
-        if (c->fleet[0]) return cli_fail("--autoscale scales copies of --gpu (with --tp); drop --fleet");
-    }
     FleetSpec f;
     if (c->fleet[0] && fleet_spec_parse(&f, c->fleet)) return cli_fail_lib();
+    const char *as_flags[2] = { "--autoscale", "--autoscale-decode" };
+    const char *as_specs[2] = { c->autoscale_spec, c->autoscale_decode_spec };
+    for (int k = 0; k < 2; k++) {
+        if (!as_specs[k][0]) continue;
+        if (opts_split_spec(as_specs[k], name, sizeof(name), &kvs)) return cli_fail_lib();
+        const AutoscaleOps *as = autoscale_find(name);
+        if ((r = check_plugin(as_flags[k], "autoscaling policy", name, as, as ? as->opts : NULL,
+                              as ? as->opts_size : 0, kvs)))
+            return r;
+    }
+    if (c->autoscale_decode_spec[0] && !(c->autoscale_spec[0] && c->fleet[0] && f.disaggregated))
+        return cli_fail("--autoscale-decode: the decode role's policy of a prefill:/decode: --fleet; give that "
+                        "--fleet and --autoscale");
+    if (c->autoscale_spec[0] && c->fleet[0] && !f.disaggregated)
+        return cli_fail("--autoscale scales copies of --gpu (with --tp), or the roles of a prefill:/decode: "
+                        "--fleet; drop this --fleet");
+    if (c->autoscale_spec[0] && c->fleet[0] && opts_split_spec(c->autoscale_spec, name, sizeof(name), &kvs) == 0 &&
+        opts_spec_has_key(kvs, "max"))
+        return cli_fail("--autoscale %s: with prefill:/decode: roles each role's pool is its --fleet count; drop max=",
+                        name);
+    if (c->autoscale_decode_spec[0] && opts_split_spec(c->autoscale_decode_spec, name, sizeof(name), &kvs) == 0 &&
+        opts_spec_has_key(kvs, "max"))
+        return cli_fail("--autoscale-decode %s: the decode pool is its --fleet count; drop max=", name);
     return 0;
 }
 
@@ -333,6 +348,8 @@ int cli_serving_parse_option(EngineConfig *c, int opt, const char *v)
     case CLI_OPT_ADMISSION: return copy_arg(c->admission_spec, sizeof(c->admission_spec), v, "--admission");
     case CLI_OPT_AUTOSCALE: return copy_arg(c->autoscale_spec, sizeof(c->autoscale_spec), v, "--autoscale");
     case CLI_OPT_KV_LINK: return copy_arg(c->kv_link, sizeof(c->kv_link), v, "--kv-link");
+    case CLI_OPT_AUTOSCALE_DECODE:
+        return copy_arg(c->autoscale_decode_spec, sizeof(c->autoscale_decode_spec), v, "--autoscale-decode");
     case CLI_OPT_MEMUTIL:
         if (ss_parse_double(v, &d) || d <= 0 || d > 1) return cli_fail("--gpu-mem-util: '%s' is not in (0, 1]", v);
         c->gpu_mem_util = d;
@@ -491,7 +508,9 @@ const char *cli_run_options_help(void)
            "                        none (default link: nvlink within 8 GPUs, else rdma)\n"
            "  --autoscale SPEC      instances come and go: target-utilisation, queue or schedule, with\n"
            "                        min=,max=,interval=,boot=,load_gbps=,down_delay=,...\n"
-           "                        (servesim list autoscalers; docs/PLANNING.md)\n"
+           "                        (servesim list autoscalers; docs/PLANNING.md); with a prefill:/\n"
+           "                        decode: --fleet each role is a pool of its fleet count (no max=)\n"
+           "  --autoscale-decode SPEC   the decode pool's own policy (default: --autoscale's)\n"
            "  --slo ttft=S,tpot=S,e2el=S   goodput SLOs in seconds\n"
            "  --seed N              seed of every random stream (default 1)\n"
            "output:\n"

@@ -86,7 +86,7 @@ enum {
     CLI_OPT_BLOCK, CLI_OPT_REQUESTS, CLI_OPT_RATE, CLI_OPT_DURATION, CLI_OPT_INSTANCES,
     CLI_OPT_FLEET, CLI_OPT_ROUTER, CLI_OPT_MAX_PROMPT, CLI_OPT_LONG_PROMPTS, CLI_OPT_BURSTINESS,
     CLI_OPT_DIURNAL, CLI_OPT_DAY, CLI_OPT_CLIENT, CLI_OPT_ADMISSION,
-    CLI_OPT_AUTOSCALE, CLI_OPT_KV_LINK,
+    CLI_OPT_AUTOSCALE, CLI_OPT_KV_LINK, CLI_OPT_AUTOSCALE_DECODE,
     CLI_OPT_EP, CLI_OPT_WEIGHTS, CLI_OPT_KV_DTYPE, CLI_OPT_MOE_SKEW,
 };
 
@@ -127,6 +127,7 @@ enum {
     { "client", required_argument, 0, CLI_OPT_CLIENT },                               \
     { "admission", required_argument, 0, CLI_OPT_ADMISSION },                         \
     { "autoscale", required_argument, 0, CLI_OPT_AUTOSCALE },                         \
+    { "autoscale-decode", required_argument, 0, CLI_OPT_AUTOSCALE_DECODE },           \
     { "kv-link", required_argument, 0, CLI_OPT_KV_LINK },                             \
     CLI_TRACE_LONG_OPTIONS
 

@@ -84,6 +84,7 @@ typedef struct Transfer {
 struct DisaggRun {
     int32_t *prefill, n_prefill;     /* instance indices by role */
     int32_t *decode, n_decode;
+    int32_t *decode_live, n_decode_live; /* the decode router's set: the ready ones (--autoscale) */
     const char *link_name;           /* "nvlink" | "rdma" */
     double link_bytes_per_s, link_latency_s;
     bool overlap_layers, contention;
@@ -134,8 +135,6 @@ static int link_setup(DisaggRun *d, const Engine *e)
 int disagg__setup(Engine *e, const FleetSpec *f)
 {
     if (!f->disaggregated) return 0;
-    if (e->cfg.autoscale_spec[0])
-        return ss_error_set(EINVAL, "--autoscale with a disaggregated --fleet is not supported yet");
     if (e->router->central)
         return ss_error_set(EINVAL, "--router %s with a disaggregated --fleet is not supported "
                             "(routers that pick on arrival only)", e->router->name);
@@ -165,6 +164,9 @@ int disagg__setup(Engine *e, const FleetSpec *f)
     d->router_priv = ss_calloc(1, e->router->priv_size + 1);
     d->router_rng = ss_rng_stream(e->cfg.seed, "router-decode", 0);
     d->view = ss_calloc((size_t)d->n_decode, sizeof(RouterInstance));
+    d->decode_live = ss_calloc((size_t)d->n_decode, sizeof(int32_t));
+    memcpy(d->decode_live, d->decode, (size_t)d->n_decode * sizeof(int32_t));
+    d->n_decode_live = d->n_decode;
     d->link_free_s = ss_calloc((size_t)e->n_instances, sizeof(double));
     return e->router->init(d->router_priv, e->router_opts, d->n_decode, d->router_rng);
 }
@@ -204,14 +206,23 @@ static double link_claim(DisaggRun *d, int32_t from, int32_t to, double ready_s,
 
 static int32_t pick_decode(Engine *e, DisaggRun *d, const Request *q)
 {
-    if (d->n_decode == 1) return d->decode[0];
-    for (int32_t k = 0; k < d->n_decode; k++) {
-        const Instance *in = &e->instances[d->decode[k]];
+    if (d->n_decode_live == 1) return d->decode_live[0];
+    for (int32_t k = 0; k < d->n_decode_live; k++) {
+        const Instance *in = &e->instances[d->decode_live[k]];
         d->view[k] = (RouterInstance){ in->in_system, in->outstanding_tokens, in->tokens_per_s, 0 };
     }
-    int32_t k = e->router->pick(d->router_priv, d->view, d->n_decode, q);
-    SS_ASSERT(k >= 0 && k < d->n_decode);
-    return d->decode[k];
+    int32_t k = e->router->pick(d->router_priv, d->view, d->n_decode_live, q);
+    SS_ASSERT(k >= 0 && k < d->n_decode_live);
+    return d->decode_live[k];
+}
+
+void disagg__decode_live_changed(Engine *e)
+{
+    DisaggRun *d = e->disagg;
+    d->n_decode_live = 0;
+    for (int32_t k = 0; k < d->n_decode; k++)
+        if (autoscale__routable(e, d->decode[k])) d->decode_live[d->n_decode_live++] = d->decode[k];
+    SS_ASSERT(d->n_decode_live >= 1); /* min >= 1 per pool */
 }
 
 static void slot_free(DisaggRun *d, Request *r)
@@ -240,6 +251,7 @@ bool disagg__hand_off(Engine *e, Instance *in, Request *r)
     in->outstanding_tokens -= (double)r->input_tokens + r->predicted_output_tokens;
     in->in_system--;
     in->finished++;
+    if (e->autoscale) autoscale__on_left(e, in); /* a draining prefill instance may now leave */
     r->output_tokens = r->disagg_output_tokens;
     r->disagg_output_tokens = 0;
     r->finish_s = -1;
@@ -359,6 +371,7 @@ void disagg__free(Engine *e)
     free(d->router_priv);
     if (d->router_rng) gsl_rng_free(d->router_rng);
     free(d->view);
+    free(d->decode_live);
     free(d->link_free_s);
     free(d->slot);
     free(d->free_slots);

@@ -285,13 +285,14 @@ int engine_create(Engine **out, const EngineConfig *cfg, const EngineOutputs *ou
     e->live = ss_calloc((size_t)e->n_instances, sizeof(*e->live));
     for (int32_t i = 0; i < e->n_instances; i++) e->live[i] = i;
     e->n_live = e->n_instances;
-    if (e->autoscale && (r = autoscale__setup(e))) goto fail;
     if ((r = router_setup(e))) goto fail;
     if ((r = client__setup(e))) goto fail;
     if (cfg->fleet[0]) {
         FleetSpec f;
         if ((r = fleet_spec_parse(&f, cfg->fleet)) || (r = disagg__setup(e, &f))) goto fail;
     }
+    /* After the roles: a split fleet's pools are its roles. */
+    if (e->autoscale && (r = autoscale__setup(e))) goto fail;
     if (cfg->kv_link[0] && !e->disagg) {
         r = ss_error_set(EINVAL, "--kv-link %s: the fleet has no prefill:/decode: roles (it would not be used)",
                          cfg->kv_link);
@@ -786,7 +787,7 @@ static int engine__run(Engine *e, RowSource *src)
             on_retry(e, &ev);
             break;
         case SIM_EV_AUTOSCALE:
-            autoscale__on_tick(e);
+            autoscale__on_tick(e, &ev);
             break;
         case SIM_EV_INSTANCE_READY:
             if (autoscale__on_ready(e, &ev) && e->central.n) central_dispatch(e);

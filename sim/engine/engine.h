@@ -50,6 +50,7 @@ typedef struct EngineConfig {
     double moe_skew;          /* --moe-skew: routing skew; < 0 (default) the model's (uniform) */
     char admission_spec[256]; /* --admission: "max_queue=64,max_queue_delay=5,max_preemptions=3" */
     char autoscale_spec[256]; /* --autoscale: "" = a fixed fleet; "target-utilisation:min=2,max=16" */
+    char autoscale_decode_spec[256]; /* --autoscale-decode: a split fleet's decode pool ("" = --autoscale's) */
     char kv_link[256];        /* --kv-link: disaggregated fleets' prefill -> decode KV link (disagg.c);
                                  "" = auto: nvlink within one 8-GPU node, else rdma */
     SloSpec slo;

@@ -91,6 +91,8 @@ void disagg__on_transfer(Engine *e, const SimEvent *ev);
 double disagg__wire_s(const DisaggRun *d, const Instance *from, const Instance *to, int32_t prompt_tokens,
                       double *bytes_out);
 json_t *disagg__summary_json(const Engine *e);
+/* --autoscale changed which decode instances are ready (autoscale__routable). */
+void disagg__decode_live_changed(Engine *e);
 void disagg__free(Engine *e);
 
 /* autoscale_engine.c */
@@ -98,10 +100,14 @@ typedef struct AutoscaleRun AutoscaleRun;
 int autoscale__configure(Engine *e);  /* before the instances: the pool is max of them */
 int autoscale__setup(Engine *e);      /* after them: which are up at t = 0 */
 void autoscale__start(Engine *e);
-void autoscale__on_tick(Engine *e);
+void autoscale__on_tick(Engine *e, const SimEvent *ev); /* ev->instance: -1 - pool */
 bool autoscale__on_ready(Engine *e, const SimEvent *ev); /* true: the live set grew */
 void autoscale__on_drained(Engine *e, const SimEvent *ev);
 void autoscale__on_finish(Engine *e, Instance *in, const Request *r);
+/* A request left `in` (finished, or handed off to a decode instance): a draining one may leave. */
+void autoscale__on_left(Engine *e, Instance *in);
+/* Ready, or no --autoscale: the routers may pick it. */
+bool autoscale__routable(const Engine *e, int32_t instance);
 json_t *autoscale__summary_json(const Engine *e);
 void autoscale__free(Engine *e);
 

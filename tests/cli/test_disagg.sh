@@ -26,7 +26,6 @@ grep -q "unknown link 'infiniband'" "$T/err" || fail "unknown link: message: $(c
 [ "$(st "$S" $R --fleet $D --sched fcfs-static --out "$T/e6")" = 2 ] || fail "static batches not exit 2"
 grep -q "continuous" "$T/err" || fail "static batches: message: $(cat "$T/err")"
 [ "$(st "$S" $R --fleet $D --router central --out "$T/e7")" = 2 ] || fail "central router not exit 2"
-[ "$(st "$S" $R --fleet $D --autoscale queue --out "$T/e8")" = 2 ] || fail "--autoscale + roles not exit 2"
 [ "$(st "$S" $R --instances 2 --kv-link rdma --out "$T/e10")" = 2 ] || fail "--kv-link without roles not exit 2"
 grep -q "no prefill:/decode: roles" "$T/err" || fail "--kv-link without roles: message: $(cat "$T/err")"
 
