@@ -129,6 +129,8 @@ json_t *plan_eval_json(const PlanCandidate *cand, const PlanEval *ev);
 /* The table of one scenario's answers, in `order` (plan_report.c). */
 void plan_print_answers(FILE *f, const char *title, const PlanAnswer *ans, const int *order, int n,
                         const PlanSlo *slo);
+/* "mean [lo, hi]" of metric k, "mean<one_seed>" without an interval, "-" when missing. */
+void plan_format_interval(char *buf, size_t cap, const PlanEval *ev, int k, const char *one_seed);
 /* Metric names for tables and JSON. */
 const char *plan_metric_name(int k);
 

@@ -91,14 +91,6 @@ int plan_disagg_candidate(const PlanConfig *c, const PlanAnswer *colocated, Plan
     return 0;
 }
 
-static void interval(char *buf, size_t cap, const PlanEval *ev, int k)
-{
-    double m = ev->mean[k];
-    if (!isfinite(m)) snprintf(buf, cap, "-");
-    else if (!isfinite(ev->lo[k])) snprintf(buf, cap, "%.4g", m);
-    else snprintf(buf, cap, "%.4g [%.4g, %.4g]", m, ev->lo[k], ev->hi[k]);
-}
-
 void plan_disagg_print(FILE *f, const PlanDisagg *d, const PlanSlo *slo)
 {
     fprintf(f, "\ndisaggregated %s (tp %d), prefill:decode splits:\n", d->cand.gpu, d->cand.tp);
@@ -108,8 +100,8 @@ void plan_disagg_print(FILE *f, const PlanDisagg *d, const PlanSlo *slo)
         const PlanDisaggSplit *s = &d->splits[i];
         char ttft[64] = "-", tpot[64] = "-", dec[16];
         if (s->have_eval) {
-            interval(ttft, sizeof(ttft), &s->eval, PLAN_P99_TTFT);
-            interval(tpot, sizeof(tpot), &s->eval, PLAN_P99_TPOT);
+            plan_format_interval(ttft, sizeof(ttft), &s->eval, PLAN_P99_TTFT, "");
+            plan_format_interval(tpot, sizeof(tpot), &s->eval, PLAN_P99_TPOT, "");
         }
         if (s->decode) snprintf(dec, sizeof(dec), "%d", s->decode);
         else snprintf(dec, sizeof(dec), "> %d", s->decode_bound);

@@ -6,12 +6,17 @@
 
 #include "plan.h"
 
-static void interval(char *buf, size_t cap, const PlanEval *ev, int k)
+void plan_format_interval(char *buf, size_t cap, const PlanEval *ev, int k, const char *one_seed)
 {
     double m = ev->mean[k];
     if (!isfinite(m)) snprintf(buf, cap, "-");
-    else if (!isfinite(ev->lo[k])) snprintf(buf, cap, "%.4g (1 seed)", m);
+    else if (!isfinite(ev->lo[k])) snprintf(buf, cap, "%.4g%s", m, one_seed);
     else snprintf(buf, cap, "%.4g [%.4g, %.4g]", m, ev->lo[k], ev->hi[k]);
+}
+
+static void interval(char *buf, size_t cap, const PlanEval *ev, int k)
+{
+    plan_format_interval(buf, cap, ev, k, " (1 seed)");
 }
 
 static void eval_line(FILE *f, const char *label, const PlanAnswer *a, const PlanEval *ev, int seeds,
