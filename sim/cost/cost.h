@@ -164,6 +164,22 @@ typedef struct CostFallbacks {
 typedef struct DecodePiece { int64_t start; double a, b; } DecodePiece;
 enum { DECODE_PIECES_MAX = 24 };
 
+/* What BackendOps.span_plan answers for a span: its first iteration's
+ * time, and what note_span would count for it cut to any decode_iters up
+ * to the planned ones (the engine cuts spans at arrivals). */
+typedef struct SpanPlan {
+    double first_s;              /* step_time(first), the same bits */
+    int32_t n_pieces;            /* decode_iter_pieces(decode, decode_iters)'s answer (0: none) */
+    /* Counting (when `counted`, else note_plan recounts from the shapes):
+     * iteration 1 left its tables in first_flags' op groups (opcost.h's
+     * OpGroup bits), decode iterations [inside_lo, inside_hi) in
+     * decode_flags', the other decode iterations in those and outside_flags'. */
+    bool counted;
+    unsigned first_flags, decode_flags, outside_flags;
+    int64_t inside_lo, inside_hi;
+    int64_t decode_iters;        /* as planned */
+} SpanPlan;
+
 typedef struct BackendOps {
     const char *name;
     const char *help;
@@ -201,6 +217,17 @@ typedef struct BackendOps {
     /* Optional: a span ran: its first iteration, then decode_iters pure-decode
      * iterations from `decode` (for counting, not timing). */
     void (*note_span)(void *priv, const StepShape *first, const StepShape *decode,
+                      int64_t decode_iters);
+    /* Optional, with note_plan: step_time(first), decode_iter_pieces(decode,
+     * decode_iters) into pieces[0..max) when decode_iters >= 1 (else no
+     * pieces), and note_span's count prepared, in one call: the same values
+     * as those entries' (the engine uses it for a span's start when neither
+     * stepwise nor replaying). */
+    void (*span_plan)(void *priv, const StepShape *first, const StepShape *decode, int64_t decode_iters,
+                      DecodePiece *pieces, int max, SpanPlan *plan);
+    /* The span planned ran decode_iters (<= planned) decode iterations:
+     * count as note_span(first, decode, decode_iters) would. */
+    void (*note_plan)(void *priv, const SpanPlan *plan, const StepShape *first, const StepShape *decode,
                       int64_t decode_iters);
     /* Optional: seconds per op group (opcost.h's OpGroup order) of one step;
      * false when this model is not op-level. */

@@ -416,7 +416,7 @@ static int measured_backend_init(void *priv, const void *opts, const BackendEnv 
 
 /* opgrid_eval of the prefill table at (batch x fold, isl), the batch axis
  * located once per batch (the same operations, so the same bits). */
-static double prefill_memo_eval(MeasuredCost *c, int32_t batch, double isl, bool *outside)
+static MEASURED_INLINE double prefill_memo_eval(MeasuredCost *c, int32_t batch, double isl, bool *outside)
 {
     const OpGrid *g = &c->prefill->grid;
     struct PrefillMemo *p = &c->pmemo[batch];
@@ -466,7 +466,7 @@ static MEASURED_COLD double step_time_composed(MeasuredCost *c, const StepShape 
  * memos: the same operations in the same order, so the same bits, without
  * the op-by-op calls.  False when a memo is not there yet (the general path
  * then fills it) or an op has no table. */
-static bool measured_step_memo(MeasuredCost *c, const StepShape *s, double *t_out, unsigned *flags_out)
+static MEASURED_INLINE bool measured_step_memo(MeasuredCost *c, const StepShape *s, double *t_out, unsigned *flags_out)
 {
     int64_t tokens = step_shape_tokens(s), rows = (int64_t)s->prefill_seqs + s->decode_seqs;
     if (tokens < 1 || tokens >= FIXED_MEMO_ROWS || rows < 1 || rows >= FIXED_MEMO_ROWS) return false;
@@ -501,6 +501,15 @@ static bool measured_step_memo(MeasuredCost *c, const StepShape *s, double *t_ou
     return true;
 }
 
+double measured_step_time_flags(MeasuredCost *c, const StepShape *shape, unsigned *flags)
+{
+    double t;
+    if (!measured_step_memo(c, shape, &t, flags)) t = step_time_composed(c, shape, flags);
+    return t;
+}
+
+/* (Each caller its own copy of the memo path: span_plan's, its only other
+ * caller, is then inlined there.) */
 static double measured_backend_step_time(void *priv, const StepShape *shape)
 {
     MeasuredCost *c = priv;
@@ -538,6 +547,8 @@ const BackendOps cost_backend_measured = {
     .decode_iter_times = measured_backend_decode_iter_times,
     .decode_iter_pieces = measured_backend_decode_iter_pieces,
     .note_span = measured_backend_note_span,
+    .span_plan = measured_backend_span_plan,
+    .note_plan = measured_backend_note_plan,
     .step_breakdown = measured_backend_step_breakdown,
     .fallbacks = measured_backend_fallbacks,
     .close = measured_backend_close,

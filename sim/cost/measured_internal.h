@@ -61,8 +61,10 @@ enum { FIXED_MEMO_ROWS = 4096 };  /* row counts memoised: steps of up to 4095 to
  * functions, which then save fewer registers per call. */
 #if defined(__GNUC__)
 #define MEASURED_COLD __attribute__((noinline, cold))
+#define MEASURED_INLINE __attribute__((always_inline)) inline
 #else
 #define MEASURED_COLD
+#define MEASURED_INLINE inline
 #endif
 
 #define FLAG(c, g) (*(c)->flags |= 1u << (g))
@@ -94,6 +96,9 @@ static inline double row_at(const DecodeRow *r, int32_t i) { return r->lo[i] + r
 OpCostVtbl measured_vtbl_of(const MeasuredCost *c);
 /* One step op by op; *flags (optional) gets the op groups that left a table. */
 double measured_cost_step(MeasuredCost *c, const StepShape *s, StepBreakdown *b, unsigned *flags);
+/* step_time's value from the memos where they serve, else op by op; *flags
+ * gets the op groups that left a table. */
+double measured_step_time_flags(MeasuredCost *c, const StepShape *s, unsigned *flags);
 
 /* measured_span.c: BackendOps' decode-span entries. */
 double measured_backend_decode_span_time(void *priv, const StepShape *first, int64_t iters);
@@ -102,6 +107,10 @@ void measured_backend_decode_iter_times(void *priv, const StepShape *first, int6
 int measured_backend_decode_iter_pieces(void *priv, const StepShape *first, int64_t iters, DecodePiece *out,
                                         int max);
 void measured_backend_note_span(void *priv, const StepShape *first, const StepShape *decode,
+                                int64_t decode_iters);
+void measured_backend_span_plan(void *priv, const StepShape *first, const StepShape *decode, int64_t decode_iters,
+                                DecodePiece *pieces, int max, SpanPlan *plan);
+void measured_backend_note_plan(void *priv, const SpanPlan *plan, const StepShape *first, const StepShape *decode,
                                 int64_t decode_iters);
 
 #endif

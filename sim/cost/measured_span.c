@@ -122,7 +122,7 @@ static inline int64_t ceil_i64(double x)
  * decode table's row crossed (the grid is powers of two: most spans are one
  * piece, which the engine then treats as linear). */
 /* The pieces from a batch's blended row and fixed part. */
-static inline int decode_pieces(const MeasuredCost *c, const struct DecodeMemo *m, const StepShape *first,
+static MEASURED_INLINE int decode_pieces(const MeasuredCost *c, const struct DecodeMemo *m, const StepShape *first,
                                 int64_t iters, DecodePiece *out, int max)
 {
     const double *y = c->decode->grid.y;
@@ -245,4 +245,64 @@ void measured_backend_note_span(void *priv, const StepShape *first, const StepSh
     int64_t inside = in_hi - in_lo;
     if (inside > 0) count_fallbacks(&c->fb, f, inside);
     if (inside < decode_iters) count_fallbacks(&c->fb, f | 1u << OPG_ATTENTION, decode_iters - inside);
+}
+
+/* One call for a span's start (BackendOps.span_plan): iteration 1's time,
+ * the decode pieces, and note_span's count prepared for any cut of the
+ * span: the iterations inside attention's table are one run (kv_len only
+ * grows), and first_iter_at over fewer iterations is this run clamped to
+ * them.  The same memo reads, in the same order, as step_time, then
+ * decode_iter_pieces, then note_span. */
+void measured_backend_span_plan(void *priv, const StepShape *first, const StepShape *decode, int64_t decode_iters,
+                                DecodePiece *pieces, int max, SpanPlan *plan)
+{
+    MeasuredCost *c = priv;
+    unsigned f1;
+    plan->first_s = measured_step_time_flags(c, first, &f1);
+    plan->first_flags = f1;
+    plan->decode_iters = decode_iters;
+    plan->n_pieces = 0;
+    plan->counted = true;
+    plan->inside_lo = plan->inside_hi = 0;
+    if (decode_iters < 1) return;
+    int32_t batch = decode->decode_seqs;
+    if (!c->decode || batch <= 0 || batch >= FIXED_MEMO_ROWS) { /* rare: the entries one by one */
+        plan->n_pieces = measured_backend_decode_iter_pieces(c, decode, decode_iters, pieces, max);
+        plan->counted = false;
+        c->last_shape = *first;
+        c->last_flags = f1;
+        return;
+    }
+    const struct DecodeMemo *m = decode_base(c, batch);
+    plan->n_pieces = decode_pieces(c, m, decode, decode_iters, pieces, max);
+    double seqs = batch, kv0 = (double)decode->decode_context / seqs;
+    double kv1 = (double)(decode->decode_context + (decode_iters - 1) * decode->decode_seqs) / seqs;
+    double y0 = c->decode->grid.y[0];
+    int64_t in_lo = 0, in_hi = decode_iters;
+    if (m->outside || !(kv0 < m->kv_limit) || kv1 < y0) in_hi = 0;
+    else {
+        if (kv0 < y0) in_lo = first_iter_at(decode, y0, 0, decode_iters);
+        if (!(kv1 < m->kv_limit)) in_hi = first_iter_at(decode, m->kv_limit, in_lo, decode_iters);
+    }
+    plan->decode_flags = m->fixed_flags;
+    plan->outside_flags = 1u << OPG_ATTENTION;
+    plan->inside_lo = in_lo;
+    plan->inside_hi = in_hi;
+}
+
+void measured_backend_note_plan(void *priv, const SpanPlan *plan, const StepShape *first, const StepShape *decode,
+                                int64_t decode_iters)
+{
+    MeasuredCost *c = priv;
+    SS_ASSERT(decode_iters <= plan->decode_iters);
+    if (!plan->counted) {
+        measured_backend_note_span(priv, first, decode, decode_iters);
+        return;
+    }
+    count_fallbacks(&c->fb, plan->first_flags, 1);
+    if (decode_iters <= 0) return;
+    int64_t inside = SS_MIN(plan->inside_hi, decode_iters) - SS_MIN(plan->inside_lo, decode_iters);
+    if (inside > 0) count_fallbacks(&c->fb, plan->decode_flags, inside);
+    if (inside < decode_iters)
+        count_fallbacks(&c->fb, plan->decode_flags | plan->outside_flags, decode_iters - inside);
 }

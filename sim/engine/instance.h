@@ -47,6 +47,8 @@ typedef struct Instance {
     double piece_cum_s[DECODE_PIECES_MAX]; /* seconds of the decode iterations before each piece */
     double piece_max_s[DECODE_PIECES_MAX]; /* the longest decode iteration before each piece */
     int64_t span_iters;        /* K */
+    bool planned;              /* timed by BackendOps.span_plan: note_plan counts it */
+    SpanPlan plan;
     RideLedger ride;           /* decoders credited lazily (ride.h) */
     double span_start_s;
     double first_iter_s;       /* duration of iteration 1 */

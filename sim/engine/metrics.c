@@ -208,22 +208,37 @@ void metrics_set_threaded(Metrics *m, bool threaded)
 
 /* The pipe starts with the first event: a requests.csv FILE set before it
  * (engine_set_outputs) is the thread's from then on. */
-static MetricsPipe *pipe_of(Metrics *m)
+#if defined(__GNUC__)
+#define METRICS_COLD __attribute__((noinline, cold))
+#define METRICS_INLINE __attribute__((always_inline)) inline
+#else
+#define METRICS_COLD
+#define METRICS_INLINE inline
+#endif
+
+static METRICS_COLD void pipe_start(Metrics *m)
 {
-    if (!m->pipe) {
-        metrics_pipe_create(&m->pipe, apply_event, apply_block_done, m, m->threaded);
-        m->cursor = metrics_pipe_cursor(m->pipe);
-    }
-    return m->pipe;
+    metrics_pipe_create(&m->pipe, apply_event, apply_block_done, m, m->threaded);
+    m->cursor = metrics_pipe_cursor(m->pipe);
 }
 
-/* Inlined at each call with a constant size: the copy is a few stores. */
-static inline void push(Metrics *m, int kind, const void *payload, size_t bytes)
+/* The first event and a full block take the calls out of line. */
+static METRICS_COLD void push_slow(Metrics *m, int kind, const void *payload, size_t bytes)
 {
-    MetricsPipe *p = pipe_of(m);
+    if (!m->pipe) pipe_start(m);
     void *slot = metrics_pipe_slot(m->cursor, kind, bytes);
     if (slot) memcpy(slot, payload, bytes);
-    else metrics_pipe_push(p, kind, payload, bytes);
+    else metrics_pipe_push(m->pipe, kind, payload, bytes);
+}
+
+/* Inlined at each call with a constant size: the copy is a few stores
+ * (forced: LTO kept one shared copy, whose memcpy of a variable size and
+ * call cost about 40 instructions per event). */
+static METRICS_INLINE void push(Metrics *m, int kind, const void *payload, size_t bytes)
+{
+    void *slot = m->pipe ? metrics_pipe_slot(m->cursor, kind, bytes) : NULL;
+    if (slot) memcpy(slot, payload, bytes);
+    else push_slow(m, kind, payload, bytes);
 }
 
 /* Before an output FILE changes hands: what was queued for the old one is

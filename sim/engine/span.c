@@ -22,15 +22,12 @@
 #include "common.h"
 #include "engine_internal.h"
 
-/* Seconds from the span's start to the end of iteration k (1..K). */
-static double span_time_at(Instance *in, int64_t k)
+/* span_time_at past the linear case (stepwise runs have neither linear
+ * decode costs nor pieces). */
+static double span_time_at_slow(const Instance *in, int64_t k)
 {
     if (k <= 0) return 0.0;
     if (in->engine->cfg.stepwise) return in->stepwise_cum_s[k - 1];
-    if (in->decode_linear) { /* sum_{j<k-1} (a + b j), without calling the backend */
-        double n = (double)(k - 1);
-        return in->first_iter_s + n * in->decode_a + in->decode_b * n * (n - 1) * 0.5;
-    }
     if (in->n_pieces > 0) { /* the same per piece: the pieces before, then part of one */
         int64_t d = k - 1;  /* decode iterations 0..d-1 */
         int32_t i = in->n_pieces - 1;
@@ -40,6 +37,17 @@ static double span_time_at(Instance *in, int64_t k)
         return in->first_iter_s + in->piece_cum_s[i] + n * p->a + p->b * n * (n - 1) * 0.5;
     }
     return in->first_iter_s + backend_decode_span_time(in->backend, &in->decode_shape, k - 1);
+}
+
+/* Seconds from the span's start to the end of iteration k (1..K): inlined
+ * for the common linear case (most spans), called at every emitted token. */
+static inline double span_time_at(const Instance *in, int64_t k)
+{
+    if (in->decode_linear && k > 0) { /* sum_{j<k-1} (a + b j), without calling the backend */
+        double n = (double)(k - 1);
+        return in->first_iter_s + n * in->decode_a + in->decode_b * n * (n - 1) * 0.5;
+    }
+    return span_time_at_slow(in, k);
 }
 
 /* One iteration's seconds: measured by the replay executor, else the model's. */
@@ -155,29 +163,46 @@ void span_begin(Engine *e, Instance *in)
     Step *s = &in->step;
     double now = e->now_s;
     span_shape(e, in);
-    in->first_iter_s = iteration_time(e, in, &in->first_shape, 1);
     const BackendOps *ops = in->backend->ops;
-    in->decode_linear = !e->cfg.stepwise && in->span_iters > 1 && ops->decode_iter_linear &&
-        ops->decode_iter_linear(in->backend->priv, &in->decode_shape, in->span_iters - 1, &in->decode_a,
-                                &in->decode_b);
+    bool pieces = false;
+    /* One backend call (time, pieces, counting) where the backend has it;
+     * a backend with linear decode costs says so through decode_iter_linear. */
+    in->planned = ops->span_plan && !ops->decode_iter_linear && !e->cfg.stepwise && !e->executor.run_iteration;
+    in->decode_linear = false;
     in->n_pieces = 0;
-    if (in->decode_linear) {
-        in->pieces[0] = (DecodePiece){ 0, in->decode_a, in->decode_b };
-        in->n_pieces = 1;
-    } else if (!e->cfg.stepwise && in->span_iters > 1 && ops->decode_iter_pieces) {
-        in->n_pieces = ops->decode_iter_pieces(in->backend->priv, &in->decode_shape, in->span_iters - 1,
-                                               in->pieces, DECODE_PIECES_MAX);
-        if (in->n_pieces == 1 && in->pieces[0].b >= 0) { /* one rising piece: linear */
-            in->decode_linear = true;
-            in->decode_a = in->pieces[0].a;
-            in->decode_b = in->pieces[0].b;
+    if (in->planned) {
+        ops->span_plan(in->backend->priv, &in->first_shape, &in->decode_shape, in->span_iters - 1, in->pieces,
+                       DECODE_PIECES_MAX, &in->plan);
+        in->first_iter_s = in->plan.first_s;
+        in->n_pieces = in->plan.n_pieces;
+        pieces = true;
+    } else {
+        in->first_iter_s = iteration_time(e, in, &in->first_shape, 1);
+        in->decode_linear = !e->cfg.stepwise && in->span_iters > 1 && ops->decode_iter_linear &&
+            ops->decode_iter_linear(in->backend->priv, &in->decode_shape, in->span_iters - 1, &in->decode_a,
+                                    &in->decode_b);
+        if (in->decode_linear) {
+            in->pieces[0] = (DecodePiece){ 0, in->decode_a, in->decode_b };
+            in->n_pieces = 1;
+        } else if (!e->cfg.stepwise && in->span_iters > 1 && ops->decode_iter_pieces) {
+            in->n_pieces = ops->decode_iter_pieces(in->backend->priv, &in->decode_shape, in->span_iters - 1,
+                                                   in->pieces, DECODE_PIECES_MAX);
+            pieces = true;
         }
+    }
+    if (pieces && in->n_pieces == 1 && in->pieces[0].b >= 0) { /* one rising piece: linear */
+        in->decode_linear = true;
+        in->decode_a = in->pieces[0].a;
+        in->decode_b = in->pieces[0].b;
+    } else if (pieces && in->n_pieces > 0) {
+        /* Per piece, the decode seconds and the longest iteration before it
+         * (linear spans read neither). */
         double cum = 0, longest = 0;
-        for (int32_t i = 0; i < in->n_pieces; i++) {
+        for (int32_t i = 0;; i++) {
             in->piece_cum_s[i] = cum;
             in->piece_max_s[i] = longest;
-            int64_t end = i + 1 < in->n_pieces ? in->pieces[i + 1].start : in->span_iters - 1;
-            double n = (double)(end - in->pieces[i].start);
+            if (i + 1 == in->n_pieces) break;
+            double n = (double)(in->pieces[i + 1].start - in->pieces[i].start);
             cum += n * in->pieces[i].a + in->pieces[i].b * n * (n - 1) * 0.5;
             longest = SS_MAX(longest, SS_MAX(in->pieces[i].a, in->pieces[i].a + in->pieces[i].b * (n - 1)));
         }
@@ -210,7 +235,13 @@ static int64_t first_iter_reaching(Instance *in, double elapsed)
             double lin = a - b / 2; /* T(n + 1) - first = lin n + (b / 2) n^2 */
             n = b > 0 ? (sqrt(lin * lin + 2 * b * rest) - lin) / b : (a > 0 ? rest / a : (double)hi);
         }
-        int64_t k = isfinite(n) && n < (double)hi ? (int64_t)ceil(n) + 1 : hi;
+        /* (int64_t)ceil(n) without the libm call (n < hi here): truncation,
+         * one up for a positive non-integer; n <= -1 clamps to lo below */
+        int64_t k = hi;
+        if (isfinite(n) && n < (double)hi) {
+            int64_t t = n > -1.0 ? (int64_t)n : 0;
+            k = ((double)t < n ? t + 1 : t) + 1;
+        }
         k = SS_MIN(SS_MAX(k, lo), hi);
         while (k > lo && span_time_at(in, k - 1) >= elapsed) k--;
         while (k < hi && span_time_at(in, k) < elapsed) k++;
@@ -445,7 +476,9 @@ void span_end(Engine *e, Instance *in)
     Step *s = &in->step;
     int32_t n = s->n_members;
     int64_t K = in->span_iters;
-    if (in->backend->ops->note_span)
+    if (in->planned)
+        in->backend->ops->note_plan(in->backend->priv, &in->plan, &in->first_shape, &in->decode_shape, K - 1);
+    else if (in->backend->ops->note_span)
         in->backend->ops->note_span(in->backend->priv, &in->first_shape, &in->decode_shape, K - 1);
     /* Most members emit K tokens (continuous steps end at the first completion):
      * T(K) once, not once per member. */
