@@ -181,8 +181,10 @@ void disagg__on_arrival(Engine *e, Request *q)
     }
 }
 
-double disagg__wire_s(const DisaggRun *d, const Instance *from, const Instance *to, int32_t prompt_tokens,
-                      double *bytes_out)
+/* Seconds the prompt's KV takes on the wire between them (no latency, no
+ * contention); *bytes_out its bytes. */
+static double wire_s_of(const DisaggRun *d, const Instance *from, const Instance *to, int32_t prompt_tokens,
+                        double *bytes_out)
 {
     int32_t tp = SS_MIN(from->tensor_parallel, to->tensor_parallel);
     int32_t shards = SS_MAX(1, SS_MIN(tp, from->model.kv_heads));
@@ -191,17 +193,21 @@ double disagg__wire_s(const DisaggRun *d, const Instance *from, const Instance *
     return bytes / shards / d->link_bytes_per_s;
 }
 
-/* Both ends' links from ready_s on for wire_s (FIFO); returns the start. */
+/* A transfer of wire_s ready at ready_s, ending no sooner than
+ * not_before_end_s: with contention both ends' links are held FIFO from
+ * when both are free.  Returns when its last byte is across (no latency). */
 static double link_claim(DisaggRun *d, int32_t from, int32_t to, double ready_s, double wire_s, double not_before_end_s)
 {
-    if (!d->contention) return ready_s;
-    double start = SS_MAX(ready_s, SS_MAX(d->link_free_s[from], d->link_free_s[to]));
+    double start = ready_s;
+    if (d->contention) {
+        start = SS_MAX(ready_s, SS_MAX(d->link_free_s[from], d->link_free_s[to]));
+        double wait = start - ready_s;
+        d->link_wait_s_sum += wait;
+        d->link_wait_s_max = SS_MAX(d->link_wait_s_max, wait);
+    }
     double end = SS_MAX(start + wire_s, not_before_end_s);
-    d->link_free_s[from] = d->link_free_s[to] = end;
-    double wait = start - ready_s;
-    d->link_wait_s_sum += wait;
-    d->link_wait_s_max = SS_MAX(d->link_wait_s_max, wait);
-    return start;
+    if (d->contention) d->link_free_s[from] = d->link_free_s[to] = end;
+    return end;
 }
 
 static int32_t pick_decode(Engine *e, DisaggRun *d, const Request *q)
@@ -274,7 +280,7 @@ bool disagg__hand_off(Engine *e, Instance *in, Request *r)
     t->handoff_s = r->first_token_s;
     /* Not the client's yet: it sees the first token when the KV lands. */
     r->first_token_s = r->last_token_s = -1;
-    t->wire_s = disagg__wire_s(d, in, to, r->input_tokens, &bytes);
+    t->wire_s = wire_s_of(d, in, to, r->input_tokens, &bytes);
     t->pushed_s = NAN;
     if (d->overlap_layers) {
         /* A pipeline of L layers over the prefill iteration P: the stream
@@ -283,8 +289,8 @@ bool disagg__hand_off(Engine *e, Instance *in, Request *r)
          * one layer's share. */
         double L = in->model.layers, P = in->first_iter_s;
         double stream_s = t->handoff_s - P + P / L;
-        double start = link_claim(d, t->from, to->index, stream_s, t->wire_s, t->handoff_s + t->wire_s / L);
-        t->pushed_s = SS_MAX(start + t->wire_s, t->handoff_s + t->wire_s / L) + d->link_latency_s;
+        t->pushed_s = link_claim(d, t->from, to->index, stream_s, t->wire_s, t->handoff_s + t->wire_s / L) +
+                      d->link_latency_s;
     }
     d->kv_bytes += bytes;
     r->kv_transfer_slot = k + 1;
@@ -304,7 +310,7 @@ void engine_kv_pull(Instance *to, Request *r, double now_s)
      * nothing lands before now. */
     double land_s;
     if (d->overlap_layers) land_s = SS_MAX(now_s, t->pushed_s);
-    else land_s = link_claim(d, t->from, to->index, now_s, t->wire_s, 0) + t->wire_s + d->link_latency_s;
+    else land_s = link_claim(d, t->from, to->index, now_s, t->wire_s, 0) + d->link_latency_s;
     double wait_s = SS_MAX(0.0, now_s - t->handoff_s);
     d->waited += wait_s > 0;
     d->wait_s_sum += wait_s;

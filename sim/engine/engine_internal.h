@@ -86,10 +86,6 @@ int disagg__setup(Engine *e, const FleetSpec *f); /* after the router; no-op for
 void disagg__on_arrival(Engine *e, Request *q);   /* cap the output at the first token */
 bool disagg__hand_off(Engine *e, Instance *in, Request *r); /* true: prefill done, queued at a decode instance */
 void disagg__on_transfer(Engine *e, const SimEvent *ev);
-/* Seconds the prompt's KV takes on the wire between them (no latency, no
- * contention); *bytes_out its bytes. */
-double disagg__wire_s(const DisaggRun *d, const Instance *from, const Instance *to, int32_t prompt_tokens,
-                      double *bytes_out);
 json_t *disagg__summary_json(const Engine *e);
 /* --autoscale changed which decode instances are ready (autoscale__routable). */
 void disagg__decode_live_changed(Engine *e);
