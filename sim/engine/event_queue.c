@@ -18,21 +18,9 @@ void event_queue_free(EventQueue *q)
     *q = (EventQueue){ 0 };
 }
 
-void event_queue_push(EventQueue *q, double time_s, int32_t kind, int32_t instance,
-                      uint64_t generation)
-{
-    SS_ASSERT(time_s == time_s); /* NaN would corrupt the order */
-    SS_GROW(q->heap, q->cap, q->n + 1);
-    SimEvent ev = { time_s, q->next_seq++, kind, instance, generation };
-    size_t i = q->n++;
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!event_before(&ev, &q->heap[parent])) break;
-        q->heap[i] = q->heap[parent];
-        i = parent;
-    }
-    q->heap[i] = ev;
-}
+void event_queue__nan_abort(void) { ss_abort(__FILE__, __LINE__, "event time is NaN"); }
+
+void event_queue__grow(EventQueue *q) { SS_GROW(q->heap, q->cap, q->n + 1); }
 
 void event_queue_push_side(EventQueue *q, double time_s, int32_t kind, int32_t instance,
                            uint64_t generation)
@@ -50,17 +38,20 @@ bool event_queue_pop(EventQueue *q, SimEvent *out)
         return true;
     }
     if (q->n == 0) return false;
-    *out = q->heap[0];
-    SimEvent last = q->heap[--q->n];
+    SimEvent *heap = q->heap;
+    *out = heap[0];
+    size_t n = --q->n;
+    if (!n) return true;
+    const SimEvent *last = &heap[n];
     size_t i = 0;
     for (;;) {
         size_t child = 2 * i + 1;
-        if (child >= q->n) break;
-        if (child + 1 < q->n && event_before(&q->heap[child + 1], &q->heap[child])) child++;
-        if (!event_before(&q->heap[child], &last)) break;
-        q->heap[i] = q->heap[child];
+        if (child >= n) break;
+        if (child + 1 < n && event_before(&heap[child + 1], &heap[child])) child++;
+        if (!event_before(&heap[child], last)) break;
+        heap[i] = heap[child];
         i = child;
     }
-    if (q->n) q->heap[i] = last;
+    heap[i] = *last;
     return true;
 }

@@ -45,8 +45,37 @@ typedef struct EventQueue {
 
 void event_queue_init(EventQueue *q);
 void event_queue_free(EventQueue *q);
-void event_queue_push(EventQueue *q, double time_s, int32_t kind, int32_t instance,
-                      uint64_t generation);
+#if defined(__GNUC__)
+__attribute__((noreturn, cold))
+#endif
+void event_queue__nan_abort(void);
+/* Out of line (the heap doubles a few times a run), so that the push
+ * inlined at its few call sites stays small. */
+#if defined(__GNUC__)
+__attribute__((noinline, cold))
+#endif
+void event_queue__grow(EventQueue *q);
+/* Inline: a push per span (and per cut), where the call's register saves
+ * were a fifth of its cost.  NaN would corrupt the order. */
+static inline void event_queue_push(EventQueue *q, double time_s, int32_t kind, int32_t instance,
+                                    uint64_t generation)
+{
+    if (time_s != time_s) event_queue__nan_abort();
+    if (q->n == q->cap) event_queue__grow(q);
+    SimEvent *heap = q->heap;
+    uint64_t seq = q->next_seq++;
+    size_t i = q->n++;
+    /* The new event has the largest sequence number of any queued (numbers
+     * only grow), so at an equal time it goes after: it rises past a parent
+     * only when strictly earlier, the order (time, seq) gives. */
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!(time_s < heap[parent].time_s)) break;
+        heap[i] = heap[parent];
+        i = parent;
+    }
+    heap[i] = (SimEvent){ time_s, seq, kind, instance, generation };
+}
 /* As push, into the side slot (which must be empty): same order, same
  * tie-breaking (its sequence number is taken now). */
 void event_queue_push_side(EventQueue *q, double time_s, int32_t kind, int32_t instance,
