@@ -72,8 +72,10 @@ static Request *pool_get(Engine *e)
 
 static void pool_put(Engine *e, Request *r)
 {
-    free(r->hash_ids);
-    r->hash_ids = NULL;
+    if (r->hash_ids) { /* most traces have none: no call per finish */
+        free(r->hash_ids);
+        r->hash_ids = NULL;
+    }
     r->sched_data = e->free_list;
     r->state = REQ_ARRIVED; /* poison: a freed record is never finished */
     e->free_list = r;

@@ -615,20 +615,23 @@ void cont_on_step_done(void *priv, const Step *step, double now_s)
     kv_unreserve(&c->kv, c->kv.n_reserved);
     /* Prompt blocks computed in this step become cache entries, before the
      * finished leave: a finished request's prompt stays cached. */
-    for (int32_t i = 0; i < step->n_members && c->kv.prefix; i++) {
-        const StepMember *m = &step->members[i];
-        if (m->prefill_chunk > 0 && m->req->n_hash_ids && cont_seq(m->req))
-            kv_prefix_register(&c->kv, &cont_seq(m->req)->kv, m->req, m->req->prefilled_tokens);
+    if (c->kv.prefix) {
+        for (int32_t i = 0; i < step->n_members; i++) {
+            const StepMember *m = &step->members[i];
+            if (m->prefill_chunk > 0 && m->req->n_hash_ids && cont_seq(m->req))
+                kv_prefix_register(&c->kv, &cont_seq(m->req)->kv, m->req, m->req->prefilled_tokens);
+        }
     }
     for (int32_t i = 0; i < step->n_finished_riders; i++) drop_finished(c, step->finished_riders[i]);
+    /* Members done or failed in the span leave; listed members that now
+     * simply decode ride from here on (one pass: a departure and a joiner
+     * touch nothing of each other's; c->ride falls for good when the
+     * engine lists every member). */
     for (int32_t i = 0; i < step->n_members; i++) {
-        Request *r = step->members[i].req;
-        if (request_is_finished(r)) drop_finished(c, r); /* done or failed in the span */
-    }
-    /* Listed members that now simply decode ride from here on. */
-    for (int32_t i = 0; i < step->n_members && c->ride; i++) {
         const StepMember *m = &step->members[i];
-        if (m->tokens_emitted > 0 && m->req->state == REQ_RUNNING && is_decoding(m->req))
-            cont_ride_join(c, m->req);
+        Request *r = m->req;
+        if (request_is_finished(r)) drop_finished(c, r);
+        else if (c->ride && m->tokens_emitted > 0 && r->state == REQ_RUNNING && is_decoding(r))
+            cont_ride_join(c, r);
     }
 }
