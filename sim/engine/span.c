@@ -222,12 +222,37 @@ void span_begin(Engine *e, Instance *in)
                      in->index, in->generation);
 }
 
-/* The smallest k in 1..K with T(k) >= elapsed (K when none).  Linear
- * decode costs make T quadratic in k (per piece when piecewise): solve,
- * then step to the exact answer with T itself (a step or two), so the
- * result is the bisection's. */
-static int64_t first_iter_reaching(Instance *in, double elapsed)
+/* From a guess k in lo..hi, step to the smallest k with T(k) >= elapsed
+ * (hi when none) with T itself; *t_k gets T(k) when a step read it (NaN
+ * when not: k = hi, T(k) unread). */
+static inline int64_t step_to_first_reaching(const Instance *in, double elapsed, int64_t k, int64_t lo,
+                                             int64_t hi, double *t_k)
 {
+    *t_k = NAN;
+    while (k > lo) {
+        double t = span_time_at(in, k - 1);
+        if (!(t >= elapsed)) break; /* the comparisons of the plain steps, NaN included */
+        k--;
+        *t_k = t;
+    }
+    if (*t_k == *t_k) return k; /* T(k) >= elapsed: moving up would not move */
+    for (; k < hi; k++) {
+        double t = span_time_at(in, k);
+        if (!(t < elapsed)) {
+            *t_k = t;
+            break;
+        }
+    }
+    return k;
+}
+
+/* The smallest k in 1..K with T(k) >= elapsed (K when none); *t_k gets
+ * T(k) where it was read on the way (else NaN).  Linear decode costs make T
+ * quadratic in k (per piece when piecewise): solve, then step to the exact
+ * answer with T itself (a step or two), so the result is the bisection's. */
+static int64_t first_iter_reaching(Instance *in, double elapsed, double *t_k)
+{
+    *t_k = NAN;
     int64_t lo = 1, hi = in->span_iters;
     if (in->decode_linear) {
         double rest = elapsed - in->first_iter_s, a = in->decode_a, b = in->decode_b, n = 0;
@@ -243,9 +268,7 @@ static int64_t first_iter_reaching(Instance *in, double elapsed)
             k = ((double)t < n ? t + 1 : t) + 1;
         }
         k = SS_MIN(SS_MAX(k, lo), hi);
-        while (k > lo && span_time_at(in, k - 1) >= elapsed) k--;
-        while (k < hi && span_time_at(in, k) < elapsed) k++;
-        return k;
+        return step_to_first_reaching(in, elapsed, k, lo, hi, t_k);
     }
     if (in->n_pieces > 0 && !in->engine->cfg.stepwise) {
         /* The same per piece: the piece whose decode iterations are running
@@ -263,9 +286,7 @@ static int64_t first_iter_reaching(Instance *in, double elapsed)
         double k_real = (double)p->start + ceil(n) + 1;
         int64_t k = isfinite(k_real) && k_real < (double)hi ? (int64_t)k_real : hi;
         k = SS_MIN(SS_MAX(k, lo), hi);
-        while (k > lo && span_time_at(in, k - 1) >= elapsed) k--;
-        while (k < hi && span_time_at(in, k) < elapsed) k++;
-        return k;
+        return step_to_first_reaching(in, elapsed, k, lo, hi, t_k);
     }
     while (lo < hi) {
         int64_t mid = lo + (hi - lo) / 2;
@@ -278,15 +299,23 @@ static int64_t first_iter_reaching(Instance *in, double elapsed)
  * step at the iteration boundary after now, interruptible or not, as a
  * server aborts a disconnected request at its next step.  A static batch
  * runs to its end. */
+/* End the running span at the first iteration boundary at or after now:
+ * its end event is replaced (the old one goes stale). */
+static void cut_at_next_boundary(Engine *e, Instance *in)
+{
+    double t_lo;
+    int64_t lo = first_iter_reaching(in, e->now_s - in->step.start_s, &t_lo);
+    if (lo >= in->span_iters) return;
+    if (t_lo != t_lo) t_lo = span_time_at(in, lo);
+    in->span_iters = lo;
+    in->generation++;
+    event_queue_push(&e->queue, in->step.start_s + t_lo, SIM_EV_STEP_END, in->index, in->generation);
+}
+
 void span_cut(Engine *e, Instance *in)
 {
     if (in->step.static_batch || in->span_iters <= 1) return;
-    int64_t lo = first_iter_reaching(in, e->now_s - in->step.start_s);
-    if (lo >= in->span_iters) return;
-    in->span_iters = lo;
-    in->generation++;
-    event_queue_push(&e->queue, in->step.start_s + span_time_at(in, lo), SIM_EV_STEP_END,
-                     in->index, in->generation);
+    cut_at_next_boundary(e, in);
 }
 
 /* Does member r of the running span emit its first token by t_s? */
@@ -302,12 +331,7 @@ bool span_first_token_by(Engine *e, Instance *in, const Request *r, double t_s)
 void span_on_arrival(Engine *e, Instance *in)
 {
     if (!in->step.interruptible || in->span_iters <= 1) return;
-    int64_t lo = first_iter_reaching(in, e->now_s - in->step.start_s);
-    if (lo >= in->span_iters) return;
-    in->span_iters = lo;
-    in->generation++;
-    event_queue_push(&e->queue, in->step.start_s + span_time_at(in, lo), SIM_EV_STEP_END,
-                     in->index, in->generation);
+    cut_at_next_boundary(e, in);
 }
 
 typedef struct EmitOrder { int64_t tokens; int32_t member; } EmitOrder;
