@@ -102,24 +102,48 @@ static int days_in_month(int y, int m)
     return m == 2 && leap ? 29 : dm[m - 1];
 }
 
+/* The last timestamp's date and hour ("YYYY-MM-DD HH:", validated) and its
+ * seconds since the epoch: a trace's rows are in time order, so most share
+ * them with the row before and skip the calendar arithmetic.  Per thread:
+ * readers on other threads (sweeps, fleets) keep their own. */
+enum { ISO_HOUR_PREFIX = 14 };
+static _Thread_local struct {
+    char prefix[ISO_HOUR_PREFIX + 1];
+    int64_t hour_s;
+} iso_last_hour;
+
 int trace_parse_iso_ns(const char *s, int64_t *ns)
 {
     int y, mo, d, h, mi, sec;
+    int64_t hour_s;
     while (is_blank(*s)) s++;
-    if (!digits_at(s, 4, &y) || s[4] != '-' || !digits_at(s + 5, 2, &mo) || s[7] != '-' ||
-        !digits_at(s + 8, 2, &d) || (s[10] != ' ' && s[10] != 'T') || !digits_at(s + 11, 2, &h) ||
-        s[13] != ':' || !digits_at(s + 14, 2, &mi) || s[16] != ':' || !digits_at(s + 17, 2, &sec))
-        return -EINVAL;
-    if (y < 1900 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
-        mi > 59 || sec > 60)
+    /* strncmp, not memcmp: it stops at a shorter string's NUL */
+    if (iso_last_hour.prefix[0] && !strncmp(s, iso_last_hour.prefix, ISO_HOUR_PREFIX)) {
+        hour_s = iso_last_hour.hour_s;
+    } else {
+        if (!digits_at(s, 4, &y) || s[4] != '-' || !digits_at(s + 5, 2, &mo) || s[7] != '-' ||
+            !digits_at(s + 8, 2, &d) || (s[10] != ' ' && s[10] != 'T') || !digits_at(s + 11, 2, &h) ||
+            s[13] != ':')
+            return -EINVAL;
+        if (y < 1900 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23)
+            return -EINVAL;
+        hour_s = days_from_civil(y, mo, d) * 86400 + h * 3600;
+        memcpy(iso_last_hour.prefix, s, ISO_HOUR_PREFIX);
+        iso_last_hour.hour_s = hour_s;
+    }
+    if (!digits_at(s + 14, 2, &mi) || s[16] != ':' || !digits_at(s + 17, 2, &sec) || mi > 59 || sec > 60)
         return -EINVAL;
     const char *p = s + 19;
     int64_t frac = 0; /* ns */
     if (*p == '.') {
         p++;
         if (!is_digit(*p)) return -EINVAL;
-        int64_t scale = 100000000;
-        for (; is_digit(*p); p++, scale /= 10) frac += scale * (*p - '0'); /* digits past ns drop */
+        static const int64_t ns_per_unit[10] = { 1000000000, 100000000, 10000000, 1000000, 100000,
+                                                 10000, 1000, 100, 10, 1 };
+        int n = 0;
+        for (; is_digit(*p); p++)
+            if (n < 9) frac = frac * 10 + (*p - '0'), n++; /* digits past ns drop */
+        frac *= ns_per_unit[n];
     }
     int64_t tz = 0; /* seconds east of UTC */
     if (*p == 'Z') {
@@ -136,7 +160,7 @@ int trace_parse_iso_ns(const char *s, int64_t *ns)
     }
     while (is_blank(*p)) p++;
     if (*p) return -EINVAL;
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - tz;
+    int64_t secs = hour_s + mi * 60 + sec - tz;
     *ns = secs * 1000000000 + frac;
     return 0;
 }

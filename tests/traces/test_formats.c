@@ -55,6 +55,25 @@ static void test_iso(void **state)
     assert_int_equal(trace_parse_iso_ns("2023-11-16 24:00:00", &ns), -EINVAL);
     assert_int_equal(trace_parse_iso_ns("2023-11-16 18:15:46.", &ns), -EINVAL);
     assert_int_equal(trace_parse_iso_ns("2023-11-16", &ns), -EINVAL);
+    /* The parser remembers the last date and hour: rows that share them, and
+     * rows that share them but are bad past them or stop short, read as alone. */
+    const int64_t hour = 1700157600LL; /* 2023-11-16 18:00:00 UTC */
+    assert_int_equal(trace_parse_iso_ns("2023-11-16 18:15:46.6805900", &ns), 0);
+    assert_true(ns == (hour + 15 * 60 + 46) * 1000000000LL + 680590000LL);
+    assert_int_equal(trace_parse_iso_ns("2023-11-16 18:59:60.123456789999", &ns), 0);
+    assert_true(ns == (hour + 59 * 60 + 60) * 1000000000LL + 123456789LL);
+    assert_int_equal(trace_parse_iso_ns("2023-11-16 18:60:00", &ns), -EINVAL);
+    assert_int_equal(trace_parse_iso_ns("2023-11-16 18:1", &ns), -EINVAL);
+    assert_int_equal(trace_parse_iso_ns("2023-11-16 18:", &ns), -EINVAL);
+    assert_int_equal(trace_parse_iso_ns("2023-11-16 18", &ns), -EINVAL);
+    assert_int_equal(trace_parse_iso_ns("  2023-11-16 18:00:00Z", &ns), 0);
+    assert_true(ns == hour * 1000000000LL);
+    assert_int_equal(trace_parse_iso_ns("2023-11-16 18:00:00-01:00", &ns), 0);
+    assert_true(ns == (hour + 3600) * 1000000000LL);
+    assert_int_equal(trace_parse_iso_ns("2023-11-16 19:00:00.5", &ns), 0);
+    assert_true(ns == (hour + 3600) * 1000000000LL + 500000000LL);
+    assert_int_equal(trace_parse_iso_ns("2023-11-16T19:00:00", &ns), 0);
+    assert_true(ns == (hour + 3600) * 1000000000LL);
 }
 
 static void test_generic_csv(void **state)
