@@ -28,8 +28,9 @@ static void cost_usage(FILE *f)
 {
     fprintf(f,
         "usage: servesim cost --model M --gpu G [--tp N] [--cost SPEC] --shapes FILE.csv [--breakdown]\n"
-        "       servesim cost check [--tables DIR] [--cost SPEC] [--json]\n"
-        "       servesim cost fit [--tables DIR] [--gpus a100-80g,h100-sxm] [--out FILE]\n"
+        "       servesim cost check [--tables DIR]\n"
+        "       servesim cost fit [--tables DIR] [--gpus a100-80g,h100-sxm] [--bandwidth datasheet|measured]\n"
+        "                         [--out FILE]\n"
         "\n"
         "Step times of the cost model for given shapes.  FILE.csv: a header naming the columns\n"
         "kind,batch,tokens,context, then one row per step:\n"
@@ -41,7 +42,9 @@ static void cost_usage(FILE *f)
         "measured, roofline).  --cost defaults to auto: measured where the GPU has tables.\n"
         "\n"
         "`cost check` holds the cost models against every point of the measured tables\n"
-        "(docs/COST_MODEL.md); `cost fit` fits the calibrated roofline's parameters.\n");
+        "(docs/COST_MODEL.md); `cost fit` fits the calibrated roofline's parameters, its memory\n"
+        "terms on the datasheet's HBM bandwidth or (--bandwidth measured) on each GPU's measured\n"
+        "stream_bandwidth (models/gpus/).\n");
 }
 
 typedef struct ShapeRow { char kind[16]; int64_t batch, tokens, context; } ShapeRow;
@@ -152,9 +155,11 @@ done:
 static int cost_fit_main(int argc, char **argv)
 {
     const char *tables = NULL, *gpus = "a100-80g,h100-sxm", *out = NULL;
+    bool measured_bw = false;
     static const struct option long_opts[] = {
         { "tables", required_argument, NULL, 't' }, { "gpus", required_argument, NULL, 'g' },
-        { "out", required_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' }, { 0 },
+        { "out", required_argument, NULL, 'o' }, { "bandwidth", required_argument, NULL, 'b' },
+        { "help", no_argument, NULL, 'h' }, { 0 },
     };
     int c;
     optind = 1;
@@ -162,6 +167,9 @@ static int cost_fit_main(int argc, char **argv)
         if (c == 't') tables = optarg;
         else if (c == 'g') gpus = optarg;
         else if (c == 'o') out = optarg;
+        else if (c == 'b' && (!strcmp(optarg, "datasheet") || !strcmp(optarg, "measured")))
+            measured_bw = !strcmp(optarg, "measured");
+        else if (c == 'b') { cli_fail("cost fit: --bandwidth: '%s': datasheet or measured", optarg); return 2; }
         else if (c == 'h') { cost_usage(stdout); return 0; }
         else { cli_fail("cost fit: unknown, incomplete or bad option '%s' (see --help)", argv[optind - 1]); return 2; }
     }
@@ -172,7 +180,8 @@ static int cost_fit_main(int argc, char **argv)
     int n = 0, r = 0;
     char list[256], comment[1024];
     snprintf(list, sizeof(list), "%s", gpus);
-    int used = snprintf(comment, sizeof(comment), "# calibrated roofline parameters: servesim cost fit --gpus %s\n", gpus);
+    int used = snprintf(comment, sizeof(comment), "# calibrated roofline parameters: servesim cost fit --gpus %s%s\n",
+                        gpus, measured_bw ? " --bandwidth measured" : "");
     for (char *save = NULL, *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
         if (n == 8) { r = ss_error_set(EINVAL, "cost fit: at most 8 GPUs"); break; }
         char path[1400];
@@ -192,7 +201,11 @@ static int cost_fit_main(int argc, char **argv)
     }
     CalParams p;
     double loss[CALP_GROUPS];
-    cal_fit(&p, &pts, -1, loss);
+    if ((r = cal_fit(&p, &pts, -1, measured_bw, loss))) {
+        for (int i = 0; i < n; i++) measured_tables_free(&tabs[i]);
+        cal_points_free(&pts);
+        return cli_fail_lib();
+    }
     static const char *const gname[CALP_GROUPS] = { "gemm", "prefill_attention", "decode_attention", "other_ops", "allreduce" };
     used += snprintf(comment + used, sizeof(comment) - (size_t)used,
                      "# mean |ln(predicted/measured)| per group after the fit:");

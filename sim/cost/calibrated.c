@@ -38,16 +38,21 @@ static const char *const param_names[CAL_N_PARAMS] = {
     "pa_floor_s", "pa_flop_eff", "pa_block_cycles", "pa_bw_eff",
     "da_floor_cycles", "da_bw_eff", "da_seq_bytes", "da_block_bpc",
     "op_floor_cycles", "op_bw_eff", "op_cycles_per_elem", "op_rows_per_sm",
-    "ar_floor_s", "ar_bw_eff", "ar_gpu_s",
+    "ar_floor_s", "ar_bw_eff", "ar_gpu_s", "stream_fraction",
 };
+/* Fields a parameter file may leave out (their default is 0: the datasheet). */
+static bool param_optional(int i) { return !strcmp(param_names[i], "stream_fraction"); }
 
 const char *cal_param_name(int i) { return i >= 0 && i < CAL_N_PARAMS ? param_names[i] : NULL; }
 
 double cal_clock_hz(const GpuSpec *g) { return g->clock_hz > 0 ? g->clock_hz : 1.5e9; }
 
-CalHw cal_hw_of(const GpuSpec *g)
+CalHw cal_hw_of(const GpuSpec *g, const CalParams *p)
 {
-    return (CalHw){ .flops = g->flops_16bit, .bw = g->hbm_bandwidth, .link = g->interconnect_bandwidth,
+    double bw = g->hbm_bandwidth;
+    if (p->stream_fraction > 0)
+        bw = g->stream_bandwidth > 0 ? g->stream_bandwidth : g->hbm_bandwidth * p->stream_fraction;
+    return (CalHw){ .flops = g->flops_16bit, .bw = bw, .link = g->interconnect_bandwidth,
                     .clock = cal_clock_hz(g), .sms = g->sm_count > 0 ? g->sm_count : 108.0 };
 }
 
@@ -141,7 +146,7 @@ void cal_model_init(CalModel *c, const CalParams *p, const ModelSpec *m, const G
 {
     c->p = *p;
     op_shapes_init(&c->sh, m, tp);
-    CalHw hw = cal_hw_of(g);
+    CalHw hw = cal_hw_of(g, p);
     c->flops = hw.flops;
     c->bw = hw.bw;
     c->link = hw.link;
@@ -257,7 +262,8 @@ int cal_params_write(const CalParams *p, FILE *f, const char *comment)
 {
     const double *v = (const double *)p;
     if (comment) fprintf(f, "%s", comment);
-    for (int i = 0; i < CAL_N_PARAMS; i++) fprintf(f, "%-16s = %.6g\n", param_names[i], v[i]);
+    for (int i = 0; i < CAL_N_PARAMS; i++)
+        if (!(param_optional(i) && v[i] == 0)) fprintf(f, "%-16s = %.6g\n", param_names[i], v[i]);
     return ferror(f) ? ss_error_set(EIO, "writing calibration parameters failed") : 0;
 }
 
@@ -290,7 +296,7 @@ int cal_params_load(CalParams *p, const char *path)
     }
     fclose(f);
     for (int i = 0; !r && i < CAL_N_PARAMS; i++)
-        if (!seen[i]) r = ss_error_set(EINVAL, "%s: missing field '%s'", path, param_names[i]);
+        if (!seen[i] && !param_optional(i)) r = ss_error_set(EINVAL, "%s: missing field '%s'", path, param_names[i]);
     return r;
 }
 

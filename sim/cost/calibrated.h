@@ -22,12 +22,14 @@ extern const CalParams cal_params_default;
 void cal_model_init(CalModel *c, const CalParams *p, const ModelSpec *m, const GpuSpec *g, int32_t tp);
 extern const OpCostVtbl cal_vtbl;
 
-/* A GPU as the calibrated roofline sees it: datasheet figures only. */
+/* A GPU as the calibrated roofline sees it: datasheet figures only, but for
+ * a calibration with stream_fraction > 0, whose bandwidth is the GPU's
+ * measured stream_bandwidth (docs/COST_MODEL.md, "One measured figure"). */
 typedef struct CalHw {
     double flops, bw, link;    /* dense 16-bit FLOP/s, HBM bytes/s, one-way NVLink bytes/s */
     double clock, sms;         /* boost SM clock (Hz), streaming multiprocessors */
 } CalHw;
-CalHw cal_hw_of(const GpuSpec *g);
+CalHw cal_hw_of(const GpuSpec *g, const CalParams *p);
 
 /* Single ops at any shape (the measured backend's fallbacks, the fit). */
 double cal_clock_hz(const GpuSpec *g);

@@ -8,6 +8,7 @@
  * The GPU enters each prediction only through its datasheet figures. */
 #include "cost/calibrated_fit.h"
 
+#include <errno.h>
 #include <gsl/gsl_multimin.h>
 #include <math.h>
 #include <stddef.h>
@@ -78,7 +79,7 @@ void cal_points_add(CalPoints *pts, const MeasuredTables *t, const GpuSpec *g, i
 
 double cal_point_predict(const CalParams *p, const CalPoint *x)
 {
-    CalHw hw = cal_hw_of(x->g);
+    CalHw hw = cal_hw_of(x->g, p);
     switch (x->group) {
     case CALP_GEMM: return cal_gemm_s(p, &hw, x->a, x->b, x->c, 2);
     case CALP_PREFILL: return cal_prefill_attn_s(p, &hw, x->a, x->b, x->c, x->d, 128, 2);
@@ -159,11 +160,38 @@ double cal_fit_group(CalParams *p, const CalPoints *pts, int group, int gpu)
     return best;
 }
 
-void cal_fit(CalParams *p, const CalPoints *pts, int gpu, double loss_out[CALP_GROUPS])
+/* The mean measured fraction stream_bandwidth / hbm_bandwidth of the fit's
+ * GPUs (each counted once), 0 when none has a stream_bandwidth. */
+static double mean_stream_fraction(const CalPoints *pts, int gpu)
+{
+    const GpuSpec *seen[16];
+    int n_seen = 0;
+    double sum = 0;
+    int n = 0;
+    for (int32_t i = 0; i < pts->n; i++) {
+        const GpuSpec *g = pts->v[i].g;
+        if (gpu >= 0 && pts->v[i].gpu != gpu) continue;
+        bool dup = false;
+        for (int j = 0; j < n_seen; j++) dup |= seen[j] == g;
+        if (dup || n_seen == (int)SS_ARRAY_LEN(seen)) continue;
+        seen[n_seen++] = g;
+        if (g->stream_bandwidth > 0) sum += g->stream_bandwidth / g->hbm_bandwidth, n++;
+    }
+    return n ? sum / n : 0.0;
+}
+
+int cal_fit(CalParams *p, const CalPoints *pts, int gpu, bool measured_bandwidth, double loss_out[CALP_GROUPS])
 {
     *p = cal_params_default;
+    if (measured_bandwidth) {
+        p->stream_fraction = mean_stream_fraction(pts, gpu);
+        if (!(p->stream_fraction > 0))
+            return ss_error_set(EINVAL, "cost fit --bandwidth measured: no GPU of the fit has a stream_bandwidth "
+                                        "in its models/gpus/ file");
+    }
     for (int g = 0; g < CALP_GROUPS; g++) {
         double l = cal_fit_group(p, pts, g, gpu);
         if (loss_out) loss_out[g] = l;
     }
+    return 0;
 }

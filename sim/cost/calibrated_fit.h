@@ -29,8 +29,10 @@ void cal_points_free(CalPoints *p);
 double cal_point_predict(const CalParams *p, const CalPoint *x);
 
 /* Fit every group on the points of GPU `gpu` (-1: all), from the defaults;
- * loss_out (optional) gets each group's mean |ln ratio|. */
-void cal_fit(CalParams *p, const CalPoints *pts, int gpu, double loss_out[CALP_GROUPS]);
+ * loss_out (optional) gets each group's mean |ln ratio|.  measured_bandwidth:
+ * the memory terms use each GPU's stream_bandwidth (p->stream_fraction gets
+ * the fit GPUs' mean measured fraction); -EINVAL when none has one. */
+int cal_fit(CalParams *p, const CalPoints *pts, int gpu, bool measured_bandwidth, double loss_out[CALP_GROUPS]);
 double cal_fit_group(CalParams *p, const CalPoints *pts, int group, int gpu);
 
 #endif

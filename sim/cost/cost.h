@@ -70,6 +70,8 @@ typedef struct GpuSpec {
     double flops_fp8;              /* dense FP8 tensor FLOP/s, datasheet (optional: 0 = none, e.g. A100) */
     double clock_hz;               /* boost SM clock, datasheet (optional: 0 = 1.5 GHz) */
     double sm_count;               /* streaming multiprocessors, datasheet (optional: 0 = 108) */
+    double stream_bandwidth;       /* bytes/s large memory-bound GEMMs reach, measured (optional: 0 =
+                                    * none); read only by calibrations with stream_fraction > 0 */
 } GpuSpec;
 
 /* Load "models/models/<name>.txt" / "models/gpus/<name>.txt", or a path.
@@ -327,6 +329,11 @@ typedef struct CalParams {
      * two-shot, reduce-scatter + all-gather, two barriers and the ring's
      * 2 (g - 1)/g bytes; traffic over link x bw_eff */
     double ar_floor_s, ar_bw_eff, ar_gpu_s;
+    /* Which bandwidth B is (not fitted; optional in parameter files): 0, the
+     * default, the datasheet's hbm_bandwidth; > 0, the GPU's measured
+     * stream_bandwidth, or for a GPU without one hbm_bandwidth x stream_fraction
+     * (the fit GPUs' mean measured fraction) */
+    double stream_fraction;
 } CalParams;
 
 typedef struct CalModel {

@@ -69,6 +69,7 @@ static const SpecField gpu_fields[] = {
     { "flops_fp8", SPEC_DOUBLE, offsetof(GpuSpec, flops_fp8), false },
     { "clock_hz", SPEC_DOUBLE, offsetof(GpuSpec, clock_hz), false },
     { "sm_count", SPEC_DOUBLE, offsetof(GpuSpec, sm_count), false },
+    { "stream_bandwidth", SPEC_DOUBLE, offsetof(GpuSpec, stream_bandwidth), false },
     { NULL, SPEC_INT, 0, false },
 };
 #undef GF
@@ -449,6 +450,7 @@ int gpu_spec_load(GpuSpec *g, const char *name_or_path)
         { "flops_fp8", offsetof(GpuSpec, flops_fp8), 0.0, 1e18 },
         { "clock_hz", offsetof(GpuSpec, clock_hz), 0.0, 1e11 },
         { "sm_count", offsetof(GpuSpec, sm_count), 0.0, 1e5 },
+        { "stream_bandwidth", offsetof(GpuSpec, stream_bandwidth), 0.0, 1e15 },
     };
     for (size_t i = 0; i < SS_ARRAY_LEN(checks); i++) {
         double v = *(const double *)((const char *)g + checks[i].offset);

@@ -58,12 +58,22 @@ expect 1 "h200.txt" cost --gpu h200 --shapes "$T/ok.csv" --cost measured
 "$S" cost check > "$T/check.txt" 2>&1
 rc=$?
 [ "$rc" = 0 ] || [ "$rc" = 1 ] || fail "cost check exited $rc"
-for pat in "op group" "composed GPU step" "measured, held out" "calibrated, other GPU's fit" "targets:"; do
+for pat in "op group" "composed GPU step" "measured, held out" "calibrated, other GPU's fit" \
+           "calib. + stream bw, other's" "targets:" "measured stream bandwidth"; do
     grep -q "$pat" "$T/check.txt" || fail "cost check output lacks '$pat'"
 done
 # cost fit writes a parameter file the roofline loads
 "$S" cost fit --gpus h100-sxm --out "$T/cal.txt" 2> "$T/e" || fail "cost fit: $(cat "$T/e")"
 "$S" cost --shapes "$T/ok.csv" --cost "roofline:calib=$T/cal.txt" > /dev/null 2> "$T/e" || fail "calib=: $(cat "$T/e")"
+# --bandwidth measured: stream_fraction recorded; a GPU without stream_bandwidth cannot be fitted so
+"$S" cost fit --gpus h100-sxm --bandwidth measured --out "$T/calbw.txt" 2> "$T/e" || fail "cost fit --bandwidth: $(cat "$T/e")"
+grep -q "^stream_fraction" "$T/calbw.txt" || fail "cost fit --bandwidth measured wrote no stream_fraction"
+grep -q "^stream_fraction" "$T/cal.txt" && fail "cost fit (datasheet) wrote a stream_fraction"
+"$S" cost --shapes "$T/ok.csv" --gpu h200 --cost "roofline:calib=$T/calbw.txt" > /dev/null 2> "$T/e" ||
+    fail "calib= stream on h200: $(cat "$T/e")"
+mkdir -p "$T/tabs" && cp "$D/../../models/profiles/measured/h100-sxm.txt" "$T/tabs/h200.txt"
+expect 1 "no GPU of the fit has a stream_bandwidth" cost fit --gpus h200 --tables "$T/tabs" --bandwidth measured
+expect 2 "datasheet or measured" cost fit --bandwidth sometimes
 echo "gemm_floor_cycles = -1" > "$T/badcal.txt"
 expect 1 "badcal.txt:1: gemm_floor_cycles" cost --shapes "$T/ok.csv" --cost "roofline:calib=$T/badcal.txt"
 

@@ -116,8 +116,8 @@ static void test_moe_decode_step_by_hand(void **state)
      * layer qkv + o + router + the grouped experts (2 groups of 1 row, one
      * floor each) */
     roofline_init(&r, &m, &g, 1);
-    CalHw hw = cal_hw_of(&g);
     const CalParams *p = &cal_params_default;
+    CalHw hw = cal_hw_of(&g, p);
     double floor = p->gemm_floor_cycles / hw.clock;
     double per_layer = cal_gemm_s(p, &hw, 1, 4096 + 2048, h, 2) + cal_gemm_s(p, &hw, 1, h, 4096, 2) +
                        cal_gemm_s(p, &hw, 1, 8, h, 2) + floor + 2 * (cal_gemm_s(p, &hw, 1, 2 * 14336, h, 2) - floor) +

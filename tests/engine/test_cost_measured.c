@@ -475,10 +475,11 @@ static void test_auto_and_legacy(void **state)
     assert_true(backend_create(&b, "measured:tables=/nonexistent.txt", &env) < 0);
 }
 
-/* The shipped defaults are what `servesim cost fit` gives on the shipped tables. */
-static void test_defaults_are_the_fit(void **state)
+/* Shipped parameters are what `servesim cost fit` gives on the shipped tables:
+ * the defaults (datasheet bandwidth) and models/profiles/calibrated-stream.txt
+ * (--bandwidth measured). */
+static void expect_refit(const CalParams *shipped, bool measured_bw, const char *what)
 {
-    (void)state;
     static const char *const names[] = { "a100-80g", "h100-sxm" };
     MeasuredTables t[2];
     GpuSpec g[2];
@@ -490,23 +491,80 @@ static void test_defaults_are_the_fit(void **state)
     }
     CalParams p;
     double refit_loss[CALP_GROUPS];
-    cal_fit(&p, &pts, -1, refit_loss);
+    assert_int_equal(cal_fit(&p, &pts, -1, measured_bw, refit_loss), 0);
+    assert_true(fabs(p.stream_fraction - shipped->stream_fraction) <= 1e-5);
     /* Compare what the parameters predict, not the parameters: a half-saturation
      * size the data does not need fits to ~0 at any scale. */
     double shipped_loss[CALP_GROUPS] = { 0 };
     int32_t count[CALP_GROUPS] = { 0 };
     for (int32_t i = 0; i < pts.n; i++) {
         const CalPoint *x = &pts.v[i];
-        shipped_loss[x->group] += fabs(log(cal_point_predict(&cal_params_default, x) / x->s));
+        shipped_loss[x->group] += fabs(log(cal_point_predict(shipped, x) / x->s));
         count[x->group]++;
     }
     for (int gr = 0; gr < CALP_GROUPS; gr++) {
         double l = shipped_loss[gr] / count[gr];
         if (fabs(l - refit_loss[gr]) > 1e-3 * refit_loss[gr])
-            fail_msg("group %d: shipped parameters' loss %.6f, refit %.6f (run servesim cost fit and update "
-                     "calibrated.c)", gr, l, refit_loss[gr]);
+            fail_msg("%s, group %d: shipped parameters' loss %.6f, refit %.6f (run servesim cost fit and update "
+                     "them)", what, gr, l, refit_loss[gr]);
     }
     for (int i = 0; i < 2; i++) measured_tables_free(&t[i]);
+    cal_points_free(&pts);
+}
+
+static void test_defaults_are_the_fit(void **state)
+{
+    (void)state;
+    expect_refit(&cal_params_default, false, "calibrated.c defaults");
+    char dir[1024], path[1200];
+    snprintf(path, sizeof(path), "%s/profiles/calibrated-stream.txt", cost_models_dir(dir, sizeof(dir)));
+    CalParams stream;
+    assert_int_equal(cal_params_load(&stream, path), 0);
+    assert_true(stream.stream_fraction > 0.5 && stream.stream_fraction < 1.0);
+    expect_refit(&stream, true, "calibrated-stream.txt");
+}
+
+/* Which bandwidth the calibrated roofline divides by: the datasheet's by
+ * default, whatever the GPU file says; with stream_fraction the measured
+ * stream_bandwidth, or the datasheet's times the fraction for a GPU without
+ * one.  Parameter files may leave stream_fraction out but not give it as 0. */
+static void test_stream_bandwidth(void **state)
+{
+    (void)state;
+    GpuSpec h100, h200;
+    assert_int_equal(gpu_spec_load(&h100, "h100-sxm"), 0);
+    assert_int_equal(gpu_spec_load(&h200, "h200"), 0);
+    assert_true(h100.stream_bandwidth > 0 && h100.stream_bandwidth < h100.hbm_bandwidth);
+    assert_true(h200.stream_bandwidth == 0);
+    CalParams p = cal_params_default;
+    assert_true(p.stream_fraction == 0);
+    assert_true(cal_hw_of(&h100, &p).bw == h100.hbm_bandwidth);
+    p.stream_fraction = 0.75;
+    assert_true(cal_hw_of(&h100, &p).bw == h100.stream_bandwidth);
+    assert_true(cal_hw_of(&h200, &p).bw == h200.hbm_bandwidth * 0.75);
+
+    char path[] = "/tmp/servesim-calib-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_int_equal(cal_params_write(&cal_params_default, f, "# defaults\n"), 0);
+    fclose(f);
+    CalParams q;
+    assert_int_equal(cal_params_load(&q, path), 0); /* written without stream_fraction */
+    assert_true(q.stream_fraction == 0 && q.gemm_bw_eff == cal_params_default.gemm_bw_eff);
+    f = fopen(path, "a");
+    fprintf(f, "stream_fraction = 0\n");
+    fclose(f);
+    assert_true(cal_params_load(&q, path) < 0);
+    unlink(path);
+
+    /* fitting on measured bandwidths needs a GPU that has one */
+    MeasuredTables t;
+    assert_int_equal(measured_tables_load(&t, "h100-sxm"), 0);
+    CalPoints pts = { 0 };
+    cal_points_add(&pts, &t, &h200, 0); /* H100's points under a GPU file without stream_bandwidth */
+    assert_true(cal_fit(&q, &pts, -1, true, NULL) < 0);
+    measured_tables_free(&t);
     cal_points_free(&pts);
 }
 
@@ -562,6 +620,7 @@ int main(void)
         cmocka_unit_test(test_measured_stepwise),
         cmocka_unit_test(test_auto_and_legacy),
         cmocka_unit_test(test_defaults_are_the_fit),
+        cmocka_unit_test(test_stream_bandwidth),
         cmocka_unit_test(test_op_groups_median),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
