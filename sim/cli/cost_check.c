@@ -1,11 +1,12 @@
 /* cost_check.c: `servesim cost check`: every cost model held against the
  * measured tables, per op group and per composed step (docs/COST_MODEL.md).
  *
- * Op groups: every measured point of the A100 and H100 tables (GEMM,
- * prefill attention, decode attention, other per-layer ops, all-reduce)
- * beside the legacy roofline's op formula, the calibrated roofline fitted
- * on both GPUs, and the calibrated roofline fitted on the other GPU alone
- * (leave-one-GPU-out: how it transfers to a GPU nobody measured); then the
+ * Op groups: every measured point of every GPU's tables (today A100 and
+ * H100: GEMM, prefill attention, decode attention, other per-layer ops,
+ * all-reduce) beside the legacy roofline's op formula, the calibrated
+ * roofline as shipped (fitted on A100 and H100), and the calibrated roofline
+ * fitted on the other GPUs without the one predicted (leave-one-GPU-out: how
+ * it transfers to a GPU nobody measured; with two GPUs, the other one); then the
  * same two fits with the memory terms on each GPU's measured stream
  * bandwidth instead of the datasheet's (one measured figure per GPU: what it
  * buys; not part of the targets, which ask for datasheet figures only).
@@ -20,6 +21,7 @@
  * the same tables); `measured, held out` recomposes each step with every
  * op's grid point left out and interpolated from its two neighbours: the
  * error the tables' interpolation makes between grid points. */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -34,8 +36,44 @@
 
 int cmd_cost_check(int argc, char **argv);
 
-enum { N_GPUS = 2 };
-static const char *const gpu_names[N_GPUS] = { "a100-80g", "h100-sxm" };
+/* Every GPU with a table file in the directory (and a models/gpus/ file),
+ * in name order; today a100-80g and h100-sxm. */
+enum { MAX_GPUS = 8 };
+
+static int name_cmp(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }
+
+static int list_table_gpus(const char *dir, char names[MAX_GPUS][64], int *n)
+{
+    DIR *d = opendir(dir);
+    if (!d) return ss_error_set(errno, "%s: %s", dir, strerror(errno));
+    *n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || len - 4 >= 64 || strcmp(e->d_name + len - 4, ".txt")) continue;
+        char name[64];
+        memcpy(name, e->d_name, len - 4);
+        name[len - 4] = '\0';
+        GpuSpec g;
+        if (gpu_spec_load(&g, name)) { ss_error_clear(); continue; } /* not a GPU we have a spec of */
+        if (*n == MAX_GPUS) { closedir(d); return ss_error_set(EINVAL, "%s: more than %d GPUs' tables", dir, MAX_GPUS); }
+        memcpy(names[(*n)++], name, len - 3);
+    }
+    closedir(d);
+    qsort(names, (size_t)*n, sizeof(names[0]), name_cmp);
+    if (*n < 2) return ss_error_set(EINVAL, "%s: cost check needs two GPUs' tables (leave-one-GPU-out), found %d", dir, *n);
+    return 0;
+}
+
+/* The points of every GPU but `gpu`, in their order: the leave-one-GPU-out fit's data. */
+static void points_without(CalPoints *out, const CalPoints *all, int gpu)
+{
+    *out = (CalPoints){ 0 };
+    for (int32_t i = 0; i < all->n; i++) {
+        if (all->v[i].gpu == gpu) continue;
+        SS_GROW(out->v, out->cap, (size_t)out->n + 1);
+        out->v[out->n++] = all->v[i];
+    }
+}
 
 typedef struct ErrSet { int32_t n, cap; double *e; } ErrSet;
 
@@ -200,10 +238,12 @@ static const char *const model_names[N_MODELS] = {
 enum { N_OP_MODELS = M_CALBW_LOO + 1 };
 
 typedef struct Check {
-    MeasuredTables tabs[N_GPUS];
-    GpuSpec gpus[N_GPUS];
-    CalParams fit_on[N_GPUS];      /* fitted on that GPU alone */
-    CalParams fit_bw, fit_bw_on[N_GPUS]; /* the same on measured stream bandwidths: both GPUs, one */
+    int n_gpus;
+    char names[MAX_GPUS][64];
+    MeasuredTables tabs[MAX_GPUS];
+    GpuSpec gpus[MAX_GPUS];
+    CalParams fit_without[MAX_GPUS];    /* fitted on every other GPU (with two: the other one) */
+    CalParams fit_bw, fit_bw_without[MAX_GPUS]; /* the same on measured stream bandwidths: all, all but one */
     ErrSet op[CALP_GROUPS][N_OP_MODELS];
     ErrSet step[N_REGIMES][N_MODELS];
     int32_t configs;
@@ -218,9 +258,9 @@ static void check_config(Check *k, int gi, const ModelSpec *m, int32_t tp, const
     Roofline legacy, cal, loo, calbw, calbw_loo;
     roofline_init_legacy(&legacy, m, g, tp);
     roofline_init_calibrated(&cal, m, g, tp, NULL);
-    roofline_init_calibrated(&loo, m, g, tp, &k->fit_on[1 - gi]);
+    roofline_init_calibrated(&loo, m, g, tp, &k->fit_without[gi]);
     roofline_init_calibrated(&calbw, m, g, tp, &k->fit_bw);
-    roofline_init_calibrated(&calbw_loo, m, g, tp, &k->fit_bw_on[1 - gi]);
+    roofline_init_calibrated(&calbw_loo, m, g, tp, &k->fit_bw_without[gi]);
     BackendEnv env = { m, g, tp, NULL };
     Backend *measured = NULL;
     char spec[1400];
@@ -275,10 +315,11 @@ static void check_usage(FILE *f)
     fprintf(f,
         "usage: servesim cost check [--tables DIR]   (--measured DIR: the same)\n"
         "\n"
-        "Holds the legacy roofline, the calibrated roofline (fitted on both GPUs, and fitted\n"
-        "on the other GPU alone) and the measured backend against every point of the measured\n"
-        "A100 and H100 tables (DIR/<gpu>.txt, default models/profiles/measured; regenerate from\n"
-        "the raw CSVs with scripts/import-measured --out DIR).  Prints median |error|, P90 |error|\n"
+        "Holds the legacy roofline, the calibrated roofline (as shipped, and fitted on the other\n"
+        "GPUs without the one predicted) and the measured backend against every point of the\n"
+        "measured tables of every GPU in DIR (DIR/<gpu>.txt for each models/gpus/<gpu>; default\n"
+        "models/profiles/measured: A100 and H100; regenerate from the raw CSVs with\n"
+        "scripts/import-measured --out DIR).  Prints median |error|, P90 |error|\n"
         "and signed median error (%%) per op group and per composed-step regime, and the targets.\n"
         "Exit status 0 when every target holds, 1 when one does not.\n");
 }
@@ -301,32 +342,42 @@ int cmd_cost_check(int argc, char **argv)
     Check *k = ss_calloc(1, sizeof(*k));
     CalPoints pts = { 0 };
     int r = 0;
-    for (int gi = 0; gi < N_GPUS && !r; gi++) {
+    char default_dir[1024], models[1024];
+    if (!dir) snprintf(default_dir, sizeof(default_dir), "%s/profiles/measured", cost_models_dir(models, sizeof(models)));
+    if ((r = list_table_gpus(dir ? dir : default_dir, k->names, &k->n_gpus))) {
+        r = cli_fail_lib();
+        goto done;
+    }
+    for (int gi = 0; gi < k->n_gpus && !r; gi++) {
         char path[1400];
-        if (dir) snprintf(path, sizeof(path), "%s/%s.txt", dir, gpu_names[gi]);
-        else measured_tables_path(gpu_names[gi], path, sizeof(path));
-        if ((r = gpu_spec_load(&k->gpus[gi], gpu_names[gi])) || (r = measured_tables_load(&k->tabs[gi], path))) break;
+        snprintf(path, sizeof(path), "%s/%s.txt", dir ? dir : default_dir, k->names[gi]);
+        if ((r = gpu_spec_load(&k->gpus[gi], k->names[gi])) || (r = measured_tables_load(&k->tabs[gi], path))) break;
         cal_points_add(&pts, &k->tabs[gi], &k->gpus[gi], gi);
     }
     if (r) {
-        cli_fail_lib();
+        r = cli_fail_lib();
         goto done;
     }
-    for (int gi = 0; gi < N_GPUS && !r; gi++)
-        if (!(r = cal_fit(&k->fit_on[gi], &pts, gi, false, NULL))) r = cal_fit(&k->fit_bw_on[gi], &pts, gi, true, NULL);
+    for (int gi = 0; gi < k->n_gpus && !r; gi++) {
+        CalPoints others;
+        points_without(&others, &pts, gi);
+        if (!(r = cal_fit(&k->fit_without[gi], &others, -1, false, NULL)))
+            r = cal_fit(&k->fit_bw_without[gi], &others, -1, true, NULL);
+        cal_points_free(&others);
+    }
     if (r || (r = cal_fit(&k->fit_bw, &pts, -1, true, NULL))) {
-        cli_fail_lib();
+        r = cli_fail_lib();
         goto done;
     }
     for (int32_t i = 0; i < pts.n; i++) {
         const CalPoint *p = &pts.v[i];
         if (p->group != CALP_OTHER) err_add(&k->op[p->group][M_LEGACY], legacy_point(p), p->s);
         err_add(&k->op[p->group][M_CAL], cal_point_predict(&cal_params_default, p), p->s);
-        err_add(&k->op[p->group][M_CAL_LOO], cal_point_predict(&k->fit_on[1 - p->gpu], p), p->s);
+        err_add(&k->op[p->group][M_CAL_LOO], cal_point_predict(&k->fit_without[p->gpu], p), p->s);
         err_add(&k->op[p->group][M_CALBW], cal_point_predict(&k->fit_bw, p), p->s);
-        err_add(&k->op[p->group][M_CALBW_LOO], cal_point_predict(&k->fit_bw_on[1 - p->gpu], p), p->s);
+        err_add(&k->op[p->group][M_CALBW_LOO], cal_point_predict(&k->fit_bw_without[p->gpu], p), p->s);
     }
-    for (int gi = 0; gi < N_GPUS; gi++)
+    for (int gi = 0; gi < k->n_gpus; gi++)
         for (int32_t i = 0; i < k->tabs[gi].n_ops; i++) {
             const OpsTable *o = &k->tabs[gi].ops[i];
             ModelSpec m;
@@ -336,8 +387,9 @@ int cmd_cost_check(int argc, char **argv)
     FILE *f = stdout;
     static const char *const group_names[CALP_GROUPS] = {
         "GEMM", "prefill attention", "decode attention", "other ops", "all-reduce" };
-    fprintf(f, "servesim cost check: tables %s/{%s,%s}.txt\n", dir ? dir : "models/profiles/measured",
-            gpu_names[0], gpu_names[1]);
+    fprintf(f, "servesim cost check: tables %s/{", dir ? dir : "models/profiles/measured");
+    for (int gi = 0; gi < k->n_gpus; gi++) fprintf(f, "%s%s", gi ? "," : "", k->names[gi]);
+    fprintf(f, "}.txt\n");
     fprintf(f, "error = (predicted - measured) / measured, %%\n\n");
     fprintf(f, "%-22s %-28s %6s %9s %9s %10s\n", "op group", "model", "points", "med|err|", "P90|err|", "signed med");
     bool pass = true, pass_bw = true;
@@ -365,7 +417,7 @@ int cmd_cost_check(int argc, char **argv)
                "stream_bandwidth; one measured figure, not datasheet only): %s\n", pass_bw ? "met" : "NOT met");
     r = pass ? 0 : 1;
 done:
-    for (int gi = 0; gi < N_GPUS; gi++) measured_tables_free(&k->tabs[gi]);
+    for (int gi = 0; gi < k->n_gpus; gi++) measured_tables_free(&k->tabs[gi]);
     for (int g = 0; g < CALP_GROUPS; g++)
         for (int mdl = 0; mdl < N_OP_MODELS; mdl++) free(k->op[g][mdl].e);
     for (int rg = 0; rg < N_REGIMES; rg++)

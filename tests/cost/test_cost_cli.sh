@@ -74,6 +74,16 @@ grep -q "^stream_fraction" "$T/cal.txt" && fail "cost fit (datasheet) wrote a st
 mkdir -p "$T/tabs" && cp "$D/../../models/profiles/measured/h100-sxm.txt" "$T/tabs/h200.txt"
 expect 1 "no GPU of the fit has a stream_bandwidth" cost fit --gpus h200 --tables "$T/tabs" --bandwidth measured
 expect 2 "datasheet or measured" cost fit --bandwidth sometimes
+# cost check takes every GPU whose tables are in the directory: a third (H100's numbers under
+# H200's datasheet: a code path, not data) is fitted without and predicted; one GPU is refused
+cp "$D/../../models/profiles/measured/a100-80g.txt" "$D/../../models/profiles/measured/h100-sxm.txt" "$T/tabs/"
+echo "not a GPU" > "$T/tabs/notes.txt"
+"$S" cost check --tables "$T/tabs" > "$T/check3.txt" 2> "$T/e"
+rc=$?
+[ "$rc" = 0 ] || [ "$rc" = 1 ] || fail "cost check, 3 GPUs, exited $rc: $(cat "$T/e")"
+grep -q "tables $T/tabs/{a100-80g,h100-sxm,h200}.txt" "$T/check3.txt" || fail "cost check, 3 GPUs: $(head -1 "$T/check3.txt")"
+mkdir -p "$T/one" && cp "$T/tabs/h200.txt" "$T/one/"
+expect 1 "needs two GPUs' tables" cost check --tables "$T/one"
 echo "gemm_floor_cycles = -1" > "$T/badcal.txt"
 expect 1 "badcal.txt:1: gemm_floor_cycles" cost --shapes "$T/ok.csv" --cost "roofline:calib=$T/badcal.txt"
 
