@@ -65,9 +65,17 @@ int main(int argc, char **argv)
     } else if (!strcmp(argv[1], "--version")) {
         status = cmd_version(1, argv + 1);
     }
-    for (size_t i = 0; i < SS_ARRAY_LEN(commands) && status < 0; i++)
-        if (!strcmp(argv[1], commands[i].name)) status = cli_exit_status(commands[i].run(argc - 1, argv + 1));
-    if (status < 0) {
+    bool found = status >= 0;
+    for (size_t i = 0; i < SS_ARRAY_LEN(commands) && !found; i++)
+        if (!strcmp(argv[1], commands[i].name)) {
+            found = true;
+            status = cli_exit_status(commands[i].run(argc - 1, argv + 1));
+            /* A command that hands back a library error code (negative errno)
+             * has failed, whatever its path forgot: exit 1, never a quiet 0
+             * or a status the shell would read as a signal. */
+            if (status < 0 || status > 125) status = 1;
+        }
+    if (!found) {
         fprintf(stderr, "servesim: unknown command '%s'\n\n", argv[1]);
         usage(stderr);
         return 2;
