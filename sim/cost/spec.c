@@ -458,6 +458,11 @@ int gpu_spec_load(GpuSpec *g, const char *name_or_path)
             return ss_error_set(ERANGE, "%s: %s: %g is out of range [%g, %g]", path,
                                 checks[i].key, v, checks[i].min, checks[i].max);
     }
+    /* A measured bandwidth above the datasheet's peak is a unit slip, and it
+     * would make every memory term of a stream calibration too fast. */
+    if (g->stream_bandwidth > g->hbm_bandwidth)
+        return ss_error_set(ERANGE, "%s: stream_bandwidth: %g bytes/s is above hbm_bandwidth %g (a measured "
+                            "bandwidth cannot beat the datasheet's peak)", path, g->stream_bandwidth, g->hbm_bandwidth);
     return 0;
 }
 

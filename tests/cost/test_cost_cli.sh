@@ -82,6 +82,8 @@ echo "not a GPU" > "$T/tabs/notes.txt"
 rc=$?
 [ "$rc" = 0 ] || [ "$rc" = 1 ] || fail "cost check, 3 GPUs, exited $rc: $(cat "$T/e")"
 grep -q "tables $T/tabs/{a100-80g,h100-sxm,h200}.txt" "$T/check3.txt" || fail "cost check, 3 GPUs: $(head -1 "$T/check3.txt")"
+sed 's/^stream_bandwidth .*/stream_bandwidth = 2.692e13/' "$D/../../models/gpus/h100-sxm.txt" > "$T/fast.txt"
+expect 1 "stream_bandwidth: 2.692e+13 bytes/s is above hbm_bandwidth" cost --shapes "$T/ok.csv" --gpu "$T/fast.txt"
 mkdir -p "$T/one" && cp "$T/tabs/h200.txt" "$T/one/"
 expect 1 "needs two GPUs' tables" cost check --tables "$T/one"
 echo "gemm_floor_cycles = -1" > "$T/badcal.txt"
