@@ -6,7 +6,9 @@
  * half-saturation sizes and floors in seconds, fitted once to the measured
  * A100 and H100 tables (servesim cost fit) and the same for every GPU: a GPU
  * enters only through its datasheet figures (dense 16-bit FLOP/s, HBM
- * bandwidth, interconnect bandwidth, SM clock and SM count) in models/gpus/. */
+ * bandwidth, interconnect bandwidth, SM clock and SM count) in models/gpus/,
+ * or, in a calibration fitted on measured bandwidths (stream_fraction > 0),
+ * through its measured stream_bandwidth in place of the HBM bandwidth. */
 #ifndef SERVESIM_CALIBRATED_H
 #define SERVESIM_CALIBRATED_H
 

@@ -5,7 +5,8 @@
  * log ratio, so a relative error counts the same on a 5 us kernel and a 50 ms
  * one, and a bad point pulls no harder than a good one (robust).  Nelder-Mead
  * (GSL nmsimplex2) on the logarithms of the parameters keeps them positive.
- * The GPU enters each prediction only through its datasheet figures. */
+ * The GPU enters each prediction only through its datasheet figures, and
+ * in a --bandwidth measured fit through its measured stream_bandwidth. */
 #include "cost/calibrated_fit.h"
 
 #include <errno.h>
