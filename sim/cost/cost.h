@@ -331,8 +331,9 @@ typedef struct CalParams {
     double ar_floor_s, ar_bw_eff, ar_gpu_s;
     /* Which bandwidth B is (not fitted; optional in parameter files): 0, the
      * default, the datasheet's hbm_bandwidth; > 0, the GPU's measured
-     * stream_bandwidth, or for a GPU without one hbm_bandwidth x stream_fraction
-     * (the fit GPUs' mean measured fraction) */
+     * stream_bandwidth, or inside a fit, for a GPU without one, hbm_bandwidth x
+     * stream_fraction (the fit GPUs' mean measured fraction); the roofline
+     * backend refuses such a GPU */
     double stream_fraction;
 } CalParams;
 

@@ -265,8 +265,14 @@ static int roofline_backend_init(void *priv, const void *opts, const BackendEnv 
     CalParams p = cal_params_default;
     int r;
     if (o->calib[0] && (r = cal_params_load(&p, o->calib))) return r;
+    /* No quiet stand-in: a calibration on measured bandwidths needs this GPU's */
+    if (p.stream_fraction > 0 && !(g.stream_bandwidth > 0))
+        return ss_error_set(EINVAL, "cost roofline: calib=%s divides memory terms by a measured stream_bandwidth, "
+                            "and GPU %s has none in its models/gpus/ file (measure one: docs/COST_MODEL.md, "
+                            "\"One measured figure per GPU\")", o->calib, g.name);
     g.flops_16bit *= o->efficiency;
     g.hbm_bandwidth *= o->efficiency;
+    g.stream_bandwidth *= o->efficiency; /* what a stream calibration divides by instead */
     g.interconnect_bandwidth *= o->efficiency;
     roofline_init_calibrated(priv, env->model, &g, env->tensor_parallel, &p);
     return 0;

@@ -69,8 +69,15 @@ done
 "$S" cost fit --gpus h100-sxm --bandwidth measured --out "$T/calbw.txt" 2> "$T/e" || fail "cost fit --bandwidth: $(cat "$T/e")"
 grep -q "^stream_fraction" "$T/calbw.txt" || fail "cost fit --bandwidth measured wrote no stream_fraction"
 grep -q "^stream_fraction" "$T/cal.txt" && fail "cost fit (datasheet) wrote a stream_fraction"
-"$S" cost --shapes "$T/ok.csv" --gpu h200 --cost "roofline:calib=$T/calbw.txt" > /dev/null 2> "$T/e" ||
-    fail "calib= stream on h200: $(cat "$T/e")"
+"$S" cost --shapes "$T/ok.csv" --cost "roofline:calib=$T/calbw.txt" > /dev/null 2> "$T/e" ||
+    fail "calib= stream on h100-sxm: $(cat "$T/e")"
+expect 1 "GPU h200 has none" cost --shapes "$T/ok.csv" --gpu h200 --cost "roofline:calib=$T/calbw.txt"
+# efficiency= scales the measured bandwidth as it does the datasheet's
+for e in 1 0.5; do
+    "$S" cost --shapes "$T/ok.csv" --cost "roofline:calib=$T/calbw.txt,efficiency=$e" 2> /dev/null | sed -n 2p | cut -d, -f5 > "$T/eff$e"
+done
+awk -v a="$(cat "$T/eff1")" -v b="$(cat "$T/eff0.5")" 'BEGIN { exit !(b > 1.3 * a) }' ||
+    fail "efficiency=0.5 on a stream calibration: $(cat "$T/eff0.5") ms against $(cat "$T/eff1") ms"
 mkdir -p "$T/tabs" && cp "$D/../../models/profiles/measured/h100-sxm.txt" "$T/tabs/h200.txt"
 expect 1 "no GPU of the fit has a stream_bandwidth" cost fit --gpus h200 --tables "$T/tabs" --bandwidth measured
 expect 2 "datasheet or measured" cost fit --bandwidth sometimes
