@@ -40,26 +40,27 @@ int cmd_cost_check(int argc, char **argv);
  * in name order; today a100-80g and h100-sxm. */
 enum { MAX_GPUS = 8 };
 
-static int name_cmp(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }
+typedef struct TableGpu { char name[64]; GpuSpec spec; } TableGpu;
 
-static int list_table_gpus(const char *dir, char names[MAX_GPUS][64], int *n)
+static int name_cmp(const void *a, const void *b) { return strcmp(((const TableGpu *)a)->name, ((const TableGpu *)b)->name); }
+
+/* The GPUs of the directory's <name>.txt files with a spec loaded, sorted by name. */
+static int list_table_gpus(const char *dir, TableGpu gpus[MAX_GPUS], int *n)
 {
     DIR *d = opendir(dir);
     if (!d) return ss_error_set(errno, "%s: %s", dir, strerror(errno));
     *n = 0;
     for (struct dirent *e; (e = readdir(d));) {
         size_t len = strlen(e->d_name);
-        if (len < 5 || len - 4 >= 64 || strcmp(e->d_name + len - 4, ".txt")) continue;
-        char name[64];
-        memcpy(name, e->d_name, len - 4);
-        name[len - 4] = '\0';
-        GpuSpec g;
-        if (gpu_spec_load(&g, name)) { ss_error_clear(); continue; } /* not a GPU we have a spec of */
+        if (len < 5 || len - 4 >= sizeof(gpus[0].name) || strcmp(e->d_name + len - 4, ".txt")) continue;
         if (*n == MAX_GPUS) { closedir(d); return ss_error_set(EINVAL, "%s: more than %d GPUs' tables", dir, MAX_GPUS); }
-        memcpy(names[(*n)++], name, len - 3);
+        TableGpu *g = &gpus[*n];
+        snprintf(g->name, sizeof(g->name), "%.*s", (int)(len - 4), e->d_name);
+        if (gpu_spec_load(&g->spec, g->name)) { ss_error_clear(); continue; } /* not a GPU we have a spec of */
+        (*n)++;
     }
     closedir(d);
-    qsort(names, (size_t)*n, sizeof(names[0]), name_cmp);
+    qsort(gpus, (size_t)*n, sizeof(gpus[0]), name_cmp);
     if (*n < 2) return ss_error_set(EINVAL, "%s: cost check needs two GPUs' tables (leave-one-GPU-out), found %d", dir, *n);
     return 0;
 }
@@ -239,9 +240,8 @@ enum { N_OP_MODELS = M_CALBW_LOO + 1 };
 
 typedef struct Check {
     int n_gpus;
-    char names[MAX_GPUS][64];
+    TableGpu gpus[MAX_GPUS];       /* name and spec */
     MeasuredTables tabs[MAX_GPUS];
-    GpuSpec gpus[MAX_GPUS];
     CalParams fit_without[MAX_GPUS];    /* fitted on every other GPU (with two: the other one) */
     CalParams fit_bw, fit_bw_without[MAX_GPUS]; /* the same on measured stream bandwidths: all, all but one */
     ErrSet op[CALP_GROUPS][N_OP_MODELS];
@@ -254,7 +254,7 @@ static void check_config(Check *k, int gi, const ModelSpec *m, int32_t tp, const
     Composer c;
     if (!composer_init(&c, &k->tabs[gi], m, tp, ops)) { composer_free(&c); return; }
     k->configs++;
-    const GpuSpec *g = &k->gpus[gi];
+    const GpuSpec *g = &k->gpus[gi].spec;
     Roofline legacy, cal, loo, calbw, calbw_loo;
     roofline_init_legacy(&legacy, m, g, tp);
     roofline_init_calibrated(&cal, m, g, tp, NULL);
@@ -342,17 +342,17 @@ int cmd_cost_check(int argc, char **argv)
     Check *k = ss_calloc(1, sizeof(*k));
     CalPoints pts = { 0 };
     int r = 0;
-    char default_dir[1024], models[1024];
-    if (!dir) snprintf(default_dir, sizeof(default_dir), "%s/profiles/measured", cost_models_dir(models, sizeof(models)));
-    if ((r = list_table_gpus(dir ? dir : default_dir, k->names, &k->n_gpus))) {
+    char default_dir[1200];
+    if (!dir) measured_tables_dir(default_dir, sizeof(default_dir));
+    if ((r = list_table_gpus(dir ? dir : default_dir, k->gpus, &k->n_gpus))) {
         r = cli_fail_lib();
         goto done;
     }
     for (int gi = 0; gi < k->n_gpus && !r; gi++) {
         char path[1400];
-        snprintf(path, sizeof(path), "%s/%s.txt", dir ? dir : default_dir, k->names[gi]);
-        if ((r = gpu_spec_load(&k->gpus[gi], k->names[gi])) || (r = measured_tables_load(&k->tabs[gi], path))) break;
-        cal_points_add(&pts, &k->tabs[gi], &k->gpus[gi], gi);
+        snprintf(path, sizeof(path), "%s/%s.txt", dir ? dir : default_dir, k->gpus[gi].name);
+        if ((r = measured_tables_load(&k->tabs[gi], path))) break;
+        cal_points_add(&pts, &k->tabs[gi], &k->gpus[gi].spec, gi);
     }
     if (r) {
         r = cli_fail_lib();
@@ -388,7 +388,7 @@ int cmd_cost_check(int argc, char **argv)
     static const char *const group_names[CALP_GROUPS] = {
         "GEMM", "prefill attention", "decode attention", "other ops", "all-reduce" };
     fprintf(f, "servesim cost check: tables %s/{", dir ? dir : "models/profiles/measured");
-    for (int gi = 0; gi < k->n_gpus; gi++) fprintf(f, "%s%s", gi ? "," : "", k->names[gi]);
+    for (int gi = 0; gi < k->n_gpus; gi++) fprintf(f, "%s%s", gi ? "," : "", k->gpus[gi].name);
     fprintf(f, "}.txt\n");
     fprintf(f, "error = (predicted - measured) / measured, %%\n\n");
     fprintf(f, "%-22s %-28s %6s %9s %9s %10s\n", "op group", "model", "points", "med|err|", "P90|err|", "signed med");

@@ -253,14 +253,23 @@ static void attn_build(AttnTable **out, int32_t *n_out, Rows *r)
 
 enum { SEC_NONE, SEC_GEMM, SEC_PREFILL, SEC_DECODE, SEC_ALLREDUCE, SEC_OPS };
 
+/* Under the models directory: the shipped tables. */
+#define MEASURED_TABLES_SUBDIR "profiles/measured"
+
+void measured_tables_dir(char *out, size_t cap)
+{
+    char models[1024];
+    snprintf(out, cap, "%s/" MEASURED_TABLES_SUBDIR, cost_models_dir(models, sizeof(models)));
+}
+
 void measured_tables_path(const char *gpu, char *out, size_t cap)
 {
     if (strchr(gpu, '/')) {
         snprintf(out, cap, "%s", gpu);
         return;
     }
-    char dir[1024];
-    snprintf(out, cap, "%s/profiles/measured/%s.txt", cost_models_dir(dir, sizeof(dir)), gpu);
+    char models[1024];
+    snprintf(out, cap, "%s/" MEASURED_TABLES_SUBDIR "/%s.txt", cost_models_dir(models, sizeof(models)), gpu);
 }
 
 /* Decimal numbers as the import script writes them (%.6g: up to 15

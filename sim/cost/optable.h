@@ -110,8 +110,10 @@ typedef struct MeasuredNeed {
  * freed.  They hold the needed GEMM, attention, per-layer op rows and every
  * all-reduce row. */
 int measured_tables_shared_for(const MeasuredTables **out, const char *gpu_or_path, const MeasuredNeed *need);
-/* The tables' file for a GPU name, for messages: "<dir>/profiles/measured/<gpu>.txt". */
+/* The tables' file for a GPU name, for messages: "<dir>/profiles/measured/<gpu>.txt";
+ * and their directory, "<dir>/profiles/measured". */
 void measured_tables_path(const char *gpu, char *out, size_t cap);
+void measured_tables_dir(char *out, size_t cap);
 
 /* A GEMM's time over m for one (n, k): bilinear in (n, k) on the grid at
  * each measured m.  Returns false when (n, k) lies outside the measured

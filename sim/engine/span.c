@@ -295,10 +295,6 @@ static int64_t first_iter_reaching(Instance *in, double elapsed, double *t_k)
     return lo;
 }
 
-/* A member's client gave up (client_engine.c): end an iteration-level
- * step at the iteration boundary after now, interruptible or not, as a
- * server aborts a disconnected request at its next step.  A static batch
- * runs to its end. */
 /* End the running span at the first iteration boundary at or after now:
  * its end event is replaced (the old one goes stale). */
 static void cut_at_next_boundary(Engine *e, Instance *in)
@@ -312,6 +308,10 @@ static void cut_at_next_boundary(Engine *e, Instance *in)
     event_queue_push(&e->queue, in->step.start_s + t_lo, SIM_EV_STEP_END, in->index, in->generation);
 }
 
+/* A member's client gave up (client_engine.c): end an iteration-level
+ * step at the iteration boundary after now, interruptible or not, as a
+ * server aborts a disconnected request at its next step.  A static batch
+ * runs to its end. */
 void span_cut(Engine *e, Instance *in)
 {
     if (in->step.static_batch || in->span_iters <= 1) return;
